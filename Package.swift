@@ -1,0 +1,59 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "gwi-fleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gwi-fleet", targets: ["gwi-fleet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    ],
+    targets: [
+        // libpq's C API, found through pkg-config (Debian: libpq-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // The only importer of CLibPQ: connections off the cooperative pool, queries, COPY, conninfo.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // Pure values: the fleet file decoded, validated and resolved into venues.
+        .target(name: "FleetModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The bounded runner, one file per operation, the backup catalog and the reports.
+        .target(
+            name: "FleetEngine",
+            dependencies: [
+                "FleetModel",
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
+        // Command-line parsing and terminal rendering; nothing else.
+        .executableTarget(
+            name: "gwi-fleet",
+            dependencies: [
+                "FleetEngine",
+                "FleetModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Throwaway PostgreSQL clusters and seeded venue databases for the tests.
+        .target(
+            name: "TestSupport",
+            dependencies: ["PostgresClient"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
+        .testTarget(name: "FleetEngineTests", dependencies: ["FleetEngine", "FleetModel", "PostgresClient", "TestSupport"]),
+        .testTarget(name: "GwiFleetCLITests", dependencies: ["gwi-fleet", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

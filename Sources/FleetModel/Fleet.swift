@@ -1,0 +1,107 @@
+import Foundation
+
+/// How pg_dump writes a backup.
+public enum BackupFormat: String, Sendable, CaseIterable, Codable {
+    /// `pg_dump -Fc`: compressed, restored with pg_restore.
+    case custom
+    /// Plain SQL, restored with psql.
+    case plain
+
+    public var fileExtension: String { self == .custom ? "dump" : "sql" }
+}
+
+/// Where and how a venue's backups are written.
+public struct BackupPolicy: Sendable, Equatable {
+    /// Absolute directory; each venue writes below `<directory>/<slug>/`.
+    public var directory: String
+    public var format: BackupFormat
+
+    public init(directory: String, format: BackupFormat = .custom) {
+        self.directory = directory
+        self.format = format
+    }
+}
+
+/// One venue database, with every setting resolved (venue > defaults > built-in).
+public struct Venue: Sendable, Equatable {
+    public var slug: String
+    public var database: String
+    /// Pooled URL for queries, `{slug}`/`{database}`/`${NAME}` already filled in. May hold a password.
+    public var url: String
+    /// Direct URL for pg_dump, restores and migrations; the pooled URL when not set.
+    public var directURL: String
+    /// Environment variable holding the password, when the fleet file names one.
+    public var passwordEnv: String?
+    public var tags: [String]
+    public var enabled: Bool
+    /// Per venue, per operation.
+    public var timeout: Duration
+    public var backup: BackupPolicy
+    /// Line of the venue's entry in the fleet file.
+    public var line: Int?
+
+    public init(slug: String, database: String, url: String, directURL: String? = nil, passwordEnv: String? = nil,
+                tags: [String] = [], enabled: Bool = true, timeout: Duration = Fleet.defaultTimeout,
+                backup: BackupPolicy, line: Int? = nil) {
+        self.slug = slug
+        self.database = database
+        self.url = url
+        self.directURL = directURL ?? url
+        self.passwordEnv = passwordEnv
+        self.tags = tags
+        self.enabled = enabled
+        self.timeout = timeout
+        self.backup = backup
+        self.line = line
+    }
+}
+
+/// A validated fleet file.
+public struct Fleet: Sendable, Equatable {
+    public static let defaultJobs = 4
+    public static let defaultTimeout = Duration.seconds(30 * 60)
+
+    /// Absolute path of the fleet file.
+    public var path: String
+    public var venues: [Venue]
+    /// Venues worked on at once.
+    public var jobs: Int
+    /// Absolute directory where every command saves its JSON report.
+    public var reportsDirectory: String
+
+    public init(path: String, venues: [Venue], jobs: Int = Fleet.defaultJobs, reportsDirectory: String) {
+        self.path = path
+        self.venues = venues
+        self.jobs = jobs
+        self.reportsDirectory = reportsDirectory
+    }
+
+    /// The venues a command works on: all, or those named by `--venue` / carrying a `--tag`
+    /// (a venue matching either is in). Disabled venues stay in the list, to be reported skipped.
+    public func selecting(slugs: [String], tags: [String]) throws(SelectionError) -> [Venue] {
+        let known = Set(venues.map(\.slug))
+        let unknown = slugs.filter { !known.contains($0) }
+        if !unknown.isEmpty { throw .unknownVenues(unknown, known: venues.map(\.slug)) }
+        let unknownTags = tags.filter { tag in !venues.contains { $0.tags.contains(tag) } }
+        if !unknownTags.isEmpty { throw .unknownTags(unknownTags) }
+        if slugs.isEmpty && tags.isEmpty { return venues }
+        return venues.filter { venue in
+            slugs.contains(venue.slug) || venue.tags.contains { tags.contains($0) }
+        }
+    }
+}
+
+/// A `--venue` or `--tag` that matches nothing in the fleet file.
+public enum SelectionError: Error, Sendable, CustomStringConvertible {
+    case unknownVenues([String], known: [String])
+    case unknownTags([String])
+
+    public var description: String {
+        switch self {
+        case .unknownVenues(let slugs, let known):
+            "no venue \(slugs.map { "`\($0)`" }.joined(separator: ", ")) in the fleet file (venues: \(known.joined(separator: ", ")))"
+        case .unknownTags(let tags):
+            "no venue is tagged \(tags.map { "`\($0)`" }.joined(separator: ", "))"
+        }
+    }
+}

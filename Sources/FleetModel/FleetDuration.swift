@@ -1,0 +1,44 @@
+/// Durations as written in fleet files: `90s`, `30m`, `1h30m`, `2d`, `500ms`.
+public enum FleetDuration {
+    /// Parses a duration, or returns nil when the text is not one.
+    public static func parse(_ text: String) -> Duration? {
+        let units: [(String, Duration)] = [
+            ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600)),
+            ("d", .seconds(86_400)),
+        ]
+        var total = Duration.zero
+        var rest = Substring(text.trimmingWhitespace())
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, let amount = Int(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            guard let unit = units.first(where: { rest.hasPrefix($0.0) })
+            else { return nil }
+            rest = rest.dropFirst(unit.0.count)
+            total += unit.1 * amount
+        }
+        return total > .zero ? total : nil
+    }
+
+    /// The inverse, for messages and reports: `1h30m`, `45s`, `250ms`.
+    public static func format(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        if milliseconds % 1000 != 0 { return "\(milliseconds)ms" }
+        var seconds = milliseconds / 1000
+        var text = ""
+        for (unit, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60), ("s", 1)] where seconds >= size {
+            text += "\(seconds / size)\(unit)"
+            seconds %= size
+        }
+        return text.isEmpty ? "0s" : text
+    }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> SubSequence {
+        let start = firstIndex { !$0.isWhitespace } ?? endIndex
+        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
+        return self[start..<end]
+    }
+}

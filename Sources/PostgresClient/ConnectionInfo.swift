@@ -1,0 +1,102 @@
+import CLibPQ
+import Foundation
+
+/// A libpq connection string (URI or `key=value` form) parsed by libpq itself, with the password
+/// held apart so it can go to libpq or a child's environment but never into text that is shown.
+public struct ConnectionInfo: Sendable, CustomStringConvertible {
+    /// One libpq keyword and its value, in the order libpq reports them.
+    public struct Option: Sendable, Equatable {
+        public var keyword: String
+        public var value: String
+    }
+
+    /// Every keyword that was set, except `password`.
+    public private(set) var options: [Option]
+    /// The password, from the string itself or set later (`password_env`).
+    public var password: String?
+
+    /// Parses with `PQconninfoParse`, so everything libpq accepts is accepted (sslmode, service, …).
+    public init(parsing conninfo: String) throws(PostgresError) {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(conninfo, &errorMessage) else {
+            let message = errorMessage.map { String(cString: $0) } ?? "out of memory"
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw .invalidConnectionString(
+                message.trimmingCharacters(in: .whitespacesAndNewlines) + " in \(Self.redacting(conninfo))")
+        }
+        defer { PQconninfoFree(parsed) }
+        var options: [Option] = []
+        var password: String?
+        var cursor = parsed
+        while let keyword = cursor.pointee.keyword {
+            if let value = cursor.pointee.val {
+                let key = String(cString: keyword)
+                if key == "password" {
+                    password = String(cString: value)
+                } else {
+                    options.append(Option(keyword: key, value: String(cString: value)))
+                }
+            }
+            cursor += 1
+        }
+        self.options = options
+        self.password = password
+    }
+
+    /// The value of a keyword, or nil when it was not set.
+    public subscript(keyword: String) -> String? {
+        get { options.first { $0.keyword == keyword }?.value }
+        set {
+            options.removeAll { $0.keyword == keyword }
+            if let newValue { options.append(Option(keyword: keyword, value: newValue)) }
+        }
+    }
+
+    /// The database name, as libpq would use it.
+    public var database: String? { self["dbname"] }
+
+    /// `key='value'` form without the password: safe for a child's argv (`pg_dump --dbname=`).
+    public var passwordlessConninfo: String {
+        options.map { "\($0.keyword)=\(Self.quoteValue($0.value))" }.joined(separator: " ")
+    }
+
+    /// Host and database for messages: `db.example:5432/gwi_pos_airport`.
+    public var endpoint: String {
+        let host = self["host"] ?? self["hostaddr"] ?? "local socket"
+        let port = self["port"].map { ":\($0)" } ?? ""
+        return "\(host)\(port)/\(database ?? "?")"
+    }
+
+    public var description: String {
+        let shown = passwordlessConninfo
+        return password == nil ? shown : shown + " password=***"
+    }
+
+    /// Replaces any password in a URI or `key=value` string with `***`, without parsing it.
+    /// Used on text that may not be valid (so it cannot go through libpq) but will be shown.
+    public static func redacting(_ text: String) -> String {
+        var result = text
+        // postgresql://user:secret@host → postgresql://user:***@host
+        if let schemeRange = result.range(of: "://") {
+            let authorityStart = schemeRange.upperBound
+            let authorityEnd = result[authorityStart...].firstIndex { $0 == "/" || $0 == "?" } ?? result.endIndex
+            if let at = result[authorityStart..<authorityEnd].lastIndex(of: "@"),
+               let colon = result[authorityStart..<at].firstIndex(of: ":") {
+                result.replaceSubrange(result.index(after: colon)..<at, with: "***")
+            }
+        }
+        // ?password=secret&… and password=secret / password='a b' in key=value strings
+        let pattern = #"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)"#
+        if let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) {
+            let range = NSRange(result.startIndex..., in: result)
+            result = regex.stringByReplacingMatches(in: result, range: range, withTemplate: "$1***")
+        }
+        return result
+    }
+
+    private static func quoteValue(_ value: String) -> String {
+        let safe = !value.isEmpty && value.allSatisfy { !$0.isWhitespace && $0 != "'" && $0 != "\\" }
+        if safe { return value }
+        return "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+}
