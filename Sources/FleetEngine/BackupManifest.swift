@@ -1,0 +1,75 @@
+import FleetModel
+import Foundation
+
+/// Written last, beside its dump: a backup counts only once this file exists. The row counts
+/// were taken inside the same snapshot pg_dump used, so a restore must reproduce them exactly.
+public struct BackupManifest: Codable, Sendable, Equatable {
+    public var venue: String
+    public var database: String
+    /// The dump's file name, in the same directory as the manifest.
+    public var file: String
+    public var format: BackupFormat
+    public var bytes: Int
+    public var sha256: String
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var serverVersion: String
+    public var pgDumpVersion: String
+    public var snapshot: String
+    /// `{"public.Order": 4000, …}`: exact counts of every user table at the dump's snapshot.
+    public var rowCounts: [String: Int]
+    public var tool: String
+
+    enum CodingKeys: String, CodingKey {
+        case venue, database, file, format, bytes, sha256, snapshot, tool
+        case startedAt = "started_at", finishedAt = "finished_at", serverVersion = "server_version"
+        case pgDumpVersion = "pg_dump_version", rowCounts = "row_counts"
+    }
+
+    /// `x.dump` → `x.manifest.json`
+    public static func path(forDump dumpPath: String) -> String {
+        let url = URL(fileURLWithPath: dumpPath)
+        return url.deletingPathExtension().path + ".manifest.json"
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.iso8601(date))
+        }
+        return try encoder.encode(self) + Data("\n".utf8)
+    }
+
+    public static func decode(_ data: Data) throws -> BackupManifest {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(text)"))
+            }
+            return date
+        }
+        return try decoder.decode(BackupManifest.self, from: data)
+    }
+}
+
+/// UTC timestamps as the project writes them.
+public enum Timestamp {
+    /// `2026-11-24T23:39:39.123Z`
+    public static func iso8601(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        (try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)))
+            ?? (try? Date(text, strategy: .iso8601))
+    }
+
+    /// `20261124T233939Z`, for file names: sorts by time, no characters shells dislike.
+    public static func compact(_ date: Date) -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+}

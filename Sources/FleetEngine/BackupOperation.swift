@@ -1,0 +1,186 @@
+import FleetModel
+import Foundation
+import Logging
+import PostgresClient
+import Subprocess
+
+/// `gwi-fleet backup` on one venue: row counts and pg_dump from one exported snapshot, the dump
+/// streamed through SHA-256 to a temporary file, fsynced and renamed, then the manifest, last.
+public struct BackupOperation: Sendable {
+    public var tools: PgTools
+    public var connector: VenueConnector
+    /// Replaces each venue's `backup.format` when set (`--format`).
+    public var formatOverride: BackupFormat?
+
+    public init(tools: PgTools, connector: VenueConnector = VenueConnector(), formatOverride: BackupFormat? = nil) {
+        self.tools = tools
+        self.connector = connector
+        self.formatOverride = formatOverride
+    }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let manifest = try await backup(venue)
+        return Self.figures(of: manifest, directory: venue.backup.directory + "/" + venue.slug)
+    }
+
+    /// Takes one backup and returns its manifest (already written).
+    public func backup(_ venue: Venue) async throws -> BackupManifest {
+        let format = formatOverride ?? venue.backup.format
+        let directory = venue.backup.directory + "/" + venue.slug
+        try DurableFile.makePrivateDirectory(venue.backup.directory)
+        try DurableFile.makePrivateDirectory(directory)
+        let lock = try VenueLock(directory: directory)
+        defer { withExtendedLifetime(lock) {} }
+
+        let startedAt = Date()
+        let connection = try await connector.connect(venue, .direct)
+
+        // One snapshot for the counts and the dump: both describe the same instant.
+        let snapshot: String
+        let serverVersion: String
+        do {
+            try await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            let info = try await connection.query("SELECT pg_export_snapshot(), current_setting('server_version_num')::int / 10000, current_setting('server_version')")
+            snapshot = info.rows[0][0]!
+            serverVersion = info.rows[0][2]!
+            let serverMajor = Int(info.rows[0][1]!)!
+            if tools.pgDumpMajor < serverMajor {
+                throw FleetEngineError.toolTooOld(tool: "pg_dump", toolMajor: tools.pgDumpMajor, serverMajor: serverMajor)
+            }
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "open snapshot", error)
+        }
+        let rowCounts: [String: Int]
+        do {
+            rowCounts = try await TableCounter.countAll(on: connection)
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "count rows", error)
+        }
+
+        let path = Self.availablePath(directory: directory, database: venue.database, date: startedAt, format: format)
+        let (bytes, sha256) = try await dump(venue, snapshot: snapshot, format: format, to: path)
+        // The snapshot had to stay open until pg_dump was done with it.
+        _ = try? await connection.execute("COMMIT")
+
+        let manifest = BackupManifest(
+            venue: venue.slug, database: venue.database, file: URL(fileURLWithPath: path).lastPathComponent,
+            format: format, bytes: bytes, sha256: sha256, startedAt: startedAt, finishedAt: Date(),
+            serverVersion: serverVersion, pgDumpVersion: tools.pgDumpVersion, snapshot: snapshot,
+            rowCounts: rowCounts, tool: "gwi-fleet")
+        try Task.checkCancellation()
+        try DurableFile.write(try manifest.encoded(), to: BackupManifest.path(forDump: path))
+        return manifest
+    }
+
+    /// Runs pg_dump on the snapshot, streaming stdout through SHA-256 into a durable file.
+    func dump(_ venue: Venue, snapshot: String, format: BackupFormat, to path: String) async throws -> (Int, String) {
+        let (conninfo, environment) = try connector.childSettings(for: venue, .direct)
+        let arguments = [
+            "--format=\(format == .custom ? "custom" : "plain")", "--snapshot=\(snapshot)", "--no-password",
+            "--dbname=\(conninfo)",
+        ]
+        var platform = PlatformOptions()
+        platform.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
+        let file = try DurableFile(finalPath: path)
+        defer { file.abandon() }
+        let result = try await Subprocess.run(
+            .path(.init(tools.pgDump)), arguments: Arguments(arguments),
+            environment: .inherit.updating(environment.reduce(into: [:]) { $0[.init(stringLiteral: $1.key)] = $1.value }),
+            platformOptions: platform, input: .none, output: .sequence, error: .string(limit: 64 * 1024)
+        ) { execution in
+            var hasher = SHA256()
+            for try await buffer in execution.standardOutput {
+                try buffer.withUnsafeBytes { bytes in
+                    hasher.update(bytes)
+                    try file.write(bytes)
+                }
+            }
+            return hasher.finalizeHex()
+        }
+        try Task.checkCancellation()
+        guard result.terminationStatus.isSuccess else {
+            let message = result.standardError.split(separator: "\n").suffix(3).joined(separator: "; ")
+            throw FleetEngineError.toolFailed(tool: "pg_dump", status: Self.describe(result.terminationStatus),
+                                              message: ConnectionInfo.redacting(message))
+        }
+        let bytes = file.bytesWritten
+        try file.commit()
+        return (bytes, result.closureResult)
+    }
+
+    static func describe(_ status: TerminationStatus) -> String {
+        switch status {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "was killed by signal \(signal)"
+        }
+    }
+
+    /// `<dir>/<database>-<YYYYMMDDTHHMMSSZ>.<ext>`, with `-2`, `-3` … if that second is taken.
+    static func availablePath(directory: String, database: String, date: Date, format: BackupFormat) -> String {
+        let stem = "\(directory)/\(database)-\(Timestamp.compact(date))"
+        var candidate = "\(stem).\(format.fileExtension)"
+        var counter = 2
+        while FileManager.default.fileExists(atPath: candidate) || FileManager.default.fileExists(atPath: BackupManifest.path(forDump: candidate)) {
+            candidate = "\(stem)-\(counter).\(format.fileExtension)"
+            counter += 1
+        }
+        return candidate
+    }
+
+    static func figures(of manifest: BackupManifest, directory: String) -> VenueFigures {
+        let rows = manifest.rowCounts.values.reduce(0, +)
+        let counts = manifest.rowCounts.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.int($0.value)) }
+        return VenueFigures([
+            ("file", .string(directory + "/" + manifest.file)),
+            ("manifest", .string(BackupManifest.path(forDump: directory + "/" + manifest.file))),
+            ("format", .string(manifest.format.rawValue)),
+            ("bytes", .int(manifest.bytes)),
+            ("sha256", .string(manifest.sha256)),
+            ("server_version", .string(manifest.serverVersion)),
+            ("row_counts", .object(counts)),
+        ], summary: "\(ByteCount.human(manifest.bytes)) \(manifest.format.rawValue), \(manifest.rowCounts.count) tables, \(rows) rows")
+    }
+}
+
+/// Exact row counts of every user table, in one round trip.
+enum TableCounter {
+    /// Ordinary and partitioned tables outside the system schemas, minus extension-owned ones.
+    static let userTablesSQL = """
+        SELECT n.nspname, c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+          AND n.nspname NOT LIKE 'pg\\_temp%'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+        ORDER BY 1, 2
+        """
+
+    /// `{"public.Order": 4000, …}`
+    static func countAll(on connection: PostgresConnection) async throws -> [String: Int] {
+        let tables = try await connection.query(userTablesSQL).rows.map { ($0[0]!, $0[1]!) }
+        guard !tables.isEmpty else { return [:] }
+        let sql = tables.enumerated().map { index, table in
+            "SELECT \(index), count(*) FROM \(SQLQuoting.qualified(schema: table.0, name: table.1))"
+        }.joined(separator: " UNION ALL ")
+        var counts: [String: Int] = [:]
+        for row in try await connection.query(sql).rows {
+            let table = tables[Int(row[0]!)!]
+            counts["\(table.0).\(table.1)"] = Int(row[1]!)
+        }
+        return counts
+    }
+}
+
+/// Sizes for people: 1.2 MB, 834 kB (powers of 1024, as PostgreSQL's pg_size_pretty).
+public enum ByteCount {
+    public static func human(_ bytes: Int) -> String {
+        let units = ["bytes", "kB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) bytes" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
+    }
+}

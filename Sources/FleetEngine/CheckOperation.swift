@@ -1,0 +1,71 @@
+import FleetModel
+import PostgresClient
+
+/// `gwi-fleet check` on one venue: can we connect (pooled and direct), which server, how big, and
+/// can the local pg_dump dump it (its major version must be at least the server's).
+public struct CheckOperation: Sendable {
+    public var tools: PgTools
+    public var connector: VenueConnector
+
+    public init(tools: PgTools, connector: VenueConnector = VenueConnector()) {
+        self.tools = tools
+        self.connector = connector
+    }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let connection = try await connector.connect(venue, .pooled, step: "connect (url)")
+        let result: QueryResult
+        do {
+            result = try await connection.query("""
+                SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+                       pg_database_size(current_database())
+                """)
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "read server facts", error)
+        }
+        if venue.directURL != venue.url {
+            _ = try await connector.connect(venue, .direct, step: "connect (direct_url)")
+        }
+        let version = result.rows[0][0]!
+        let serverMajor = Int(result.rows[0][1]!)! / 10000
+        let size = Int(result.rows[0][2]!)!
+        let dumpable = tools.pgDumpMajor >= serverMajor
+        if !dumpable {
+            throw FleetEngineError.toolTooOld(tool: "pg_dump", toolMajor: tools.pgDumpMajor, serverMajor: serverMajor)
+        }
+        return VenueFigures([
+            ("server_version", .string(version)),
+            ("database_size_bytes", .int(size)),
+            ("pg_dump_version", .string(tools.pgDumpVersion)),
+            ("pg_dump_compatible", .bool(dumpable)),
+        ], summary: "PostgreSQL \(version), \(ByteCount.human(size)), pg_dump \(tools.pgDumpVersion) ok")
+    }
+}
+
+/// `gwi-fleet query "SQL"` on one venue: one statement inside `BEGIN READ ONLY`, rolled back.
+public struct QueryOperation: Sendable {
+    public var sql: String
+    public var connector: VenueConnector
+
+    public init(sql: String, connector: VenueConnector = VenueConnector()) {
+        self.sql = sql
+        self.connector = connector
+    }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let connection = try await connector.connect(venue, .pooled)
+        do {
+            try await connection.execute("BEGIN READ ONLY")
+            let result = try await connection.query(sql)
+            try await connection.execute("ROLLBACK")
+            let rows = result.rows.map { row in JSONValue.array(row.map { $0.map(JSONValue.string) ?? .null }) }
+            return VenueFigures([
+                ("columns", .array(result.columns.map(JSONValue.string))),
+                ("row_count", .int(result.rows.count)),
+                ("rows", .array(rows)),
+            ], summary: result.rows.count == 1 ? "1 row" : "\(result.rows.count) rows")
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "query", error)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// A file written under a temporary name beside its final one, then fsynced and renamed, so a
+/// reader never sees a half-written file under the final name. Until `commit()`, the file is
+/// `.<name>.partial`; `abandon()` (or an error) removes it.
+final class DurableFile {
+    let finalPath: String
+    let temporaryPath: String
+    private var descriptor: Int32
+    private(set) var bytesWritten = 0
+
+    /// Creates `.<name>.partial` (mode 0600), failing if it already exists.
+    init(finalPath: String) throws {
+        self.finalPath = finalPath
+        let url = URL(fileURLWithPath: finalPath)
+        temporaryPath = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial").path
+        unlink(temporaryPath)  // a leftover from a killed run of ours, under the venue lock
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw FleetEngineError.file(path: temporaryPath, operation: "create", errno: errno) }
+    }
+
+    deinit { abandon() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FleetEngineError.file(path: temporaryPath, operation: "write", errno: errno)
+            }
+            offset += written
+        }
+        bytesWritten += bytes.count
+    }
+
+    func write(_ data: Data) throws {
+        try data.withUnsafeBytes { try write($0) }
+    }
+
+    /// fsync, rename to the final name, fsync the directory: after this the file survives a crash.
+    func commit() throws {
+        guard descriptor >= 0 else { return }
+        guard fsync(descriptor) == 0 else { throw FleetEngineError.file(path: temporaryPath, operation: "fsync", errno: errno) }
+        close(descriptor)
+        descriptor = -1
+        guard rename(temporaryPath, finalPath) == 0 else {
+            let code = errno
+            unlink(temporaryPath)
+            throw FleetEngineError.file(path: finalPath, operation: "rename into place", errno: code)
+        }
+        Self.syncDirectory(of: finalPath)
+    }
+
+    /// Closes and removes the temporary file; nothing under the final name is touched.
+    func abandon() {
+        guard descriptor >= 0 else { return }
+        close(descriptor)
+        descriptor = -1
+        unlink(temporaryPath)
+    }
+
+    /// Writes a whole small file durably (manifests, reports).
+    static func write(_ data: Data, to path: String) throws {
+        let file = try DurableFile(finalPath: path)
+        try file.write(data)
+        try file.commit()
+    }
+
+    static func syncDirectory(of path: String) {
+        let directory = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+        guard directory >= 0 else { return }
+        fsync(directory)
+        close(directory)
+    }
+
+    /// Creates a directory (and parents) with mode 0700, tightening an existing one we own.
+    static func makePrivateDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw FleetEngineError.file(path: path, operation: "create directory", errno: errno == 0 ? EACCES : errno)
+        }
+        chmod(path, 0o700)
+    }
+}
+
+/// An exclusive, non-blocking lock on a venue's backup directory (`flock` on `.lock`). The kernel
+/// drops it when the process dies, so a killed run never leaves a venue locked.
+final class VenueLock {
+    private let descriptor: Int32
+
+    init(directory: String) throws {
+        let path = directory + "/.lock"
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw FleetEngineError.file(path: path, operation: "open lock", errno: errno) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw FleetEngineError.locked(path: path)
+        }
+        ftruncate(descriptor, 0)
+        let pid = "\(getpid())\n"
+        _ = pid.withCString { Foundation.write(descriptor, $0, strlen($0)) }
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

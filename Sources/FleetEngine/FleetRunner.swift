@@ -1,0 +1,111 @@
+import FleetModel
+
+/// What the runner tells its observer while it works (for a progress line or log lines).
+public enum RunnerEvent: Sendable {
+    case started(slug: String, running: [String], done: Int, total: Int)
+    case finished(VenueOutcome, running: [String], done: Int, total: Int)
+}
+
+/// The one bounded-concurrency primitive every command uses: at most `jobs` venues at once, each
+/// under its own timeout, each ending as a `VenueOutcome` value so one failure never cancels the
+/// rest. When the calling task is cancelled (Ctrl-C, SIGTERM), no new venue starts, running ones
+/// are cancelled (their children terminated, temporary files removed) and report `interrupted`.
+public struct FleetRunner: Sendable {
+    public var jobs: Int
+    /// Replaces each venue's own timeout when set (the command line's `--timeout`).
+    public var timeoutOverride: Duration?
+    public var observer: (@Sendable (RunnerEvent) -> Void)?
+
+    public init(jobs: Int, timeoutOverride: Duration? = nil, observer: (@Sendable (RunnerEvent) -> Void)? = nil) {
+        self.jobs = max(1, jobs)
+        self.timeoutOverride = timeoutOverride
+        self.observer = observer
+    }
+
+    /// Runs `operation` on every enabled venue; outcomes come back in the venues' order.
+    public func run(
+        _ venues: [Venue], operation: @escaping @Sendable (Venue) async throws -> VenueFigures
+    ) async -> [VenueOutcome] {
+        var outcomes = [VenueOutcome?](repeating: nil, count: venues.count)
+        var pending: [Int] = []
+        for (index, venue) in venues.enumerated() {
+            if venue.enabled { pending.append(index) } else {
+                outcomes[index] = VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped,
+                                               error: "disabled in the fleet file")
+            }
+        }
+        let total = pending.count
+        var done = 0
+        var running: [String] = []
+        pending.reverse()
+
+        await withTaskGroup(of: (Int, VenueOutcome).self) { group in
+            func startNext() -> Bool {
+                guard !Task.isCancelled, let index = pending.popLast() else { return false }
+                let venue = venues[index]
+                let timeout = timeoutOverride ?? venue.timeout
+                running.append(venue.slug)
+                observer?(.started(slug: venue.slug, running: running, done: done, total: total))
+                group.addTask {
+                    (index, await Self.outcome(of: venue, timeout: timeout, operation: operation))
+                }
+                return true
+            }
+            for _ in 0..<jobs where startNext() {}
+            while let (index, outcome) = await group.next() {
+                outcomes[index] = outcome
+                done += 1
+                running.removeAll { $0 == outcome.slug }
+                observer?(.finished(outcome, running: running, done: done, total: total))
+                _ = startNext()
+            }
+        }
+        // Whatever never started (the run was interrupted) is reported, not dropped.
+        for index in pending {
+            let venue = venues[index]
+            outcomes[index] = VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped,
+                                           error: "not started: the run was interrupted")
+        }
+        return outcomes.map { $0! }
+    }
+
+    static func outcome(
+        of venue: Venue, timeout: Duration, operation: @escaping @Sendable (Venue) async throws -> VenueFigures
+    ) async -> VenueOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var outcome = VenueOutcome(slug: venue.slug, database: venue.database, status: .ok)
+        do {
+            outcome.figures = try await withTimeout(timeout) { try await operation(venue) }
+        } catch {
+            outcome.status = .failed
+            outcome.error = Task.isCancelled ? FleetEngineError.interrupted.description : describe(error)
+        }
+        outcome.duration = clock.now - start
+        return outcome
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case let error as FleetEngineError: error.description
+        case is CancellationError: FleetEngineError.interrupted.description
+        default: String(describing: error)
+        }
+    }
+}
+
+/// Runs `body`, cancelling it and throwing `timedOut` once `limit` has passed.
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw FleetEngineError.timedOut(limit)
+        }
+        return value
+    }
+}

@@ -1,0 +1,49 @@
+import FleetModel
+
+/// How a venue's work ended.
+public enum VenueStatus: String, Sendable, Codable {
+    case ok, failed, skipped
+}
+
+/// What an operation found on one venue: fields for the JSON report, in order, and a one-line
+/// summary for the terminal table.
+public struct VenueFigures: Sendable, Equatable {
+    public var fields: [(String, JSONValue)]
+    public var summary: String
+
+    public init(_ fields: [(String, JSONValue)] = [], summary: String = "") {
+        self.fields = fields
+        self.summary = summary
+    }
+
+    public static func == (lhs: VenueFigures, rhs: VenueFigures) -> Bool {
+        JSONValue.object(lhs.fields) == JSONValue.object(rhs.fields) && lhs.summary == rhs.summary
+    }
+
+    public subscript(key: String) -> JSONValue? { fields.first { $0.0 == key }?.1 }
+}
+
+/// The result of one venue's work: a value, never a thrown error, so one venue cannot stop another.
+public struct VenueOutcome: Sendable, Equatable {
+    public var slug: String
+    public var database: String
+    public var status: VenueStatus
+    public var duration: Duration
+    /// Why it failed or was skipped; nil when ok.
+    public var error: String?
+    public var figures: VenueFigures
+
+    public init(slug: String, database: String, status: VenueStatus, duration: Duration = .zero,
+                error: String? = nil, figures: VenueFigures = VenueFigures()) {
+        self.slug = slug
+        self.database = database
+        self.status = status
+        self.duration = duration
+        self.error = error
+        self.figures = figures
+    }
+
+    public var durationMilliseconds: Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}

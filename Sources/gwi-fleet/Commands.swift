@@ -1,0 +1,152 @@
+import ArgumentParser
+import FleetEngine
+import FleetModel
+import Foundation
+
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate", abstract: "Check the fleet file and print the resolved venues (passwords redacted).")
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try FleetSession(options: options)
+        if options.json {
+            let venues = JSONValue.array(session.venues.map { venue in
+                .object([
+                    ("slug", .string(venue.slug)), ("database", .string(venue.database)),
+                    ("enabled", .bool(venue.enabled)), ("tags", .array(venue.tags.map(JSONValue.string))),
+                    ("url", .string(venue.redactedURL)), ("direct_url", .string(venue.redactedDirectURL)),
+                    ("password_env", venue.passwordEnv.map(JSONValue.string) ?? .null),
+                    ("timeout", .string(FleetDuration.format(options.timeoutOverride ?? venue.timeout))),
+                    ("backup_dir", .string(venue.backup.directory + "/" + venue.slug)),
+                    ("backup_format", .string(venue.backup.format.rawValue)),
+                ])
+            })
+            Terminal.out(JSONValue.object([
+                ("fleet", .string(session.fleet.path)), ("jobs", .int(session.fleet.jobs)),
+                ("reports_dir", .string(session.fleet.reportsDirectory)), ("venues", venues),
+            ]).serialized(), terminator: "")
+            return
+        }
+        Terminal.out(Terminal.table(
+            headers: ["VENUE", "DATABASE", "ENABLED", "TAGS", "TIMEOUT", "BACKUP", "URL", "DIRECT URL"],
+            rows: session.venues.map { venue in
+                [venue.slug, venue.database, venue.enabled ? "yes" : "no", venue.tags.joined(separator: ","),
+                 FleetDuration.format(options.timeoutOverride ?? venue.timeout),
+                 "\(venue.backup.format.rawValue) → \(venue.backup.directory)/\(venue.slug)",
+                 venue.redactedURL, venue.directURL == venue.url ? "(url)" : venue.redactedDirectURL]
+            }))
+        let enabled = session.venues.filter(\.enabled).count
+        Terminal.out("\(session.fleet.path): valid, \(session.venues.count) venues (\(enabled) enabled), jobs \(session.fleet.jobs), reports → \(session.fleet.reportsDirectory)")
+    }
+}
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Per venue: connect, server version, database size, and whether the local pg_dump can dump it.")
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try FleetSession(options: options)
+        let tools = try await locateTools()
+        let operation = CheckOperation(tools: tools)
+        let (report, path) = await session.run(command: "check") { try await operation.run($0) }
+        try session.finish(report, savedAt: path)
+    }
+}
+
+struct QueryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Run one read-only statement on every venue and merge the rows, with a leading venue column.")
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
+
+    @Argument(help: "One SQL statement; it runs inside BEGIN READ ONLY and is rolled back.")
+    var sql: String
+
+    @Option(name: .long, help: "How the merged rows are printed: table, csv or json.")
+    var format: OutputFormat = .table
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try FleetSession(options: options)
+        let operation = QueryOperation(sql: sql)
+        let (report, path) = await session.run(command: "query") { try await operation.run($0) }
+        if options.json { try session.finish(report, savedAt: path) }
+        Terminal.out(QueryRendering.render(report, format: format))
+        // The rows are the output; the per-venue status goes to stderr so stdout stays parseable.
+        Terminal.error(Terminal.statusTable(report))
+        Terminal.error(Terminal.totals(report, savedAt: path))
+        Foundation.exit(report.exitCode)
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Dump every venue with row counts from the same snapshot; write dump, then manifest.")
+
+    @Option(name: .long, help: "custom (pg_dump -Fc) or plain (SQL); overrides backup.format.")
+    var format: BackupFormat?
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try FleetSession(options: options)
+        let tools = try await locateTools()
+        let operation = BackupOperation(tools: tools, formatOverride: format)
+        let (report, path) = await session.run(command: "backup") { try await operation.run($0) }
+        try session.finish(report, savedAt: path)
+    }
+}
+
+extension BackupFormat: ExpressibleByArgument {}
+
+/// pg_dump is needed before any venue is touched; without it the run stops with exit 2.
+func locateTools() async throws -> PgTools {
+    do {
+        return try await PgTools.locate()
+    } catch {
+        Terminal.error("\(error)")
+        throw ExitCode(ExitCodes.usage)
+    }
+}
+
+/// Merges the rows of `query` from every venue into one table with a leading `venue` column.
+enum QueryRendering {
+    static func render(_ report: FleetReport, format: QueryCommand.OutputFormat) -> String {
+        let ok = report.outcomes.filter { $0.status == .ok }
+        var columns: [String] = []
+        var rows: [[String?]] = []
+        for outcome in ok {
+            guard case .array(let names)? = outcome.figures["columns"], case .array(let venueRows)? = outcome.figures["rows"] else { continue }
+            if columns.isEmpty { columns = names.compactMap(\.stringValue) }
+            for case .array(let values) in venueRows {
+                rows.append([outcome.slug] + values.map(\.stringValue))
+            }
+        }
+        let headers = ["venue"] + columns
+        switch format {
+        case .table:
+            return Terminal.table(headers: headers, rows: rows.map { $0.map { $0 ?? "NULL" } })
+        case .csv:
+            return ([headers.map(csvField)] + rows.map { $0.map { $0.map(csvField) ?? "" } })
+                .map { $0.joined(separator: ",") }.joined(separator: "\n")
+        case .json:
+            let objects = JSONValue.array(rows.map { row in
+                .object(zip(headers, row).map { ($0, $1.map(JSONValue.string) ?? .null) })
+            })
+            return objects.serialized()
+        }
+    }
+
+    static func csvField(_ value: String) -> String {
+        value.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
+            ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+    }
+}

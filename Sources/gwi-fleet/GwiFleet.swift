@@ -1,0 +1,39 @@
+import ArgumentParser
+import FleetEngine
+import Foundation
+
+/// The entry point: parse, run one command, exit with the documented code.
+@main
+enum Tool {
+    static func main() async {
+        do {
+            var command = try GwiFleet.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            // Usage errors exit 2 like fleet-file errors (ArgumentParser's own default is 64).
+            if GwiFleet.exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((GwiFleet.fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitCodes.usage)
+            }
+            GwiFleet.exit(withError: error)
+        }
+    }
+}
+
+struct GwiFleet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gwi-fleet",
+        abstract: "Back up, check and query a fleet of per-venue PostgreSQL databases.",
+        discussion: """
+            Exit codes: 0 every selected venue ok or skipped; 1 a venue failed; 2 usage error or \
+            invalid fleet file (nothing touched); 130 interrupted.
+            """,
+        subcommands: [ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self]
+    )
+}

@@ -1,0 +1,117 @@
+import FleetEngine
+import FleetModel
+import Foundation
+import Logging
+import Synchronization
+
+/// Writing to the terminal: tables to stdout, messages and progress to stderr.
+enum Terminal {
+    static let stderrIsTerminal = isatty(STDERR_FILENO) == 1
+
+    static func out(_ text: String, terminator: String = "\n") {
+        FileHandle.standardOutput.write(Data((text + terminator).utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Left-aligned columns separated by two spaces; cells are single-line.
+    static func table(headers: [String], rows: [[String]]) -> String {
+        let clean = rows.map { $0.map { $0.replacingOccurrences(of: "\n", with: "\\n") } }
+        var widths = headers.map(\.count)
+        for row in clean { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
+        let line = { (cells: [String]) in
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(headers)] + clean.map(line)).joined(separator: "\n")
+    }
+
+    static func statusTable(_ report: FleetReport) -> String {
+        table(headers: ["VENUE", "STATUS", "DURATION", "DETAILS"], rows: report.outcomes.map { outcome in
+            [outcome.slug, outcome.status.rawValue, seconds(outcome.duration),
+             outcome.error ?? outcome.figures.summary]
+        })
+    }
+
+    static func totals(_ report: FleetReport, savedAt path: String?) -> String {
+        var text = "\(report.count(.ok)) ok, \(report.count(.failed)) failed, \(report.count(.skipped)) skipped"
+        text += " in \(seconds(.milliseconds(Int(report.finishedAt.timeIntervalSince(report.startedAt) * 1000))))"
+        if report.interrupted { text += " (interrupted)" }
+        if let path { text += "\nreport: \(path)" }
+        return text
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return String(format: "%.1fs", Double(milliseconds) / 1000)
+    }
+}
+
+/// Shows progress: a live line on a terminal, one log line per finished venue elsewhere.
+final class Progress: Sendable {
+    private struct State {
+        var running: [String] = []
+        var done = 0
+        var lineShown = false
+    }
+    private let state = Mutex(State())
+    private let total: Int
+    private let start = ContinuousClock.now
+    private let logger: Logger
+
+    init(total: Int, logger: Logger) {
+        self.total = total
+        self.logger = logger
+    }
+
+    func handle(_ event: RunnerEvent) {
+        switch event {
+        case .started(_, let running, let done, _):
+            state.withLock { $0.running = running; $0.done = done }
+        case .finished(let outcome, let running, let done, _):
+            state.withLock { $0.running = running; $0.done = done }
+            if Terminal.stderrIsTerminal {
+                clearLine()
+                if outcome.status == .failed { Terminal.error("\(outcome.slug): failed: \(outcome.error ?? "")") }
+            } else {
+                let detail = outcome.error ?? outcome.figures.summary
+                let message: Logger.Message = "\(outcome.slug) \(outcome.status.rawValue) in \(Terminal.seconds(outcome.duration)): \(detail)"
+                if outcome.status == .failed { logger.error(message) } else { logger.info(message) }
+            }
+        }
+        draw()
+    }
+
+    /// Redraws the elapsed time every second while work runs.
+    func tick() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            draw()
+        }
+    }
+
+    func finish() { clearLine() }
+
+    private func draw() {
+        guard Terminal.stderrIsTerminal else { return }
+        let line = state.withLock { state -> String in
+            state.lineShown = true
+            let elapsed = Terminal.seconds(ContinuousClock.now - start)
+            let running = state.running.prefix(6).joined(separator: ", ") + (state.running.count > 6 ? ", …" : "")
+            return "[\(state.done)/\(total)] \(elapsed) running: \(running)"
+        }
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+    }
+
+    private func clearLine() {
+        guard Terminal.stderrIsTerminal else { return }
+        let shown = state.withLock { state in
+            defer { state.lineShown = false }
+            return state.lineShown
+        }
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+}
