@@ -39,6 +39,8 @@ public enum FleetFile {
 /// Settings a venue may set itself or inherit from `defaults:`.
 private struct Settings {
     var url: String?
+    /// True when `url` was written, even if it could not be used.
+    var urlWritten = false
     var directURL: String?
     var passwordEnv: String?
     var timeout: Duration?
@@ -46,7 +48,7 @@ private struct Settings {
     var backupFormat: BackupFormat?
 
     func over(_ base: Settings) -> Settings {
-        Settings(url: url ?? base.url, directURL: directURL ?? base.directURL, passwordEnv: passwordEnv ?? base.passwordEnv,
+        Settings(url: url ?? base.url, urlWritten: urlWritten || base.urlWritten, directURL: directURL ?? base.directURL, passwordEnv: passwordEnv ?? base.passwordEnv,
                  timeout: timeout ?? base.timeout, backupDirectory: backupDirectory ?? base.backupDirectory,
                  backupFormat: backupFormat ?? base.backupFormat)
     }
@@ -138,7 +140,9 @@ private struct Reader {
     }
 
     mutating func venue(_ node: Node, index: Int, defaults: Settings) -> Venue? {
+        // Name the venue by its slug in every problem, when it has a readable one.
         var name = "venues[\(index + 1)]"
+        if case .mapping(let raw) = node, let slug = raw["slug"]?.scalar?.string { name = slug }
         guard let map = mapping(node, key: nil, venue: name, allowed: Self.venueKeys) else { return nil }
         guard let slugNode = map["slug"] else {
             problems.append(FleetFileProblem(venue: name, key: "slug", line: line(node), message: "missing: every venue needs a slug"))
@@ -176,17 +180,15 @@ private struct Reader {
         }
 
         guard let urlTemplate = resolved.url else {
-            problems.append(FleetFileProblem(venue: slug, key: "url", line: line(node),
-                                             message: "missing: set `url` on the venue or in `defaults:`"))
+            // A url that is present but broken has its own problem already.
+            if map["url"] == nil && !defaults.urlWritten {
+                problems.append(FleetFileProblem(venue: slug, key: "url", line: line(node),
+                                                 message: "missing: set `url` on the venue or in `defaults:`"))
+            }
             return nil
         }
         let fill = { (template: String) in
             template.replacingOccurrences(of: "{slug}", with: slug).replacingOccurrences(of: "{database}", with: database)
-        }
-        if let passwordEnv = resolved.passwordEnv, environment[passwordEnv] == nil {
-            let where_ = map["password_env"] != nil ? line(map["password_env"]!.value) : nil
-            problems.append(FleetFileProblem(venue: slug, key: "password_env", line: where_,
-                                             message: "environment variable \(passwordEnv) is not set"))
         }
         guard valid else { return nil }
         return Venue(
@@ -200,14 +202,20 @@ private struct Reader {
 
     mutating func settings(_ map: [String: (key: Node, value: Node)], prefix: String, venue: String?) -> Settings {
         var result = Settings()
-        if let node = map["url"] { result.url = string(node.value, key: prefix + "url", venue: venue) }
+        if let node = map["url"] {
+            result.urlWritten = true
+            result.url = string(node.value, key: prefix + "url", venue: venue)
+        }
         if let node = map["direct_url"] { result.directURL = string(node.value, key: prefix + "direct_url", venue: venue) }
         if let node = map["password_env"], let name = string(node.value, key: prefix + "password_env", venue: venue) {
-            if name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil {
-                result.passwordEnv = name
-            } else {
+            if name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) == nil {
                 problems.append(FleetFileProblem(venue: venue, key: prefix + "password_env", line: line(node.value),
                                                  message: "`\(name)` is not an environment variable name"))
+            } else if environment[name] == nil {
+                problems.append(FleetFileProblem(venue: venue, key: prefix + "password_env", line: line(node.value),
+                                                 message: "environment variable \(name) is not set"))
+            } else {
+                result.passwordEnv = name
             }
         }
         if let node = map["timeout"], let text = string(node.value, key: prefix + "timeout", venue: venue) {

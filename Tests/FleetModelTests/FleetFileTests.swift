@@ -1,0 +1,162 @@
+import FleetModel
+import Foundation
+import Testing
+
+/// Loads a fixture from the test bundle.
+func fixture(_ name: String) -> String {
+    Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: "yaml")!.path
+}
+
+/// The problems of an invalid fixture (fails the test when the file is valid).
+func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFileProblem] {
+    do {
+        _ = try FleetFile.load(path: fixture(name), environment: environment)
+        Issue.record("\(name) was accepted")
+        return []
+    } catch {
+        if case .unreadable = error { Issue.record("\(error)") }
+        return error.problems
+    }
+}
+
+@Suite struct FleetFileTests {
+    @Test func validFileResolvesVenueOverDefaultsOverBuiltIns() throws {
+        let fleet = try FleetFile.load(path: fixture("valid"), environment: ["HARBOR_PW": "hunter2"])
+        #expect(fleet.jobs == 6)
+        #expect(fleet.reportsDirectory == "/var/tmp/gwi-reports")
+        #expect(fleet.venues.map(\.slug) == ["downtown", "airport", "harbor", "old_mill"])
+        let fixtures = URL(fileURLWithPath: fixture("valid")).deletingLastPathComponent().path
+
+        let downtown = fleet.venues[0]
+        #expect(downtown.database == "gwi_pos_downtown")
+        #expect(downtown.url == "postgresql://ops@db.example.internal:5432/gwi_pos_downtown?sslmode=require")
+        #expect(downtown.directURL == "postgresql://ops@db-direct.example.internal:5432/gwi_pos_downtown")
+        #expect(downtown.timeout == .seconds(45 * 60))
+        #expect(downtown.backup == BackupPolicy(directory: fixtures + "/nightly", format: .plain))
+        #expect(downtown.enabled)
+        #expect(downtown.line == 13)
+
+        let airport = fleet.venues[1]
+        #expect(airport.tags == ["west", "24h"])
+        #expect(airport.timeout == .seconds(90))
+        #expect(airport.backup.format == .custom)
+
+        let harbor = fleet.venues[2]
+        #expect(harbor.database == "harbor_harbor_db")
+        #expect(harbor.url == "postgresql://ops:hunter2@other-host:5432/harbor_harbor_db")
+        // A venue's own url does not change the direct url it inherits.
+        #expect(harbor.directURL == "postgresql://ops@db-direct.example.internal:5432/harbor_harbor_db")
+
+        #expect(fleet.venues[3].enabled == false)
+    }
+
+    @Test func unknownKeysAreNamedWithLineAndSuggestion() {
+        let found = problems("unknown-keys")
+        #expect(found.count == 3)
+        #expect(found.contains { $0.key == "defaults.timout" && $0.line == 4 && $0.message.contains("did you mean `timeout`") })
+        #expect(found.contains { $0.key == "defaults.backup.dri" && $0.line == 6 && $0.message.contains("`dir`") })
+        #expect(found.contains { $0.key == "tag" && $0.venue == "downtown" && $0.line == 9 && $0.message.contains("`tags`") })
+    }
+
+    @Test func venueWithoutAnyURLIsRejected() {
+        let found = problems("missing-url")
+        #expect(found.count == 1)
+        #expect(found.first?.venue == "downtown")
+        #expect(found.first?.key == "url")
+        #expect(found.first?.line == 5)
+    }
+
+    @Test func duplicateSlugNamesBothLines() {
+        let found = problems("duplicate-slugs")
+        #expect(found.count == 1)
+        #expect(found.first?.venue == "downtown")
+        #expect(found.first?.line == 7)
+        #expect(found.first?.message.contains("line 5") == true)
+    }
+
+    @Test func badSlugsAndOverlongDatabaseNamesAreRejected() {
+        let found = problems("bad-slugs")
+        #expect(found.filter { $0.message.contains("[a-z0-9][a-z0-9_]*") }.map(\.venue) == ["Downtown", "_hidden", "air-port"])
+        #expect(found.contains { $0.line == 8 && $0.message.contains("63") && $0.message.contains("bytes") })
+        #expect(found.count == 4)
+    }
+
+    @Test func undefinedEnvironmentVariablesAreRejected() {
+        let found = problems("undefined-env")
+        #expect(found.contains { $0.key == "defaults.url" && $0.line == 3 && $0.message.contains("GWI_TEST_UNDEFINED_PW") })
+        #expect(found.contains { $0.key == "defaults.password_env" && $0.line == 4 && $0.message.contains("GWI_TEST_UNSET_PASSWORD") })
+        #expect(found.count == 2)
+        // With both set, the same file is valid and the password lands in the resolved URL only.
+        let fleet = try? FleetFile.load(path: fixture("undefined-env"),
+                                        environment: ["GWI_TEST_UNDEFINED_PW": "pw", "GWI_TEST_UNSET_PASSWORD": "x"])
+        #expect(fleet?.venues.first?.url == "postgresql://ops:pw@db/gwi_pos_downtown")
+        #expect(fleet?.venues.first?.passwordEnv == "GWI_TEST_UNSET_PASSWORD")
+    }
+
+    @Test func badDurationsAndFormatsAreRejected() {
+        let found = problems("bad-duration-format")
+        #expect(found.map(\.line) == [4, 6, 9, 12])
+        #expect(found[0].message.contains("bad duration `30 minutes`"))
+        #expect(found[1].message.contains("bad format `tar`"))
+        #expect(found[2].venue == "downtown" && found[2].key == "timeout")
+        #expect(found[3].venue == "airport" && found[3].key == "backup.format")
+    }
+
+    @Test func everyProblemIsListedAtOnceInLineOrder() {
+        let found = problems("many-problems")
+        let lines = found.compactMap(\.line)
+        #expect(lines == lines.sorted())
+        let expected: [(Int, String)] = [(4, "at least 1"), (5, "bad duration"), (8, "true or false"),
+                                         (9, "[a-z0-9]"), (10, "duplicate"), (11, "needs a slug"), (14, "bad format"),
+                                         (15, "unknown key")]
+        #expect(found.count == expected.count)
+        for (line, text) in expected {
+            #expect(found.contains { $0.line == line && $0.message.contains(text) }, "line \(line): \(text)")
+        }
+    }
+
+    @Test func brokenYAMLReportsItsLine() {
+        let found = problems("not-yaml")
+        #expect(found.count == 1)
+        #expect(found.first?.message.contains("not valid YAML") == true)
+        #expect(found.first?.line != nil)
+    }
+
+    @Test func missingFileIsUnreadable() {
+        #expect {
+            try FleetFile.load(path: "/nonexistent/fleet.yaml")
+        } throws: { error in
+            guard case .unreadable = error as? FleetFileError else { return false }
+            return "\(error)".contains("--fleet")
+        }
+    }
+
+    @Test func errorTextListsEveryProblem() {
+        do {
+            _ = try FleetFile.load(path: fixture("duplicate-slugs"))
+        } catch {
+            #expect(error.description.contains("1 problem; no venue was touched"))
+            #expect(error.description.contains("line 7, venue `downtown`, key `slug`: duplicate slug"))
+        }
+    }
+
+    @Test(arguments: [("90s", 90, "1m30s"), ("30m", 1800, "30m"), ("1h30m", 5400, "1h30m"), ("2d", 172_800, "2d"),
+                      ("45s", 45, "45s"), ("1h0m5s", 3605, "1h5s")])
+    func durationsParse(text: String, seconds: Int, canonical: String) {
+        #expect(FleetDuration.parse(text) == .seconds(seconds))
+        #expect(FleetDuration.format(.seconds(seconds)) == canonical)
+    }
+
+    @Test(arguments: ["", "5", "m", "5x", "-5m", "0s", "1.5h", "30 minutes"])
+    func badDurationsDoNotParse(text: String) {
+        #expect(FleetDuration.parse(text) == nil)
+    }
+
+    @Test func selectionByVenueAndTagAndErrorsForUnknownOnes() throws {
+        let fleet = try FleetFile.load(path: fixture("valid"), environment: ["HARBOR_PW": "x"])
+        #expect(try fleet.selecting(slugs: [], tags: []).count == 4)
+        #expect(try fleet.selecting(slugs: ["harbor"], tags: ["west"]).map(\.slug) == ["airport", "harbor"])
+        #expect(throws: SelectionError.self) { try fleet.selecting(slugs: ["nowhere"], tags: []) }
+        #expect(throws: SelectionError.self) { try fleet.selecting(slugs: [], tags: ["east"]) }
+    }
+}
