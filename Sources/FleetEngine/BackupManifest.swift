@@ -57,9 +57,11 @@ public struct BackupManifest: Codable, Sendable, Equatable {
 
 /// UTC timestamps as the project writes them.
 public enum Timestamp {
-    /// `2026-11-24T23:39:39.123Z`
+    /// `2026-11-24T23:39:39.123Z`, rounded to the millisecond so that it parses back to itself.
     public static func iso8601(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        let (parts, milliseconds) = utc(date)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, milliseconds)
     }
 
     public static func parse(_ text: String) -> Date? {
@@ -69,7 +71,17 @@ public enum Timestamp {
 
     /// `20261124T233939Z`, for file names: sorts by time, no characters shells dislike.
     public static func compact(_ date: Date) -> String {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let (parts, _) = utc(date)
+        return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+
+    private static func utc(_ date: Date) -> (tm, Int32) {
+        let total = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var seconds = time_t(total.quotientAndRemainder(dividingBy: 1000).quotient - (total < 0 && total % 1000 != 0 ? 1 : 0))
+        let milliseconds = Int32(total - Int64(seconds) * 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return (parts, milliseconds)
     }
 }

@@ -1,0 +1,184 @@
+import FleetEngine
+import FleetModel
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+@Suite struct BackupTests {
+    let cluster = TestCluster.shared
+
+    func operation() async throws -> BackupOperation {
+        BackupOperation(tools: try await PgTools.locate(), connector: VenueConnector(attempts: 2, firstBackoff: .milliseconds(100)))
+    }
+
+    @Test func backupOfUnreachableMissingAndStuckVenuesFailsOnlyThoseVenues() async throws {
+        try cluster.createVenue(database: "gwi_pos_mix_good")
+        try cluster.createVenue(database: "gwi_pos_mix_stuck")
+        let directory = try scratchDirectory("mix")
+        // Hold a lock that the backup's row count must wait for, so this venue can only time out.
+        let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_mix_stuck")))
+        try await blocker.execute("BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE")
+
+        let venues = [
+            testVenue("mix_good", directory: directory),
+            testVenue("mix_unreachable", url: "postgresql://postgres@127.0.0.1:1/gwi_pos_mix_unreachable", directory: directory),
+            testVenue("mix_missing", directory: directory),
+            testVenue("mix_stuck", directory: directory, timeout: .seconds(2)),
+        ]
+        let backup = try await operation()
+        let outcomes = await FleetRunner(jobs: 4).run(venues) { try await backup.run($0) }
+        try await blocker.execute("ROLLBACK")
+
+        #expect(outcomes.map(\.status) == [.ok, .failed, .failed, .failed])
+        #expect(outcomes[1].error?.contains("Connection refused") == true)
+        #expect(outcomes[1].error?.contains("after 2 attempts") == true)
+        #expect(outcomes[2].error?.contains("database \"gwi_pos_mix_missing\" does not exist") == true)
+        #expect(outcomes[3].error?.contains("timed out after 2s") == true)
+        #expect(outcomes[3].duration < .seconds(15))
+
+        let good = outcomes[0]
+        let file = try #require(good.figures["file"]?.stringValue)
+        #expect(FileManager.default.fileExists(atPath: file))
+        #expect(good.figures["row_counts"]?["public.Order"] == .int(1000))
+        // The stuck venue left nothing that looks like a backup, not even a temporary file.
+        #expect(files(in: directory + "/mix_stuck") == [".lock"])
+    }
+
+    @Test(arguments: [BackupFormat.custom, .plain])
+    func dumpRestoresToTheManifestCountsWhileRowsAreBeingInserted(format: BackupFormat) async throws {
+        let database = "gwi_pos_live_\(format.rawValue)"
+        try cluster.createVenue(database: database, scale: 2)
+        // Quoting-hostile names must survive the counts, the dump and the restore.
+        try cluster.psql(database: database, sql: #"""
+            CREATE TABLE "Order ""special""" ("what's" text, "Audit Log" int);
+            INSERT INTO "Order ""special""" SELECT 'it''s, "x"', i FROM generate_series(1, 77) i;
+            """#)
+        let directory = try scratchDirectory("live")
+        let writer = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: database)))
+        let inserting = Task {
+            var inserted = 0
+            while !Task.isCancelled {
+                try await writer.execute("""
+                    INSERT INTO "Order" (opened_at, status, total_cents) VALUES (now(), 'open', 100);
+                    INSERT INTO "Audit Log" (actor, "what's") VALUES ('test', 'insert during backup')
+                    """)
+                inserted += 1
+            }
+            return inserted
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let manifest = try await operation().backup(testVenue("live_\(format.rawValue)", database: database,
+                                                              directory: directory, format: format))
+        try await Task.sleep(for: .milliseconds(100))
+        inserting.cancel()
+        _ = try? await inserting.value
+
+        // Rows kept arriving: the live database is ahead of the backup.
+        let live = try cluster.rowCounts(database: database)
+        #expect(live["public.Order"]! > manifest.rowCounts["public.Order"]!)
+        #expect(manifest.rowCounts["public.Order \"special\""] == 77)
+        #expect(manifest.rowCounts.count == 7)
+
+        // The file is what the manifest says it is.
+        let path = directory + "/live_\(format.rawValue)/" + manifest.file
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(data.count == manifest.bytes)
+        let sum = try Shell.run("/usr/bin/sha256sum", [path])
+        #expect(sum.hasPrefix(manifest.sha256 + " "))
+        #expect(manifest.file.hasSuffix(format == .custom ? ".dump" : ".sql"))
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        // Restored into a fresh database, every table has exactly the manifest's rows.
+        let restored = "restore_of_\(format.rawValue)"
+        try cluster.createDatabase(restored)
+        let target = ["-h", cluster.directory, "-p", String(cluster.port), "-U", "postgres", "-d", restored]
+        if format == .custom {
+            try Shell.run(cluster.binDirectory + "/pg_restore", ["--no-owner", "--exit-on-error"] + target + [path])
+        } else {
+            try Shell.run(cluster.binDirectory + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + target + ["-f", path])
+        }
+        #expect(try cluster.rowCounts(database: restored) == manifest.rowCounts)
+
+        // The manifest on disk decodes to the same values.
+        let onDisk = try BackupManifest.decode(Data(contentsOf: URL(fileURLWithPath: BackupManifest.path(forDump: path))))
+        var expected = manifest
+        expected.startedAt = onDisk.startedAt
+        expected.finishedAt = onDisk.finishedAt
+        #expect(onDisk == expected)
+        #expect(Timestamp.iso8601(onDisk.startedAt) == Timestamp.iso8601(manifest.startedAt))
+        #expect(Timestamp.iso8601(onDisk.finishedAt) == Timestamp.iso8601(manifest.finishedAt))
+    }
+
+    @Test func pgDumpKilledMidRunLeavesNoCompleteLookingFile() async throws {
+        let database = "gwi_pos_killed"
+        try cluster.createVenue(database: database)
+        try cluster.psql(database: database, sql: """
+            CREATE TABLE bulk AS SELECT i, repeat(md5(i::text), 16) AS payload FROM generate_series(1, 60000) i
+            """)
+        let directory = try scratchDirectory("killed")
+        let backup = try await operation()
+        let task = Task { try await backup.backup(testVenue("killed", database: database, directory: directory, format: .plain)) }
+
+        // Freeze the real pg_dump as soon as it appears, let it have written something, then kill it.
+        var killed = false
+        for _ in 0..<5000 where !killed {
+            if let pid = ProcessTable.pids(commandContaining: ["pg_dump", "dbname=\(database)"]).first {
+                kill(pid, SIGSTOP)
+                kill(pid, SIGKILL)
+                killed = true
+            } else {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        #expect(killed)
+        let result = await task.result
+        #expect {
+            try result.get()
+        } throws: { error in
+            "\(error)".contains("pg_dump was killed by signal 9")
+        }
+        #expect(files(in: directory + "/killed") == [".lock"])
+    }
+
+    @Test func aSecondRunOnTheSameVenueReportsItLocked() async throws {
+        try cluster.createVenue(database: "gwi_pos_locked")
+        let directory = try scratchDirectory("locked")
+        let venue = testVenue("locked", directory: directory)
+        let backup = try await operation()
+        // Another process holds the venue's lock (flock is per open file, so a second open conflicts).
+        try FileManager.default.createDirectory(atPath: directory + "/locked", withIntermediateDirectories: true)
+        let fd = open(directory + "/locked/.lock", O_RDWR | O_CREAT, 0o600)
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let outcomes = await FleetRunner(jobs: 1).run([venue]) { try await backup.run($0) }
+        #expect(outcomes[0].status == .failed)
+        #expect(outcomes[0].error?.hasPrefix("locked: another gwi-fleet run is working on this venue") == true)
+        close(fd)
+        let again = await FleetRunner(jobs: 1).run([venue]) { try await backup.run($0) }
+        #expect(again[0].status == .ok)
+    }
+
+    @Test func backupDirectoriesArePrivate() async throws {
+        try cluster.createVenue(database: "gwi_pos_private")
+        let directory = try scratchDirectory("private") + "/backups"
+        _ = try await operation().backup(testVenue("private", directory: directory))
+        for path in [directory, directory + "/private"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+            #expect(mode == 0o700, "\(path)")
+        }
+    }
+}
+
+/// Finds processes by their command line, through /proc.
+enum ProcessTable {
+    static func pids(commandContaining needles: [String]) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let command = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return needles.allSatisfy(command.contains) ? pid : nil
+        }
+    }
+}
