@@ -1,0 +1,162 @@
+@testable import FleetEngine
+import FleetModel
+import Foundation
+import Synchronization
+import Testing
+
+/// Counts how many operations run at once.
+final class Concurrency: Sendable {
+    private let state = Mutex((now: 0, peak: 0, started: [String]()))
+    func enter(_ slug: String) { state.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now); $0.started.append(slug) } }
+    func leave() { state.withLock { $0.now -= 1 } }
+    var peak: Int { state.withLock { $0.peak } }
+    var started: [String] { state.withLock { $0.started } }
+}
+
+struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+
+@Suite struct RunnerTests {
+    func venues(_ count: Int) -> [Venue] {
+        (0..<count).map { testVenue("v\($0)", url: "postgresql://x/{database}", directory: "/nonexistent") }
+    }
+
+    @Test func neverRunsMoreThanJobsVenuesAtOnceAndKeepsTheOrder() async {
+        let tracker = Concurrency()
+        let outcomes = await FleetRunner(jobs: 3).run(venues(10)) { venue in
+            tracker.enter(venue.slug)
+            defer { tracker.leave() }
+            try await Task.sleep(for: .milliseconds(30))
+            return VenueFigures([("slug", .string(venue.slug))])
+        }
+        #expect(tracker.peak == 3)
+        #expect(tracker.started.count == 10)
+        #expect(outcomes.map(\.slug) == (0..<10).map { "v\($0)" })
+        #expect(outcomes.allSatisfy { $0.status == .ok && $0.figures["slug"] == .string($0.slug) })
+    }
+
+    @Test func oneFailingVenueFailsAloneWithItsReason() async {
+        let outcomes = await FleetRunner(jobs: 2).run(venues(4)) { venue in
+            if venue.slug == "v1" { throw Boom() }
+            try await Task.sleep(for: .milliseconds(20))
+            return VenueFigures()
+        }
+        #expect(outcomes.map(\.status) == [.ok, .failed, .ok, .ok])
+        #expect(outcomes[1].error == "boom")
+    }
+
+    @Test func disabledVenuesAreSkippedAndNeverRun() async {
+        var list = venues(3)
+        list[1].enabled = false
+        let tracker = Concurrency()
+        let outcomes = await FleetRunner(jobs: 2).run(list) { venue in
+            tracker.enter(venue.slug)
+            return VenueFigures()
+        }
+        #expect(outcomes.map(\.status) == [.ok, .skipped, .ok])
+        #expect(outcomes[1].error == "disabled in the fleet file")
+        #expect(!tracker.started.contains("v1"))
+    }
+
+    @Test func aVenuePastItsTimeoutIsCancelledAndFails() async {
+        var list = venues(2)
+        list[0].timeout = .milliseconds(200)
+        let outcomes = await FleetRunner(jobs: 2).run(list) { venue in
+            if venue.slug == "v0" { try await Task.sleep(for: .seconds(30)) }
+            return VenueFigures()
+        }
+        #expect(outcomes[0].status == .failed)
+        #expect(outcomes[0].error?.hasPrefix("timed out after 200ms") == true)
+        #expect(outcomes[0].duration < .seconds(5))
+        #expect(outcomes[1].status == .ok)
+    }
+
+    @Test func theCommandLineTimeoutOverridesTheVenues() async {
+        let outcomes = await FleetRunner(jobs: 1, timeoutOverride: .milliseconds(100)).run(venues(1)) { _ in
+            try await Task.sleep(for: .seconds(30))
+            return VenueFigures()
+        }
+        #expect(outcomes[0].error?.hasPrefix("timed out after 100ms") == true)
+    }
+
+    @Test func cancellationStopsStartingVenuesAndReportsEveryOne() async throws {
+        let tracker = Concurrency()
+        let runner = FleetRunner(jobs: 2)
+        let list = venues(6)
+        let task = Task {
+            await runner.run(list) { venue in
+                tracker.enter(venue.slug)
+                try await Task.sleep(for: .seconds(30))
+                return VenueFigures()
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let outcomes = await task.value
+        #expect(tracker.started.count == 2)
+        #expect(outcomes.count == 6)
+        #expect(outcomes.filter { $0.status == .failed }.allSatisfy { $0.error == "interrupted" })
+        #expect(outcomes.filter { $0.status == .failed }.count == 2)
+        #expect(outcomes.filter { $0.status == .skipped }.allSatisfy { $0.error == "not started: the run was interrupted" })
+        #expect(outcomes.filter { $0.status == .skipped }.count == 4)
+    }
+
+    @Test func reportCountsAndExitCodeComeFromTheOutcomes() {
+        let outcomes = [
+            VenueOutcome(slug: "a", database: "gwi_pos_a", status: .ok, figures: VenueFigures([("bytes", .int(5))])),
+            VenueOutcome(slug: "b", database: "gwi_pos_b", status: .skipped, error: "disabled in the fleet file"),
+        ]
+        var report = FleetReport(command: "backup", fleetPath: "/f.yaml", startedAt: Date(timeIntervalSince1970: 0),
+                                 finishedAt: Date(timeIntervalSince1970: 1.5), interrupted: false, outcomes: outcomes)
+        #expect(report.exitCode == 0)
+        let json = report.json
+        #expect(json["summary"] == .object([("ok", .int(1)), ("failed", .int(0)), ("skipped", .int(1))]))
+        #expect(json["started_at"] == .string("1970-01-01T00:00:00.000Z"))
+        #expect(json["finished_at"] == .string("1970-01-01T00:00:01.500Z"))
+        report.outcomes[1].status = .failed
+        #expect(report.exitCode == 1)
+        report.interrupted = true
+        #expect(report.exitCode == 130)
+        // The serialized text parses back as JSON with the same values.
+        let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(report.json.serialized().utf8))
+        #expect(parsed?["venues"] != nil)
+        #expect(parsed?["command"] == .string("backup"))
+    }
+}
+
+@Suite struct SHA256Tests {
+    func hex(_ text: String) -> String {
+        var hasher = SHA256()
+        hasher.update(Array(text.utf8))
+        return hasher.finalizeHex()
+    }
+
+    @Test func knownVectors() {
+        #expect(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    @Test func chunkBoundariesDoNotChangeTheDigest() {
+        let bytes = (0..<1_000_003).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        var whole = SHA256()
+        whole.update(bytes)
+        var pieces = SHA256()
+        var offset = 0
+        var size = 1
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + size)
+            pieces.update(Array(bytes[offset..<end]))
+            offset = end
+            size = size * 3 % 997 + 1
+        }
+        #expect(whole.finalizeHex() == pieces.finalizeHex())
+    }
+
+    @Test func millionAs() {
+        var hasher = SHA256()
+        let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { hasher.update(chunk) }
+        #expect(hasher.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
