@@ -121,18 +121,10 @@ import TestSupport
         let backup = try await operation()
         let task = Task { try await backup.backup(testVenue("killed", database: database, directory: directory, format: .plain)) }
 
-        // Freeze the real pg_dump as soon as it appears, let it have written something, then kill it.
-        var killed = false
-        for _ in 0..<5000 where !killed {
-            if let pid = ProcessTable.pids(commandContaining: ["pg_dump", "dbname=\(database)"]).first {
-                kill(pid, SIGSTOP)
-                kill(pid, SIGKILL)
-                killed = true
-            } else {
-                try await Task.sleep(for: .milliseconds(2))
-            }
-        }
-        #expect(killed)
+        // Freeze the real pg_dump as soon as it appears, then kill it: it dies mid-run.
+        let pid = await ProcessTable.freezeFirst(commandContaining: ["pg_dump", "dbname=\(database)"])
+        #expect(pid != nil)
+        if let pid { kill(pid, SIGKILL) }
         let result = await task.result
         #expect {
             try result.get()
@@ -170,15 +162,3 @@ import TestSupport
     }
 }
 
-/// Finds processes by their command line, through /proc.
-enum ProcessTable {
-    static func pids(commandContaining needles: [String]) -> [pid_t] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry in
-            guard let pid = pid_t(entry),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let command = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-            return needles.allSatisfy(command.contains) ? pid : nil
-        }
-    }
-}

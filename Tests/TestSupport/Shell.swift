@@ -8,6 +8,7 @@ public enum Shell {
     public struct Failure: Error, CustomStringConvertible {
         public let message: String
         public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     /// The result of a finished program.
@@ -25,6 +26,16 @@ public enum Shell {
             throw Failure(message: "\(executable) \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
         }
         return output.stdout
+    }
+
+    /// `capture` on a thread of its own, so waiting for the child never holds the cooperative pool.
+    public static func captureInBackground(_ executable: String, _ arguments: [String],
+                                           environment: [String: String]? = nil) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try capture(executable, arguments, environment: environment) })
+            }.start()
+        }
     }
 
     /// Runs and returns whatever happened; a signal death is reported as 128 + signal.
@@ -54,5 +65,39 @@ public enum Shell {
         let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
         return Output(status: code, stdout: read(outPath), stderr: read(errPath))
+    }
+}
+
+/// Finds processes by their command line, through /proc.
+public enum ProcessTable {
+    public static func pids(commandContaining needles: [String]) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let command = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return needles.allSatisfy(command.contains) ? pid : nil
+        }
+    }
+}
+
+extension ProcessTable {
+    /// Watches /proc from a thread of its own and freezes (SIGSTOP) the first matching process the
+    /// moment it appears, so a test can act on a child at a known point. Nil after `timeout`.
+    public static func freezeFirst(commandContaining needles: [String], timeout: Duration = .seconds(30)) async -> pid_t? {
+        await withCheckedContinuation { continuation in
+            Thread {
+                let deadline = ContinuousClock.now + timeout
+                while ContinuousClock.now < deadline {
+                    if let pid = pids(commandContaining: needles).first {
+                        kill(pid, SIGSTOP)
+                        continuation.resume(returning: pid)
+                        return
+                    }
+                    usleep(500)
+                }
+                continuation.resume(returning: nil)
+            }.start()
+        }
     }
 }

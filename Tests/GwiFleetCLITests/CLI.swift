@@ -1,0 +1,50 @@
+import Foundation
+import TestSupport
+
+/// Runs the built `gwi-fleet` executable (it sits beside the test bundle) in a working directory.
+enum CLI {
+    static let executable: String = {
+        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        return bundle.appendingPathComponent("gwi-fleet").path
+    }()
+
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Shell.Output {
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in extra { environment[key] = value }
+        return try Shell.capture(executable, arguments, environment: environment)
+    }
+
+    /// `run` without blocking the cooperative pool, for tests that act while it runs.
+    static func runInBackground(_ arguments: [String]) async throws -> Shell.Output {
+        try await Shell.captureInBackground(executable, arguments)
+    }
+}
+
+/// A directory holding a fleet file written for one test.
+struct FleetDirectory {
+    let path: String
+
+    init(_ yaml: String) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-cli-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try yaml.write(toFile: fleet, atomically: true, encoding: .utf8)
+    }
+
+    var fleet: String { path + "/fleet.yaml" }
+
+    /// Every report saved so far.
+    var reports: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path + "/reports")) ?? []).sorted().map { path + "/reports/" + $0 }
+    }
+
+    func report() throws -> [String: Any] {
+        guard let last = reports.last else { throw Shell.Failure(message: "no report in \(path)/reports") }
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: last))) as! [String: Any]
+    }
+
+    /// Every file below the directory, as relative paths.
+    var allFiles: [String] {
+        let enumerator = FileManager.default.enumerator(atPath: path)
+        return (enumerator?.allObjects as? [String] ?? []).sorted()
+    }
+}

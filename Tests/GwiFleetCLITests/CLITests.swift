@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct CLITests {
+    let cluster = TestCluster.shared
+
+    @Test func invalidFleetFileExitsTwoListingEveryProblemAndTouchesNothing() throws {
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://postgres@127.0.0.1:1/{database}
+              timout: 5m
+            venues:
+              - slug: Downtown
+              - slug: airport
+                backup:
+                  format: zip
+            """)
+        let result = try CLI.run(["backup", "--fleet", directory.fleet])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("3 problems; no venue was touched"))
+        #expect(result.stderr.contains("line 4, key `defaults.timout`: unknown key (did you mean `timeout`?)"))
+        #expect(result.stderr.contains("line 6, venue `Downtown`, key `slug`"))
+        #expect(result.stderr.contains("line 9, venue `airport`, key `backup.format`: bad format `zip`"))
+        #expect(directory.allFiles == ["fleet.yaml"])
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let directory = try FleetDirectory("version: 1\ndefaults:\n  url: postgresql://x/{database}\nvenues:\n  - slug: a\n")
+        let unknownOption = try CLI.run(["backup", "--fleet", directory.fleet, "--no-such-option"])
+        #expect(unknownOption.status == 2)
+        #expect(unknownOption.stderr.contains("--no-such-option"))
+        let badJobs = try CLI.run(["backup", "--fleet", directory.fleet, "--jobs", "0"])
+        #expect(badJobs.status == 2)
+        let unknownVenue = try CLI.run(["backup", "--fleet", directory.fleet, "--venue", "nowhere"])
+        #expect(unknownVenue.status == 2)
+        #expect(unknownVenue.stderr.contains("no venue `nowhere`"))
+        #expect(directory.allFiles == ["fleet.yaml"])
+    }
+
+    @Test func backupWithOneFailingVenueExitsOneAndReportsEachVenue() throws {
+        try cluster.createVenue(database: "gwi_pos_cli_ok")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            venues:
+              - slug: cli_ok
+              - slug: cli_missing
+              - slug: cli_off
+                enabled: false
+            """)
+        let result = try CLI.run(["backup", "--fleet", directory.fleet])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("1 ok, 1 failed, 1 skipped"))
+        let report = try directory.report()
+        #expect(report["command"] as? String == "backup")
+        #expect(report["summary"] as? [String: Int] == ["ok": 1, "failed": 1, "skipped": 1])
+        let venues = try #require(report["venues"] as? [[String: Any]])
+        #expect(venues.map { $0["status"] as? String } == ["ok", "failed", "skipped"])
+        let ok = venues[0]
+        let file = try #require(ok["file"] as? String)
+        #expect(file.hasPrefix(directory.path + "/backups/cli_ok/gwi_pos_cli_ok-"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)).count == ok["bytes"] as? Int)
+        #expect((ok["row_counts"] as? [String: Int])?["public.Order"] == 1000)
+        #expect((ok["sha256"] as? String)?.count == 64)
+        #expect((venues[1]["error"] as? String)?.contains("does not exist") == true)
+        #expect(venues[2]["error"] as? String == "disabled in the fleet file")
+        // Without a terminal, one log line per finished venue goes to stderr.
+        #expect(result.stderr.contains("cli_ok ok in"))
+        #expect(result.stderr.contains("cli_missing failed in"))
+    }
+
+    @Test func jsonFlagPrintsTheSavedReport() throws {
+        try cluster.createVenue(database: "gwi_pos_cli_json")
+        let directory = try FleetDirectory("version: 1\ndefaults:\n  url: \(cluster.urlTemplate)\nvenues:\n  - slug: cli_json\n")
+        let result = try CLI.run(["check", "--fleet", directory.fleet, "--json"])
+        #expect(result.status == 0)
+        let printed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(printed?["command"] as? String == "check")
+        let venue = (printed?["venues"] as? [[String: Any]])?.first
+        #expect(venue?["pg_dump_compatible"] as? Bool == true)
+        #expect((venue?["server_version"] as? String)?.hasPrefix("15.") == true)
+        #expect(try directory.report()["started_at"] as? String == printed?["started_at"] as? String)
+    }
+
+    @Test func queryMergesRowsWithALeadingVenueColumn() throws {
+        try cluster.createVenue(database: "gwi_pos_q_one")
+        try cluster.createVenue(database: "gwi_pos_q_two", scale: 2)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            venues:
+              - slug: q_one
+              - slug: q_two
+            """)
+        let csv = try CLI.run(["query", #"SELECT count(*) AS orders, 'a,"b"' AS label FROM "Order""#, "--format", "csv",
+                               "--fleet", directory.fleet])
+        #expect(csv.status == 0)
+        #expect(csv.stdout == "venue,orders,label\nq_one,1000,\"a,\"\"b\"\"\"\nq_two,2000,\"a,\"\"b\"\"\"\n")
+        // Read-only: a write fails on every venue and the exit code says so.
+        let write = try CLI.run(["query", "DELETE FROM \"Order\"", "--fleet", directory.fleet])
+        #expect(write.status == 1)
+        #expect(write.stderr.contains("read-only transaction"))
+        #expect(try cluster.psql(database: "gwi_pos_q_one", sql: "SELECT count(*) FROM \"Order\"").hasPrefix("1000"))
+    }
+
+    @Test func passwordsNeverReachOutputReportsOrChildArguments() throws {
+        try cluster.createVenue(database: "gwi_pos_secret")
+        let password = cluster.password
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://\(cluster.passwordRole):\(password)@127.0.0.1:\(cluster.port)/{database}
+            venues:
+              - slug: secret
+              - slug: secret_missing
+            """)
+        // A pg_dump first on PATH that records its arguments, then runs the real one.
+        let bin = directory.path + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let wrapper = bin + "/pg_dump"
+        try """
+            #!/bin/sh
+            printf '%s\\n' "$@" >> "\(directory.path)/pg_dump-argv.txt"
+            exec \(cluster.binDirectory)/pg_dump "$@"
+            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+
+        var seen = ""
+        for arguments in [["validate"], ["validate", "--json"], ["check"], ["backup"], ["backup", "--json"]] {
+            let result = try CLI.run(arguments + ["--fleet", directory.fleet], environment: ["PATH": path])
+            seen += result.stdout + result.stderr
+            if arguments.first != "validate" { #expect(result.status == 1, "\(arguments)") }
+        }
+        for report in directory.reports { seen += try String(contentsOfFile: report, encoding: .utf8) }
+        let argv = try String(contentsOfFile: directory.path + "/pg_dump-argv.txt", encoding: .utf8)
+        #expect(argv.contains("--snapshot="))
+        #expect(argv.contains("user=\(cluster.passwordRole)"))
+        #expect(!argv.contains(password))
+        #expect(!seen.contains(password))
+        #expect(seen.contains("postgresql://\(cluster.passwordRole):***@127.0.0.1"))
+        // And the backups did authenticate with that password.
+        #expect(seen.contains("\"status\": \"ok\""))
+        #expect(seen.contains("password authentication failed") == false)
+    }
+
+    @Test func passwordEnvSuppliesThePassword() throws {
+        try cluster.createVenue(database: "gwi_pos_penv")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://\(cluster.passwordRole)@127.0.0.1:\(cluster.port)/{database}
+              password_env: GWI_TEST_PG_PASSWORD
+            venues:
+              - slug: penv
+            """)
+        let withPassword = try CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_TEST_PG_PASSWORD": cluster.password])
+        #expect(withPassword.status == 0)
+        let wrong = try CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_TEST_PG_PASSWORD": "wrong-one"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stdout.contains("password authentication failed"))
+        #expect(!wrong.stdout.contains("wrong-one") && !wrong.stderr.contains("wrong-one"))
+        let unset = try CLI.run(["backup", "--fleet", directory.fleet])
+        #expect(unset.status == 2)
+        #expect(unset.stderr.contains("environment variable GWI_TEST_PG_PASSWORD is not set"))
+    }
+
+    @Test func sigtermStopsTheRunWritesTheReportAndExits130() async throws {
+        try cluster.createVenue(database: "gwi_pos_term")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+              timeout: 5m
+            venues:
+              - slug: term
+            """)
+        // The backup's row count waits on this lock until the signal arrives.
+        let lockHolder = Task {
+            try await Shell.captureInBackground(cluster.binDirectory + "/psql", [
+                "-X", "-h", cluster.directory, "-p", String(cluster.port), "-U", "postgres", "-d", "gwi_pos_term",
+                "-c", "BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;"])
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let run = Task { try await CLI.runInBackground(["backup", "--fleet", directory.fleet]) }
+        try await Task.sleep(for: .seconds(1.5))
+        let pids = ProcessTable.pids(commandContaining: [CLI.executable, directory.fleet])
+        #expect(pids.count == 1)
+        for pid in pids { kill(pid, SIGTERM) }
+        let result = try await run.value
+        // Had it waited for the lock (8 s), the backup would have finished ok with exit 0.
+        #expect(result.status == 130)
+        #expect(result.stdout.contains("(interrupted)"))
+        let report = try directory.report()
+        #expect(report["interrupted"] as? Bool == true)
+        let venue = (report["venues"] as? [[String: Any]])?.first
+        #expect(venue?["status"] as? String == "failed")
+        #expect(venue?["error"] as? String == "interrupted")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/term")) == [".lock"])
+        _ = try? await lockHolder.value
+    }
+}
+
