@@ -6,8 +6,8 @@ import Foundation
 final class DurableFile {
     let finalPath: String
     let temporaryPath: String
-    private var descriptor: Int32
-    private(set) var bytesWritten = 0
+    /// The open temporary file, for writers that stream into it directly.
+    private(set) var descriptor: Int32
 
     /// Creates `.<name>.partial` (mode 0600), failing if it already exists.
     init(finalPath: String) throws {
@@ -31,7 +31,6 @@ final class DurableFile {
             }
             offset += written
         }
-        bytesWritten += bytes.count
     }
 
     func write(_ data: Data) throws {
