@@ -8,9 +8,21 @@ public struct PgTools: Sendable {
     public var pgDumpVersion: String
     public var pgDumpMajor: Int
 
-    /// Finds pg_dump and reads its version.
+    /// Finds pg_dump and reads its version: `$GWI_PG_BINDIR/pg_dump` when set, else the one on PATH.
+    /// Debian's PATH entry is pg_wrapper, a Perl script that, for a remote server, runs the newest
+    /// installed version; we run that binary directly and save the Perl start-up on every venue.
     public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> PgTools {
-        let path = try findOnPath("pg_dump", environment: environment)
+        var path: String
+        if let directory = environment["GWI_PG_BINDIR"] {
+            path = directory + "/pg_dump"
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw FleetEngineError.toolMissing(path) }
+        } else {
+            path = try findOnPath("pg_dump", environment: environment)
+            if URL(fileURLWithPath: path).resolvingSymlinksInPath().lastPathComponent == "pg_wrapper",
+               let newest = newestInstalled("pg_dump") {
+                path = newest
+            }
+        }
         let result = try await Subprocess.run(.path(.init(path)), arguments: ["--version"], output: .string(limit: 4096),
                                               error: .discarded)
         let text = result.standardOutput
@@ -19,6 +31,13 @@ public struct PgTools: Sendable {
             throw FleetEngineError.toolFailed(tool: "pg_dump --version", status: "printed no version", message: text)
         }
         return PgTools(pgDump: path, pgDumpVersion: version, pgDumpMajor: major)
+    }
+
+    /// `/usr/lib/postgresql/<newest>/bin/<tool>`, where Debian installs each major version.
+    static func newestInstalled(_ tool: String) -> String? {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        return versions.reversed().map { "\(root)/\($0)/bin/\(tool)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     static func findOnPath(_ name: String, environment: [String: String]) throws -> String {
