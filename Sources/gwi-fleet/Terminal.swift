@@ -56,6 +56,7 @@ final class Progress: Sendable {
         var running: [String] = []
         var done = 0
         var lineShown = false
+        var stopped = false
     }
     private let state = Mutex(State())
     private let total: Int
@@ -93,16 +94,22 @@ final class Progress: Sendable {
         }
     }
 
-    func finish() { clearLine() }
+    /// Clears the line for good: nothing is drawn after this.
+    func finish() {
+        state.withLock { $0.stopped = true }
+        clearLine()
+    }
 
     private func draw() {
         guard Terminal.stderrIsTerminal else { return }
-        let line = state.withLock { state -> String in
+        let line = state.withLock { state -> String? in
+            guard !state.stopped, state.done < total else { return nil }
             state.lineShown = true
             let elapsed = Terminal.seconds(ContinuousClock.now - start)
             let running = state.running.prefix(6).joined(separator: ", ") + (state.running.count > 6 ? ", …" : "")
             return "[\(state.done)/\(total)] \(elapsed) running: \(running)"
         }
+        guard let line else { return }
         FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
     }
 
