@@ -33,25 +33,11 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     }
 
     public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.iso8601(date))
-        }
-        return try encoder.encode(self) + Data("\n".utf8)
+        try BackupCatalog.encoder.encode(self) + Data("\n".utf8)
     }
 
     public static func decode(_ data: Data) throws -> BackupManifest {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(text)"))
-            }
-            return date
-        }
-        return try decoder.decode(BackupManifest.self, from: data)
+        try BackupCatalog.decoder.decode(BackupManifest.self, from: data)
     }
 }
 

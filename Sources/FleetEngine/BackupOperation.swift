@@ -12,26 +12,55 @@ public struct BackupOperation: Sendable {
     public var connector: VenueConnector
     /// Replaces each venue's `backup.format` when set (`--format`).
     public var formatOverride: BackupFormat?
+    /// `backup --prune`: apply the retention policy right after each successful backup.
+    public var prune: Bool
 
-    public init(tools: PgTools, connector: VenueConnector = VenueConnector(), formatOverride: BackupFormat? = nil) {
+    public init(tools: PgTools, connector: VenueConnector = VenueConnector(), formatOverride: BackupFormat? = nil,
+                prune: Bool = false) {
         self.tools = tools
         self.connector = connector
         self.formatOverride = formatOverride
+        self.prune = prune
     }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
-        let manifest = try await backup(venue)
-        return Self.figures(of: manifest, directory: venue.backup.directory + "/" + venue.slug)
+        guard prune else {
+            return Self.figures(of: try await backup(venue), directory: BackupCatalog.directory(of: venue))
+        }
+        let lock = try VenueLock(directory: try Self.prepareDirectory(of: venue))
+        defer { withExtendedLifetime(lock) {} }
+        var figures = Self.figures(of: try await backup(venue, lockHeld: true), directory: BackupCatalog.directory(of: venue))
+        let pruned = try PruneOperation().prune(venue)
+        figures.fields += pruned.fields.filter { $0.0 != "dry_run" }.map { ("pruned_" + $0.0, $0.1) }
+        figures.summary += "; pruned: \(pruned.summary)"
+        return figures
     }
 
-    /// Takes one backup and returns its manifest (already written).
-    public func backup(_ venue: Venue) async throws -> BackupManifest {
-        let format = formatOverride ?? venue.backup.format
-        let directory = venue.backup.directory + "/" + venue.slug
+    static func prepareDirectory(of venue: Venue) throws -> String {
         try DurableFile.makePrivateDirectory(venue.backup.directory)
-        try DurableFile.makePrivateDirectory(directory)
-        let lock = try VenueLock(directory: directory)
+        try DurableFile.makePrivateDirectory(BackupCatalog.directory(of: venue))
+        return BackupCatalog.directory(of: venue)
+    }
+
+    /// Takes one backup and returns its manifest (already written). `lockHeld`: the caller holds
+    /// the venue's lock already (a safety backup inside `restore`).
+    public func backup(_ venue: Venue, lockHeld: Bool = false) async throws -> BackupManifest {
+        let directory = try Self.prepareDirectory(of: venue)
+        let lock = lockHeld ? nil : try VenueLock(directory: directory)
         defer { withExtendedLifetime(lock) {} }
+        do {
+            let manifest = try await takeBackup(venue, directory: directory)
+            BackupCatalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil), of: venue)
+            return manifest
+        } catch {
+            let reason = Task.isCancelled ? FleetEngineError.interrupted.description : FleetRunner.describe(error)
+            BackupCatalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason), of: venue)
+            throw error
+        }
+    }
+
+    private func takeBackup(_ venue: Venue, directory: String) async throws -> BackupManifest {
+        let format = formatOverride ?? venue.backup.format
 
         let startedAt = Date()
         let connection = try await connector.connect(venue, .direct)

@@ -14,6 +14,9 @@ public enum FleetEngineError: Error, Sendable, CustomStringConvertible {
     case toolTooOld(tool: String, toolMajor: Int, serverMajor: Int)
     case file(path: String, operation: String, errno: Int32)
     case invalidURL(key: String, PostgresError)
+    case backupNotFound(String)
+    case verificationFailed(String)
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -37,6 +40,8 @@ public enum FleetEngineError: Error, Sendable, CustomStringConvertible {
             "cannot \(operation) \(path): \(String(cString: strerror(code)))"
         case .invalidURL(let key, let error):
             "\(key): \(error)"
+        case .backupNotFound(let message), .verificationFailed(let message), .refused(let message):
+            message
         }
     }
 }

@@ -77,6 +77,9 @@ public struct FleetRunner: Sendable {
         var outcome = VenueOutcome(slug: venue.slug, database: venue.database, status: .ok)
         do {
             outcome.figures = try await withTimeout(timeout) { try await operation(venue) }
+        } catch let skipped as VenueSkipped {
+            outcome.status = .skipped
+            outcome.error = skipped.reason
         } catch {
             outcome.status = .failed
             outcome.error = Task.isCancelled ? FleetEngineError.interrupted.description : describe(error)

@@ -10,15 +10,33 @@ public enum BackupFormat: String, Sendable, CaseIterable, Codable {
     public var fileExtension: String { self == .custom ? "dump" : "sql" }
 }
 
-/// Where and how a venue's backups are written.
+/// How many backups `prune` keeps.
+public struct RetentionPolicy: Sendable, Equatable {
+    public static let defaultKeepDays = 30
+    public static let defaultKeepMin = 3
+
+    /// Complete backups older than this many days may be deleted…
+    public var keepDays: Int
+    /// …but the newest this many complete backups are always kept.
+    public var keepMin: Int
+
+    public init(keepDays: Int = RetentionPolicy.defaultKeepDays, keepMin: Int = RetentionPolicy.defaultKeepMin) {
+        self.keepDays = keepDays
+        self.keepMin = keepMin
+    }
+}
+
+/// Where and how a venue's backups are written, and how long they are kept.
 public struct BackupPolicy: Sendable, Equatable {
     /// Absolute directory; each venue writes below `<directory>/<slug>/`.
     public var directory: String
     public var format: BackupFormat
+    public var retention: RetentionPolicy
 
-    public init(directory: String, format: BackupFormat = .custom) {
+    public init(directory: String, format: BackupFormat = .custom, retention: RetentionPolicy = RetentionPolicy()) {
         self.directory = directory
         self.format = format
+        self.retention = retention
     }
 }
 
@@ -37,12 +55,14 @@ public struct Venue: Sendable, Equatable {
     /// Per venue, per operation.
     public var timeout: Duration
     public var backup: BackupPolicy
+    /// Server for `verify`'s scratch databases; the venue's own server (direct URL) when nil.
+    public var scratchURL: String?
     /// Line of the venue's entry in the fleet file.
     public var line: Int?
 
     public init(slug: String, database: String, url: String, directURL: String? = nil, passwordEnv: String? = nil,
                 tags: [String] = [], enabled: Bool = true, timeout: Duration = Fleet.defaultTimeout,
-                backup: BackupPolicy, line: Int? = nil) {
+                backup: BackupPolicy, scratchURL: String? = nil, line: Int? = nil) {
         self.slug = slug
         self.database = database
         self.url = url
@@ -52,6 +72,7 @@ public struct Venue: Sendable, Equatable {
         self.enabled = enabled
         self.timeout = timeout
         self.backup = backup
+        self.scratchURL = scratchURL
         self.line = line
     }
 }

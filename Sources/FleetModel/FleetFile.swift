@@ -46,11 +46,15 @@ private struct Settings {
     var timeout: Duration?
     var backupDirectory: String?
     var backupFormat: BackupFormat?
+    var keepDays: Int?
+    var keepMin: Int?
+    var scratchURL: String?
 
     func over(_ base: Settings) -> Settings {
         Settings(url: url ?? base.url, urlWritten: urlWritten || base.urlWritten, directURL: directURL ?? base.directURL, passwordEnv: passwordEnv ?? base.passwordEnv,
                  timeout: timeout ?? base.timeout, backupDirectory: backupDirectory ?? base.backupDirectory,
-                 backupFormat: backupFormat ?? base.backupFormat)
+                 backupFormat: backupFormat ?? base.backupFormat, keepDays: keepDays ?? base.keepDays,
+                 keepMin: keepMin ?? base.keepMin, scratchURL: scratchURL ?? base.scratchURL)
     }
 }
 
@@ -60,10 +64,12 @@ private struct Reader {
     var problems: [FleetFileProblem] = []
 
     static let topKeys = ["version", "defaults", "venues", "reports"]
-    static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup"]
+    static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
     static let defaultsKeys = settingKeys + ["jobs"]
     static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled"]
-    static let backupKeys = ["dir", "format"]
+    static let backupKeys = ["dir", "format", "retention"]
+    static let retentionKeys = ["keep_days", "keep_min"]
+    static let verifyKeys = ["scratch_url"]
     static let reportsKeys = ["dir"]
 
     init(environment: [String: String], baseDirectory: String) {
@@ -196,7 +202,10 @@ private struct Reader {
             passwordEnv: resolved.passwordEnv, tags: tags, enabled: enabled,
             timeout: resolved.timeout ?? Fleet.defaultTimeout,
             backup: BackupPolicy(directory: absolute(resolved.backupDirectory ?? FleetFile.defaultBackupDirectory),
-                                 format: resolved.backupFormat ?? .custom),
+                                 format: resolved.backupFormat ?? .custom,
+                                 retention: RetentionPolicy(keepDays: resolved.keepDays ?? RetentionPolicy.defaultKeepDays,
+                                                            keepMin: resolved.keepMin ?? RetentionPolicy.defaultKeepMin)),
+            scratchURL: resolved.scratchURL.map(fill),
             line: line(node))
     }
 
@@ -227,12 +236,28 @@ private struct Reader {
         if let node = map["backup"],
            let backup = mapping(node.value, key: prefix + "backup", venue: venue, allowed: Self.backupKeys) {
             if let dir = backup["dir"] { result.backupDirectory = string(dir.value, key: prefix + "backup.dir", venue: venue) }
+            if let node = backup["retention"],
+               let retention = mapping(node.value, key: prefix + "backup.retention", venue: venue, allowed: Self.retentionKeys) {
+                for (name, minimum) in [("keep_days", 0), ("keep_min", 1)] {
+                    guard let node = retention[name], let value = int(node.value, key: prefix + "backup.retention." + name, venue: venue)
+                    else { continue }
+                    if value < minimum {
+                        problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.retention." + name, line: line(node.value),
+                                                         message: "must be at least \(minimum), got \(value)"))
+                    } else if name == "keep_days" { result.keepDays = value } else { result.keepMin = value }
+                }
+            }
             if let format = backup["format"], let text = string(format.value, key: prefix + "backup.format", venue: venue) {
                 if let value = BackupFormat(rawValue: text) { result.backupFormat = value } else {
                     problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.format", line: line(format.value),
                                                      message: "bad format `\(text)`; use custom or plain"))
                 }
             }
+        }
+        if let node = map["verify"],
+           let verify = mapping(node.value, key: prefix + "verify", venue: venue, allowed: Self.verifyKeys),
+           let scratch = verify["scratch_url"] {
+            result.scratchURL = string(scratch.value, key: prefix + "verify.scratch_url", venue: venue)
         }
         return result
     }

@@ -94,12 +94,15 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "custom (pg_dump -Fc) or plain (SQL); overrides backup.format.")
     var format: BackupFormat?
 
+    @Flag(name: .long, help: "Apply the retention policy to each venue right after its successful backup.")
+    var prune = false
+
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
         let session = try FleetSession(options: options)
         let tools = try await locateTools()
-        let operation = BackupOperation(tools: tools, formatOverride: format)
+        let operation = BackupOperation(tools: tools, formatOverride: format, prune: prune)
         let (report, path) = await session.run(command: "backup") { try await operation.run($0) }
         try session.finish(report, savedAt: path)
     }

@@ -34,6 +34,9 @@ struct GwiFleet: AsyncParsableCommand {
             Exit codes: 0 every selected venue ok or skipped; 1 a venue failed; 2 usage error or \
             invalid fleet file (nothing touched); 130 interrupted.
             """,
-        subcommands: [ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self]
+        subcommands: [
+            ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self, BackupsCommand.self,
+            VerifyCommand.self, RestoreCommand.self, PruneCommand.self,
+        ]
     )
 }

@@ -44,6 +44,15 @@ enum Terminal {
         return text
     }
 
+    /// `3d 4h`, `5h 2m`, `12m`, `in the future`
+    static func age(_ seconds: TimeInterval) -> String {
+        guard seconds >= 0 else { return "in the future" }
+        let minutes = Int(seconds) / 60, hours = minutes / 60, days = hours / 24
+        if days > 0 { return "\(days)d \(hours % 24)h" }
+        if hours > 0 { return "\(hours)h \(minutes % 60)m" }
+        return "\(minutes)m"
+    }
+
     static func seconds(_ duration: Duration) -> String {
         let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         return String(format: "%.1fs", Double(milliseconds) / 1000)

@@ -1,0 +1,147 @@
+import FleetModel
+import Foundation
+import PostgresClient
+import Subprocess
+
+/// Creates, fills, counts and drops databases for `verify` and `restore`: pg_restore for custom
+/// dumps, psql for plain ones, with the password in the child's environment only.
+struct DatabaseRestorer: Sendable {
+    var tools: PgTools
+    var connector: VenueConnector
+
+    /// A server to create databases on: the connection settings of an existing database there.
+    struct Server: Sendable {
+        var info: ConnectionInfo
+
+        /// The same server, another database.
+        func database(_ name: String) -> ConnectionInfo {
+            var copy = info
+            copy["dbname"] = name
+            return copy
+        }
+    }
+
+    func connect(_ info: ConnectionInfo, step: String) async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(info)
+        } catch let error as PostgresError {
+            throw FleetEngineError.connection(step: step, error)
+        }
+    }
+
+    func databaseExists(_ name: String, on server: Server) async throws -> Bool {
+        let connection = try await connect(server.info, step: "connect to check databases")
+        return try await connection.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).rows.count == 1
+    }
+
+    func createDatabase(_ name: String, on server: Server) async throws {
+        let connection = try await connect(server.info, step: "connect to create \(name)")
+        do {
+            try await connection.execute("CREATE DATABASE \(SQLQuoting.identifier(name))")
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "create database \(name)", error)
+        }
+    }
+
+    /// Drops a database, also when the calling task was cancelled (the cleanup runs in a task of
+    /// its own). Returns the error text instead of throwing: cleanup must not hide the real failure.
+    @discardableResult
+    func dropDatabase(_ name: String, on server: Server) async -> String? {
+        let info = server.info
+        return await Task {
+            do {
+                let connection = try await PostgresConnection.connect(info)
+                try await connection.execute("DROP DATABASE IF EXISTS \(SQLQuoting.identifier(name)) WITH (FORCE)")
+                return nil
+            } catch {
+                return "could not drop \(name): \(error)"
+            }
+        }.value
+    }
+
+    /// Restores a dump into `target`. `keepOwners` keeps ownership and grants (same server);
+    /// `clean` replaces existing objects in one transaction (`--in-place`).
+    /// A plain dump has no DROP statements, so `clean` runs `cleanPlainSQL` first in the same transaction.
+    func restore(_ path: String, format: BackupFormat, into target: ConnectionInfo, keepOwners: Bool, clean: Bool,
+                 cleanPlainSQL: String = "") async throws {
+        var environment = ["PGAPPNAME": "gwi-fleet"]
+        if let password = target.password { environment["PGPASSWORD"] = password }
+        let dbname = "--dbname=" + target.passwordlessConninfo
+        let (tool, arguments): (String, [String])
+        switch format {
+        case .custom:
+            var options = ["--exit-on-error", "--no-password", dbname]
+            if !keepOwners { options += ["--no-owner", "--no-privileges"] }
+            if clean { options += ["--clean", "--if-exists", "--single-transaction"] }
+            (tool, arguments) = (tools.pgRestore, options + [path])
+        case .plain:
+            var options = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", dbname]
+            if clean { options += ["-c", cleanPlainSQL] }
+            (tool, arguments) = (tools.psql, options + ["-f", path])
+        }
+        var platform = PlatformOptions()
+        platform.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
+        let result = try await Subprocess.run(
+            .path(.init(tool)), arguments: Arguments(arguments),
+            environment: .inherit.updating(environment.reduce(into: [:]) { $0[.init(stringLiteral: $1.key)] = $1.value }),
+            platformOptions: platform, input: .none, output: .discarded, error: .string(limit: 256 * 1024))
+        try Task.checkCancellation()
+        guard result.terminationStatus.isSuccess else {
+            let name = URL(fileURLWithPath: tool).lastPathComponent
+            let message = result.standardError.split(separator: "\n").filter { !$0.isEmpty }.suffix(3).joined(separator: "; ")
+            throw FleetEngineError.toolFailed(tool: name, status: BackupOperation.describe(result.terminationStatus),
+                                              message: ConnectionInfo.redacting(message))
+        }
+    }
+
+    /// Exact row counts of every user table in a database.
+    func rowCounts(of target: ConnectionInfo) async throws -> [String: Int] {
+        let connection = try await connect(target, step: "connect to count rows")
+        do {
+            return try await TableCounter.countAll(on: connection)
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "count rows", error)
+        }
+    }
+
+    /// Tables whose counts differ, or that exist on one side only.
+    static func compare(expected: [String: Int], actual: [String: Int]) -> [VerificationRecord.Mismatch] {
+        Set(expected.keys).union(actual.keys).sorted().compactMap { table in
+            expected[table] == actual[table] ? nil
+                : VerificationRecord.Mismatch(table: table, expected: expected[table], actual: actual[table])
+        }
+    }
+
+    /// SHA-256 and size of a file, read in 1 MiB chunks.
+    static func checksum(of path: String) throws -> (bytes: Int, sha256: String) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FleetEngineError.file(path: path, operation: "open", errno: errno) }
+        defer { close(descriptor) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var hasher = SHA256()
+        var total = 0
+        while true {
+            let count = read(descriptor, buffer.baseAddress, buffer.count)
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FleetEngineError.file(path: path, operation: "read", errno: errno)
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            total += count
+        }
+        return (total, hasher.finalizeHex())
+    }
+}
+
+extension VenueConnector {
+    /// The server for scratch databases: `verify.scratch_url`, else the venue's direct URL.
+    func scratchServer(for venue: Venue) throws -> DatabaseRestorer.Server {
+        guard let url = venue.scratchURL else { return DatabaseRestorer.Server(info: try connectionInfo(for: venue, .direct)) }
+        var info: ConnectionInfo
+        do { info = try ConnectionInfo(parsing: url) } catch { throw FleetEngineError.invalidURL(key: "verify.scratch_url", error) }
+        if info.password == nil, let name = venue.passwordEnv, let password = environment[name] { info.password = password }
+        return DatabaseRestorer.Server(info: info)
+    }
+}

@@ -1,0 +1,114 @@
+import FleetModel
+import Foundation
+
+/// `gwi-fleet prune`: retention per venue. Deletes complete backups older than `keep_days`, but
+/// always keeps the newest `keep_min` complete ones and the newest verified one; never deletes a
+/// corrupt or incomplete backup, one dated in the future, or anything while the venue's latest
+/// backup attempt failed. Removes leftover temporary files older than a day.
+public struct PruneOperation: Sendable {
+    /// What happens to one file, and why.
+    public struct Decision: Sendable, Equatable {
+        public var path: String
+        public var delete: Bool
+        public var reason: String
+    }
+
+    public var dryRun: Bool
+    public var now: @Sendable () -> Date
+
+    public init(dryRun: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.dryRun = dryRun
+        self.now = now
+    }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let directory = BackupCatalog.directory(of: venue)
+        guard FileManager.default.fileExists(atPath: directory) else {
+            return VenueFigures([("deleted", .array([])), ("kept", .array([]))], summary: "no backups yet")
+        }
+        let lock = try VenueLock(directory: directory)
+        defer { withExtendedLifetime(lock) {} }
+        return try prune(venue)
+    }
+
+    /// Prunes with the venue's lock already held (`backup --prune`).
+    func prune(_ venue: Venue) throws -> VenueFigures {
+        if let attempt = BackupCatalog.lastAttempt(of: venue), attempt.status == .failed {
+            throw VenueSkipped(reason: "not pruned: the latest backup attempt failed at \(Timestamp.iso8601(attempt.at)) (\(attempt.error ?? "unknown error"))")
+        }
+        let decisions = Self.plan(BackupCatalog.entries(of: venue), retention: venue.backup.retention, now: now())
+        if !dryRun {
+            for decision in decisions where decision.delete {
+                try Self.delete(decision.path)
+            }
+        }
+        let deleted = decisions.filter(\.delete), kept = decisions.filter { !$0.delete }
+        let entry = { (decision: Decision) in
+            JSONValue.object([("file", .string(decision.path)), ("reason", .string(decision.reason))])
+        }
+        let verb = dryRun ? "would delete" : "deleted"
+        return VenueFigures([
+            ("dry_run", .bool(dryRun)),
+            ("deleted", .array(deleted.map(entry))),
+            ("kept", .array(kept.map(entry))),
+        ], summary: "\(verb) \(deleted.count), kept \(kept.count)")
+    }
+
+    /// The policy, as a pure function of the catalog (newest first) and the time.
+    public static func plan(_ entries: [CatalogEntry], retention: RetentionPolicy, now: Date) -> [Decision] {
+        var decisions: [Decision] = []
+        var completeSeen = 0
+        var newestVerifiedSeen = false
+        let day: TimeInterval = 86_400
+        for entry in entries {
+            let age = now.timeIntervalSince(entry.date)
+            switch entry.state {
+            case .incomplete where entry.fileName.hasSuffix(".partial"):
+                decisions.append(age > day
+                    ? Decision(path: entry.path, delete: true, reason: "leftover temporary file older than a day")
+                    : Decision(path: entry.path, delete: false, reason: "temporary file of a run that may still be going"))
+            case .incomplete, .corrupt:
+                decisions.append(Decision(path: entry.path, delete: false,
+                                          reason: "\(entry.state.rawValue): \(entry.reason ?? "?"); never deleted by prune, inspect by hand"))
+            case .complete, .verified:
+                completeSeen += 1
+                let isNewestVerified = entry.state == .verified && !newestVerifiedSeen
+                if entry.state == .verified { newestVerifiedSeen = true }
+                let reason: String
+                var delete = false
+                if age < 0 {
+                    reason = "dated in the future (clock skew?); never deleted"
+                } else if completeSeen <= retention.keepMin {
+                    reason = "one of the newest \(retention.keepMin) complete backups"
+                } else if isNewestVerified {
+                    reason = "newest verified backup"
+                } else if age <= Double(retention.keepDays) * day {
+                    reason = "younger than \(retention.keepDays) days"
+                } else {
+                    reason = "older than \(retention.keepDays) days"
+                    delete = true
+                }
+                decisions.append(Decision(path: entry.path, delete: delete, reason: reason))
+            }
+        }
+        return decisions
+    }
+
+    /// Manifest first (the backup stops counting), then the dump, then its verification record.
+    static func delete(_ path: String) throws {
+        var paths = [path]
+        if path.hasSuffix(".dump") || path.hasSuffix(".sql") {
+            paths = [BackupManifest.path(forDump: path), path, BackupCatalog.verificationPath(forDump: path)]
+        }
+        for file in paths where unlink(file) != 0 && errno != ENOENT {
+            throw FleetEngineError.file(path: file, operation: "delete", errno: errno)
+        }
+        DurableFile.syncDirectory(of: path)
+    }
+}
+
+/// Thrown by an operation that decides a venue is to be reported `skipped`, with the reason.
+public struct VenueSkipped: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}

@@ -1,0 +1,151 @@
+import FleetModel
+import Foundation
+import PostgresClient
+
+/// `gwi-fleet verify` on one venue: checksum, restore into a scratch database, count every table
+/// against the manifest, drop the scratch database, record the result beside the backup.
+public struct VerifyOperation: Sendable {
+    /// Which backups of a venue to verify.
+    public enum Selection: Sendable, Equatable {
+        case latest
+        case all
+        case file(String)
+    }
+
+    public var tools: PgTools
+    public var connector: VenueConnector
+    public var selection: Selection
+
+    public init(tools: PgTools, connector: VenueConnector = VenueConnector(), selection: Selection = .latest) {
+        self.tools = tools
+        self.connector = connector
+        self.selection = selection
+    }
+
+    /// Scratch databases are `gwi_verify_<slug>_<8 hex>`: never a venue's `gwi_pos_` name.
+    static func scratchPrefix(for slug: String) -> String { "gwi_verify_" + String(slug.prefix(43)) + "_" }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let directory = try BackupOperation.prepareDirectory(of: venue)
+        let lock = try VenueLock(directory: directory)
+        defer { withExtendedLifetime(lock) {} }
+
+        let entries = BackupCatalog.entries(of: venue)
+        let chosen: [CatalogEntry]
+        switch selection {
+        case .latest:
+            chosen = entries.first { $0.manifest != nil && $0.state != .incomplete }.map { [$0] } ?? []
+        case .all:
+            chosen = entries.filter { $0.manifest != nil }
+        case .file(let path):
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            guard let entry = entries.first(where: { $0.path == absolute }), entry.manifest != nil else {
+                throw FleetEngineError.backupNotFound("\(path) is not a backup of \(venue.slug) with a manifest")
+            }
+            chosen = [entry]
+        }
+        guard !chosen.isEmpty else {
+            throw FleetEngineError.backupNotFound("no complete backup of \(venue.slug) in \(directory); run gwi-fleet backup")
+        }
+
+        let restorer = DatabaseRestorer(tools: tools, connector: connector)
+        let server = try connector.scratchServer(for: venue)
+        try await dropLeftoverScratchDatabases(of: venue, on: server, restorer: restorer)
+
+        var results: [JSONValue] = []
+        var failures: [String] = []
+        for entry in chosen {
+            let record = await verify(entry, of: venue, on: server, restorer: restorer)
+            try Task.checkCancellation()
+            try BackupCatalog.record(record, forDump: entry.path)
+            results.append(Self.json(record, file: entry.path))
+            if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
+        }
+        if !failures.isEmpty { throw FleetEngineError.verificationFailed(failures.joined(separator: "; ")) }
+        let summary = chosen.count == 1 ? "verified \(chosen[0].fileName)" : "verified \(chosen.count) backups"
+        let tables = chosen.count == 1 ? ", \(Self.summary(BackupCatalog.verification(forDump: chosen[0].path)!))" : ""
+        return VenueFigures([("backups", .array(results))], summary: summary + tables)
+    }
+
+    /// One backup: never throws, so the record says how far it got.
+    func verify(_ entry: CatalogEntry, of venue: Venue, on server: DatabaseRestorer.Server,
+                restorer: DatabaseRestorer) async -> VerificationRecord {
+        let manifest = entry.manifest!
+        var record = VerificationRecord(verifiedAt: Date(), sha256: manifest.sha256, checksumOK: false, restoreOK: false,
+                                        tablesMatched: 0, tables: manifest.rowCounts.count, mismatches: [], error: nil)
+        do {
+            let (bytes, sha256) = try DatabaseRestorer.checksum(of: entry.path)
+            guard bytes == manifest.bytes && sha256 == manifest.sha256 else {
+                record.error = "checksum mismatch: file has \(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest says \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…"
+                return record
+            }
+            record.checksumOK = true
+        } catch {
+            record.error = "\(error)"
+            return record
+        }
+
+        let scratch = Self.scratchPrefix(for: venue.slug) + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+        do {
+            try await restorer.createDatabase(scratch, on: server)
+        } catch {
+            record.error = "\(error)"
+            return record
+        }
+        do {
+            try await restorer.restore(entry.path, format: manifest.format, into: server.database(scratch),
+                                       keepOwners: false, clean: false)
+            record.restoreOK = true
+            let actual = try await restorer.rowCounts(of: server.database(scratch))
+            record.mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
+            record.tablesMatched = manifest.rowCounts.keys.filter { actual[$0] == manifest.rowCounts[$0] }.count
+        } catch {
+            record.error = Task.isCancelled ? "interrupted" : "\(error)"
+        }
+        if let dropError = await restorer.dropDatabase(scratch, on: server), record.error == nil {
+            record.error = dropError
+        }
+        record.verifiedAt = Date()
+        return record
+    }
+
+    /// Scratch databases of this venue left by a run that was killed (its own are always dropped).
+    func dropLeftoverScratchDatabases(of venue: Venue, on server: DatabaseRestorer.Server, restorer: DatabaseRestorer) async throws {
+        let connection = try await restorer.connect(server.info, step: "connect to the scratch server")
+        let pattern = Self.scratchPrefix(for: venue.slug).replacingOccurrences(of: "_", with: "\\_") + "%"
+        let leftovers = try await connection.query("SELECT datname FROM pg_database WHERE datname LIKE $1", [pattern])
+        for row in leftovers.rows {
+            if let name = row[0], let error = await restorer.dropDatabase(name, on: server) {
+                throw FleetEngineError.verificationFailed(error)
+            }
+        }
+    }
+
+    static func summary(_ record: VerificationRecord) -> String {
+        if let error = record.error, !record.restoreOK || !record.checksumOK { return error }
+        var text = "checksum ok, restore ok, \(record.tablesMatched)/\(record.tables) tables matched"
+        if !record.mismatches.isEmpty {
+            text += "; mismatches: " + record.mismatches.map { "\($0.table) expected \($0.expected.map(String.init) ?? "missing"), got \($0.actual.map(String.init) ?? "missing")" }.joined(separator: ", ")
+        }
+        if let error = record.error { text += "; \(error)" }
+        return text
+    }
+
+    static func json(_ record: VerificationRecord, file: String) -> JSONValue {
+        .object([
+            ("file", .string(file)),
+            ("ok", .bool(record.ok)),
+            ("checksum_ok", .bool(record.checksumOK)),
+            ("restore_ok", .bool(record.restoreOK)),
+            ("tables_matched", .int(record.tablesMatched)),
+            ("tables", .int(record.tables)),
+            ("mismatches", .array(record.mismatches.map { mismatch in
+                .object([("table", .string(mismatch.table)),
+                         ("expected", mismatch.expected.map(JSONValue.int) ?? .null),
+                         ("actual", mismatch.actual.map(JSONValue.int) ?? .null)])
+            })),
+            ("error", record.error.map(JSONValue.string) ?? .null),
+            ("verified_at", .string(Timestamp.iso8601(record.verifiedAt))),
+        ])
+    }
+}

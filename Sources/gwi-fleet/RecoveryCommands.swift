@@ -1,0 +1,155 @@
+import ArgumentParser
+import FleetEngine
+import FleetModel
+import Foundation
+
+struct BackupsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backups",
+        abstract: "List each venue's backups: time, age, size, format and state (complete, verified, corrupt, incomplete).")
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try FleetSession(options: options)
+        let now = Date()
+        var rows: [[String]] = []
+        var venues: [JSONValue] = []
+        for venue in session.venues {
+            let entries = BackupCatalog.entries(of: venue)
+            venues.append(.object([
+                ("slug", .string(venue.slug)), ("database", .string(venue.database)),
+                ("directory", .string(BackupCatalog.directory(of: venue))),
+                ("backups", .array(entries.map { entry in
+                    .object([
+                        ("file", .string(entry.path)),
+                        ("time", .string(Timestamp.iso8601(entry.date))),
+                        ("age_seconds", .int(Int(now.timeIntervalSince(entry.date)))),
+                        ("bytes", .int(entry.bytes)),
+                        ("format", entry.manifest.map { .string($0.format.rawValue) } ?? .null),
+                        ("state", .string(entry.state.rawValue)),
+                        ("verified_at", entry.verification.map { .string(Timestamp.iso8601($0.verifiedAt)) } ?? .null),
+                        ("reason", entry.reason.map(JSONValue.string) ?? .null),
+                    ])
+                })),
+            ]))
+            if entries.isEmpty { rows.append([venue.slug, "(no backups)", "", "", "", "", ""]) }
+            for entry in entries {
+                var state = entry.state.rawValue
+                if let record = entry.verification, entry.state == .verified {
+                    state += " " + Timestamp.iso8601(record.verifiedAt).prefix(16).replacingOccurrences(of: "T", with: " ")
+                }
+                if let reason = entry.reason { state += " (\(reason))" }
+                rows.append([venue.slug, entry.fileName, Timestamp.iso8601(entry.date).prefix(19).replacingOccurrences(of: "T", with: " ") + "Z",
+                             Terminal.age(now.timeIntervalSince(entry.date)), ByteCount.human(entry.bytes),
+                             entry.manifest?.format.rawValue ?? "", state])
+            }
+        }
+        if options.json {
+            Terminal.out(JSONValue.object([("venues", .array(venues))]).serialized(), terminator: "")
+        } else {
+            Terminal.out(Terminal.table(headers: ["VENUE", "BACKUP", "TIME (UTC)", "AGE", "SIZE", "FORMAT", "STATE"], rows: rows))
+        }
+    }
+}
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Restore-test backups: checksum, restore into a scratch database, compare every table's rows with the manifest.")
+
+    @Flag(name: .long, help: "Verify every backup with a manifest, not just the latest.")
+    var all = false
+
+    @Option(name: .long, help: "Verify this backup file (its venue only).")
+    var backup: String?
+
+    @OptionGroup var options: FleetOptions
+
+    func validate() throws {
+        if all && backup != nil { throw ValidationError("--all and --backup exclude each other") }
+    }
+
+    func run() async throws {
+        var options = self.options
+        if let backup, options.venue.isEmpty, options.tag.isEmpty {
+            // The venue is the directory the file sits in: <backup dir>/<slug>/<file>.
+            options.venue = [URL(fileURLWithPath: backup).deletingLastPathComponent().lastPathComponent]
+        }
+        let session = try FleetSession(options: options)
+        let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
+        let operation = VerifyOperation(tools: try await locateTools(), selection: selection)
+        let (report, path) = await session.run(command: "verify") { try await operation.run($0) }
+        try session.finish(report, savedAt: path)
+    }
+}
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a venue from a backup: into a new database (--as), by replacing its database, or --in-place.")
+
+    @Argument(help: "The venue's slug.")
+    var slug: String
+
+    @Option(name: .long, help: "A backup file, or `latest` (the newest complete backup).")
+    var backup: String = "latest"
+
+    @Option(name: .customLong("as"), help: "Restore into this new database instead (refused if it exists).")
+    var newDatabase: String?
+
+    @Flag(name: .long, help: "Restore over the live database in one transaction (where databases cannot be renamed).")
+    var inPlace = false
+
+    @Flag(name: .long, help: "Allow replacing a database that holds data (a safety backup is taken first).")
+    var yes = false
+
+    @OptionGroup var options: FleetOptions
+
+    func validate() throws {
+        if newDatabase != nil && inPlace { throw ValidationError("--as and --in-place exclude each other") }
+        if !options.venue.isEmpty || !options.tag.isEmpty { throw ValidationError("restore takes one venue as its argument, not --venue/--tag") }
+    }
+
+    func run() async throws {
+        var options = self.options
+        options.venue = [slug]
+        let session = try FleetSession(options: options)
+        let target: RestoreOperation.Target = newDatabase.map { .newDatabase($0) } ?? (inPlace ? .inPlace : .replace)
+        let operation = RestoreOperation(tools: try await locateTools(), backupFile: backup == "latest" ? nil : backup,
+                                         target: target, confirmed: yes)
+        let (report, path) = await session.run(command: "restore") { try await operation.run($0) }
+        try session.finish(report, savedAt: path)
+    }
+}
+
+struct PruneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Apply backup.retention: delete old complete backups, keeping keep_min and the newest verified.")
+
+    @Flag(name: .long, help: "List what would be deleted; delete nothing.")
+    var dryRun = false
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try FleetSession(options: options)
+        let operation = PruneOperation(dryRun: dryRun)
+        let (report, path) = await session.run(command: "prune") { try await operation.run($0) }
+        if !options.json {
+            for outcome in report.outcomes {
+                for key in ["deleted", "kept"] {
+                    guard case .array(let files)? = outcome.figures[key] else { continue }
+                    for case .object(let pairs) in files {
+                        let file = pairs.first { $0.0 == "file" }?.1.stringValue ?? ""
+                        let reason = pairs.first { $0.0 == "reason" }?.1.stringValue ?? ""
+                        let verb = key == "kept" ? "keep" : (dryRun ? "would delete" : "deleted")
+                        Terminal.out("\(outcome.slug): \(verb) \(URL(fileURLWithPath: file).lastPathComponent): \(reason)")
+                    }
+                }
+            }
+        }
+        try session.finish(report, savedAt: path)
+    }
+}
