@@ -70,10 +70,12 @@ public struct RestoreOperation: Sendable {
             }
             if target == .inPlace {
                 guard exists else { throw FleetEngineError.refused("\(venue.database) does not exist; --in-place needs it (use --as or the default replace)") }
-                let matched = try await restoreInPlace(entry, venue: venue, server: server, restorer: restorer, safety: safety!)
+                let (matched, untouched) = try await restoreInPlace(entry, venue: venue, server: server, restorer: restorer, safety: safety!)
                 fields += [("database", .string(venue.database)), ("tables_matched", .int(matched)),
+                           ("untouched_tables", .array(untouched.map(JSONValue.string))),
                            ("undo", .string("gwi-fleet restore \(venue.slug) --in-place --yes --backup \(directory)/\(safety!.file)"))]
-                return VenueFigures(fields, summary: "restored \(entry.fileName) in place, \(matched) tables matched; safety backup \(safety!.file)")
+                let note = untouched.isEmpty ? "" : "; tables not in the backup left as they were: " + untouched.joined(separator: ", ")
+                return VenueFigures(fields, summary: "restored \(entry.fileName) in place, \(matched) tables matched; safety backup \(safety!.file)" + note)
             }
             let stamp = Timestamp.compact(Date())
             let staging = String(venue.database.prefix(63 - 13 - stamp.count)) + "__restoring_" + stamp
@@ -167,9 +169,10 @@ public struct RestoreOperation: Sendable {
         }
     }
 
-    /// `--in-place`: one transaction over the live database, then the counts.
+    /// `--in-place`: one transaction over the live database, then the counts. Returns the tables
+    /// matched and those the dump does not know (pg_restore --clean leaves them as they were).
     func restoreInPlace(_ entry: CatalogEntry, venue: Venue, server: DatabaseRestorer.Server, restorer: DatabaseRestorer,
-                        safety: BackupManifest) async throws -> Int {
+                        safety: BackupManifest) async throws -> (Int, [String]) {
         let manifest = entry.manifest!
         var clean = ""
         if manifest.format == .plain {
@@ -185,11 +188,13 @@ public struct RestoreOperation: Sendable {
         try await restorer.restore(entry.path, format: manifest.format, into: server.database(venue.database),
                                    keepOwners: true, clean: true, cleanPlainSQL: clean)
         let actual = try await restorer.rowCounts(of: server.database(venue.database))
-        let mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
+        let compared = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
+        let untouched = compared.filter { $0.expected == nil }.map(\.table)
+        let mismatches = compared.filter { $0.expected != nil }
         guard mismatches.isEmpty else {
             throw FleetEngineError.verificationFailed("restored in place but rows differ from the manifest ("
                 + mismatches.map(\.table).joined(separator: ", ") + "); the safety backup is \(safety.file)")
         }
-        return manifest.rowCounts.count
+        return (manifest.rowCounts.count, untouched)
     }
 }

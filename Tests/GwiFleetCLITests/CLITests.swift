@@ -205,3 +205,44 @@ import TestSupport
     }
 }
 
+
+@Suite struct RecoveryCLITests {
+    let cluster = TestCluster.shared
+
+    @Test func backupThenVerifyMarksBackupsVerifiedInTheCatalog() throws {
+        try cluster.createVenue(database: "gwi_pos_cat_one")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            venues:
+              - slug: cat_one
+              - slug: cat_none
+                enabled: false
+            """)
+        #expect(try CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        let verify = try CLI.run(["verify", "--fleet", directory.fleet])
+        #expect(verify.status == 0)
+        #expect(verify.stdout.contains("checksum ok, restore ok, 6/6 tables matched"))
+        let report = try directory.report()
+        #expect(report["command"] as? String == "verify")
+        let backups = ((report["venues"] as? [[String: Any]])?.first?["backups"] as? [[String: Any]])?.first
+        #expect(backups?["tables_matched"] as? Int == 6)
+        #expect(backups?["checksum_ok"] as? Bool == true)
+
+        let listing = try CLI.run(["backups", "--fleet", directory.fleet, "--json"])
+        #expect(listing.status == 0)
+        let parsed = try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [String: Any]
+        let venues = try #require(parsed?["venues"] as? [[String: Any]])
+        let entries = try #require(venues.first?["backups"] as? [[String: Any]])
+        #expect(entries.count == 1)
+        #expect(entries.first?["state"] as? String == "verified")
+        #expect(entries.first?["verified_at"] is String)
+        #expect((venues.last?["backups"] as? [Any])?.isEmpty == true)
+
+        // A restore without --yes over a database with data is refused, exit 1, nothing changed.
+        let refused = try CLI.run(["restore", "cat_one", "--fleet", directory.fleet])
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("pass --yes"))
+    }
+}
