@@ -24,11 +24,11 @@ psql_b -d gwi_pos_bench_template -v scale="$scale" -f sandbox/seed.sql >/dev/nul
   echo "venues:"
 } > "$work/fleet.yaml"
 : > "$work/databases.txt"
-for i in $(seq -w 1 "$venues"); do
+for i in $(seq -f "%02g" 1 "$venues"); do
   psql_b -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS gwi_pos_bench$i" \
     -c "CREATE DATABASE gwi_pos_bench$i TEMPLATE gwi_pos_bench_template"
   echo "  - slug: bench$i" >> "$work/fleet.yaml"
   echo "gwi_pos_bench$i" >> "$work/databases.txt"
 done
-size=$(psql_b -d gwi_pos_bench01 -tAc "SELECT pg_size_pretty(pg_database_size(current_database()))")
+size=$(psql_b -d "$(head -n 1 "$work/databases.txt")" -tAc "SELECT pg_size_pretty(pg_database_size(current_database()))")
 echo "bench: each venue database is $size" >&2
