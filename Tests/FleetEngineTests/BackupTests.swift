@@ -42,7 +42,9 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: file))
         #expect(good.figures["row_counts"]?["public.Order"] == .int(1000))
         // The stuck venue left nothing that looks like a backup, not even a temporary file.
-        #expect(files(in: directory + "/mix_stuck") == [".lock"])
+        #expect(files(in: directory + "/mix_stuck") == [".last-attempt.json", ".lock"])
+        #expect(BackupCatalog.lastAttempt(of: venues[3])?.status == .failed)
+        #expect(BackupCatalog.lastAttempt(of: venues[0])?.status == .ok)
     }
 
     @Test(arguments: [BackupFormat.custom, .plain])
@@ -131,7 +133,9 @@ import TestSupport
         } throws: { error in
             "\(error)".contains("pg_dump was killed by signal 9")
         }
-        #expect(files(in: directory + "/killed") == [".lock"])
+        #expect(files(in: directory + "/killed") == [".last-attempt.json", ".lock"])
+        #expect(BackupCatalog.lastAttempt(of: testVenue("killed", database: database, directory: directory))?.error?
+            .contains("killed by signal 9") == true)
     }
 
     @Test func aSecondRunOnTheSameVenueReportsItLocked() async throws {

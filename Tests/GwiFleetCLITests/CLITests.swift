@@ -200,7 +200,8 @@ import TestSupport
         let venue = (report["venues"] as? [[String: Any]])?.first
         #expect(venue?["status"] as? String == "failed")
         #expect(venue?["error"] as? String == "interrupted")
-        #expect((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/term")) == [".lock"])
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/term"))?.sorted()
+                == [".last-attempt.json", ".lock"])
         _ = try? await lockHolder.value
     }
 }
