@@ -10,23 +10,29 @@ public struct FleetReport: Sendable {
     public var finishedAt: Date
     public var interrupted: Bool
     public var outcomes: [VenueOutcome]
+    /// `--strict`: a warning counts as a failure for the exit code.
+    public var strict: Bool
+    /// Fleet-wide figures of the command (e.g. `sizes`' totals), after the venues in the JSON.
+    public var fleetFields: [(String, JSONValue)]
 
     public init(command: String, fleetPath: String, startedAt: Date, finishedAt: Date, interrupted: Bool,
-                outcomes: [VenueOutcome]) {
+                outcomes: [VenueOutcome], strict: Bool = false, fleetFields: [(String, JSONValue)] = []) {
         self.command = command
         self.fleetPath = fleetPath
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.interrupted = interrupted
         self.outcomes = outcomes
+        self.strict = strict
+        self.fleetFields = fleetFields
     }
 
     public func count(_ status: VenueStatus) -> Int { outcomes.filter { $0.status == status }.count }
 
-    /// 0 all ok or skipped, 1 any failed, 130 interrupted.
+    /// 0 all ok (or warning, or skipped), 1 any failed (or warning with --strict), 130 interrupted.
     public var exitCode: Int32 {
         if interrupted { return ExitCodes.interrupted }
-        return count(.failed) > 0 ? ExitCodes.venueFailed : ExitCodes.ok
+        return count(.failed) > 0 || (strict && count(.warning) > 0) ? ExitCodes.venueFailed : ExitCodes.ok
     }
 
     public var json: JSONValue {
@@ -37,7 +43,8 @@ public struct FleetReport: Sendable {
             ("finished_at", .string(Timestamp.iso8601(finishedAt))),
             ("interrupted", .bool(interrupted)),
             ("exit_code", .int(Int(exitCode))),
-            ("summary", .object([("ok", .int(count(.ok))), ("failed", .int(count(.failed))), ("skipped", .int(count(.skipped)))])),
+            ("summary", .object([("ok", .int(count(.ok))), ("warning", .int(count(.warning))), ("failed", .int(count(.failed))),
+                                 ("skipped", .int(count(.skipped)))])),
             ("venues", .array(outcomes.map { outcome in
                 .object([
                     ("slug", .string(outcome.slug)),
@@ -46,9 +53,10 @@ public struct FleetReport: Sendable {
                     ("duration_ms", .int(outcome.durationMilliseconds)),
                     ("error", outcome.error.map(JSONValue.string) ?? .null),
                     ("summary", .string(outcome.figures.summary)),
-                ] + outcome.figures.fields)
+                ] + (outcome.figures.warnings.isEmpty ? [] : [("warnings", .array(outcome.figures.warnings.map(JSONValue.string)))])
+                  + outcome.figures.fields)
             })),
-        ])
+        ] + (fleetFields.isEmpty ? [] : [("fleet_totals", .object(fleetFields))]))
     }
 
     public func encoded() -> Data {

@@ -77,6 +77,7 @@ public struct FleetRunner: Sendable {
         var outcome = VenueOutcome(slug: venue.slug, database: venue.database, status: .ok)
         do {
             outcome.figures = try await withTimeout(timeout) { try await operation(venue) }
+            if !outcome.figures.warnings.isEmpty { outcome.status = .warning }
         } catch let skipped as VenueSkipped {
             outcome.status = .skipped
             outcome.error = skipped.reason

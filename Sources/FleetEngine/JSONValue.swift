@@ -29,6 +29,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     public var intValue: Int? { if case .int(let i) = self { i } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
 
     struct Key: CodingKey {
         var stringValue: String

@@ -2,7 +2,8 @@ import FleetModel
 
 /// How a venue's work ended.
 public enum VenueStatus: String, Sendable, Codable {
-    case ok, failed, skipped
+    /// `warning`: the work succeeded but something needs a look (only `sweep` gives it).
+    case ok, warning, failed, skipped
 }
 
 /// What an operation found on one venue: fields for the JSON report, in order, and a one-line
@@ -10,14 +11,17 @@ public enum VenueStatus: String, Sendable, Codable {
 public struct VenueFigures: Sendable, Equatable {
     public var fields: [(String, JSONValue)]
     public var summary: String
+    /// Reasons for a `warning` status; empty for a plain `ok`.
+    public var warnings: [String]
 
-    public init(_ fields: [(String, JSONValue)] = [], summary: String = "") {
+    public init(_ fields: [(String, JSONValue)] = [], summary: String = "", warnings: [String] = []) {
         self.fields = fields
         self.summary = summary
+        self.warnings = warnings
     }
 
     public static func == (lhs: VenueFigures, rhs: VenueFigures) -> Bool {
-        JSONValue.object(lhs.fields) == JSONValue.object(rhs.fields) && lhs.summary == rhs.summary
+        JSONValue.object(lhs.fields) == JSONValue.object(rhs.fields) && lhs.summary == rhs.summary && lhs.warnings == rhs.warnings
     }
 
     public subscript(key: String) -> JSONValue? { fields.first { $0.0 == key }?.1 }

@@ -57,12 +57,19 @@ public struct Venue: Sendable, Equatable {
     public var backup: BackupPolicy
     /// Server for `verify`'s scratch databases; the venue's own server (direct URL) when nil.
     public var scratchURL: String?
+    /// Tables whose rows `sweep` counts (`verify.tables`).
+    public var verifyTables: [String]
+    /// A latest complete backup older than this is a `sweep` warning (`backup.max_age`).
+    public var maxBackupAge: Duration
+    public static let defaultVerifyTables = ["Order", "MenuItem"]
+    public static let defaultMaxBackupAge = Duration.seconds(26 * 3600)
     /// Line of the venue's entry in the fleet file.
     public var line: Int?
 
     public init(slug: String, database: String, url: String, directURL: String? = nil, passwordEnv: String? = nil,
                 tags: [String] = [], enabled: Bool = true, timeout: Duration = Fleet.defaultTimeout,
-                backup: BackupPolicy, scratchURL: String? = nil, line: Int? = nil) {
+                backup: BackupPolicy, scratchURL: String? = nil, verifyTables: [String] = Venue.defaultVerifyTables,
+                maxBackupAge: Duration = Venue.defaultMaxBackupAge, line: Int? = nil) {
         self.slug = slug
         self.database = database
         self.url = url
@@ -73,6 +80,8 @@ public struct Venue: Sendable, Equatable {
         self.timeout = timeout
         self.backup = backup
         self.scratchURL = scratchURL
+        self.verifyTables = verifyTables
+        self.maxBackupAge = maxBackupAge
         self.line = line
     }
 }

@@ -48,13 +48,16 @@ private struct Settings {
     var backupFormat: BackupFormat?
     var keepDays: Int?
     var keepMin: Int?
+    var maxAge: Duration?
     var scratchURL: String?
+    var verifyTables: [String]?
 
     func over(_ base: Settings) -> Settings {
         Settings(url: url ?? base.url, urlWritten: urlWritten || base.urlWritten, directURL: directURL ?? base.directURL, passwordEnv: passwordEnv ?? base.passwordEnv,
                  timeout: timeout ?? base.timeout, backupDirectory: backupDirectory ?? base.backupDirectory,
                  backupFormat: backupFormat ?? base.backupFormat, keepDays: keepDays ?? base.keepDays,
-                 keepMin: keepMin ?? base.keepMin, scratchURL: scratchURL ?? base.scratchURL)
+                 keepMin: keepMin ?? base.keepMin, maxAge: maxAge ?? base.maxAge, scratchURL: scratchURL ?? base.scratchURL,
+                 verifyTables: verifyTables ?? base.verifyTables)
     }
 }
 
@@ -67,9 +70,9 @@ private struct Reader {
     static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
     static let defaultsKeys = settingKeys + ["jobs"]
     static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled"]
-    static let backupKeys = ["dir", "format", "retention"]
+    static let backupKeys = ["dir", "format", "retention", "max_age"]
     static let retentionKeys = ["keep_days", "keep_min"]
-    static let verifyKeys = ["scratch_url"]
+    static let verifyKeys = ["scratch_url", "tables"]
     static let reportsKeys = ["dir"]
 
     init(environment: [String: String], baseDirectory: String) {
@@ -206,6 +209,8 @@ private struct Reader {
                                  retention: RetentionPolicy(keepDays: resolved.keepDays ?? RetentionPolicy.defaultKeepDays,
                                                             keepMin: resolved.keepMin ?? RetentionPolicy.defaultKeepMin)),
             scratchURL: resolved.scratchURL.map(fill),
+            verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
+            maxBackupAge: resolved.maxAge ?? Venue.defaultMaxBackupAge,
             line: line(node))
     }
 
@@ -236,6 +241,12 @@ private struct Reader {
         if let node = map["backup"],
            let backup = mapping(node.value, key: prefix + "backup", venue: venue, allowed: Self.backupKeys) {
             if let dir = backup["dir"] { result.backupDirectory = string(dir.value, key: prefix + "backup.dir", venue: venue) }
+            if let node = backup["max_age"], let text = string(node.value, key: prefix + "backup.max_age", venue: venue) {
+                if let duration = FleetDuration.parse(text) { result.maxAge = duration } else {
+                    problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.max_age", line: line(node.value),
+                                                     message: "bad duration `\(text)` (write e.g. 26h, 2d)"))
+                }
+            }
             if let node = backup["retention"],
                let retention = mapping(node.value, key: prefix + "backup.retention", venue: venue, allowed: Self.retentionKeys) {
                 for (name, minimum) in [("keep_days", 0), ("keep_min", 1)] {
@@ -255,9 +266,13 @@ private struct Reader {
             }
         }
         if let node = map["verify"],
-           let verify = mapping(node.value, key: prefix + "verify", venue: venue, allowed: Self.verifyKeys),
-           let scratch = verify["scratch_url"] {
-            result.scratchURL = string(scratch.value, key: prefix + "verify.scratch_url", venue: venue)
+           let verify = mapping(node.value, key: prefix + "verify", venue: venue, allowed: Self.verifyKeys) {
+            if let scratch = verify["scratch_url"] {
+                result.scratchURL = string(scratch.value, key: prefix + "verify.scratch_url", venue: venue)
+            }
+            if let tables = verify["tables"] {
+                result.verifyTables = stringList(tables.value, key: prefix + "verify.tables", venue: venue)
+            }
         }
         return result
     }

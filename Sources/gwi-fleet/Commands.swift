@@ -80,8 +80,7 @@ struct QueryCommand: AsyncParsableCommand {
         if options.json { try session.finish(report, savedAt: path) }
         Terminal.out(QueryRendering.render(report, format: format))
         // The rows are the output; the per-venue status goes to stderr so stdout stays parseable.
-        Terminal.error(Terminal.statusTable(report))
-        Terminal.error(Terminal.totals(report, savedAt: path))
+        Terminal.error(ReportRendering.render(report.json, format: .table, savedAt: path))
         Foundation.exit(report.exitCode)
     }
 }

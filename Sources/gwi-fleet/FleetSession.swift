@@ -40,7 +40,9 @@ struct FleetSession {
     }
 
     /// Runs `operation` on the selected venues and returns the report (already saved).
-    func run(command: String, operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (FleetReport, String?) {
+    func run(command: String, strict: Bool = false,
+             fleetFields: @Sendable ([VenueOutcome]) -> [(String, JSONValue)] = { _ in [] },
+             operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (FleetReport, String?) {
         let startedAt = Date()
         let progress = Progress(total: venues.filter(\.enabled).count, logger: logger)
         let runner = FleetRunner(jobs: fleet.jobs, timeoutOverride: options.timeoutOverride) { progress.handle($0) }
@@ -53,7 +55,8 @@ struct FleetSession {
         progress.finish()
         interruption.stop()
         let report = FleetReport(command: command, fleetPath: fleet.path, startedAt: startedAt, finishedAt: Date(),
-                                 interrupted: interruption.fired, outcomes: outcomes)
+                                 interrupted: interruption.fired, outcomes: outcomes, strict: strict,
+                                 fleetFields: fleetFields(outcomes))
         do {
             return (report, try report.save(in: fleet.reportsDirectory))
         } catch {
@@ -62,13 +65,12 @@ struct FleetSession {
         }
     }
 
-    /// Prints the report (table or JSON) and exits with its code.
-    func finish(_ report: FleetReport, savedAt path: String?) throws -> Never {
+    /// Prints the report (JSON, or rendered as `format`) and exits with its code.
+    func finish(_ report: FleetReport, savedAt path: String?, format: ReportFormat = .table) throws -> Never {
         if options.json {
             Terminal.out(report.json.serialized(), terminator: "")
         } else {
-            Terminal.out(Terminal.statusTable(report))
-            Terminal.out(Terminal.totals(report, savedAt: path))
+            Terminal.out(ReportRendering.render(report.json, format: format, savedAt: format == .table ? path : nil))
         }
         Foundation.exit(report.exitCode)
     }

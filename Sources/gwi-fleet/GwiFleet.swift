@@ -29,14 +29,15 @@ enum Tool {
 struct GwiFleet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gwi-fleet",
-        abstract: "Back up, check and query a fleet of per-venue PostgreSQL databases.",
+        abstract: "Back up, verify, restore, maintain and query a fleet of per-venue PostgreSQL databases.",
         discussion: """
             Exit codes: 0 every selected venue ok or skipped; 1 a venue failed; 2 usage error or \
             invalid fleet file (nothing touched); 130 interrupted.
             """,
         subcommands: [
             ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self, BackupsCommand.self,
-            VerifyCommand.self, RestoreCommand.self, PruneCommand.self,
+            VerifyCommand.self, RestoreCommand.self, PruneCommand.self, AnalyzeCommand.self, SizesCommand.self,
+            CountsCommand.self, SweepCommand.self, ReportCommand.self,
         ]
     )
 }

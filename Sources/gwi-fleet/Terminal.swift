@@ -29,21 +29,6 @@ enum Terminal {
         return ([line(headers)] + clean.map(line)).joined(separator: "\n")
     }
 
-    static func statusTable(_ report: FleetReport) -> String {
-        table(headers: ["VENUE", "STATUS", "DURATION", "DETAILS"], rows: report.outcomes.map { outcome in
-            [outcome.slug, outcome.status.rawValue, seconds(outcome.duration),
-             outcome.error ?? outcome.figures.summary]
-        })
-    }
-
-    static func totals(_ report: FleetReport, savedAt path: String?) -> String {
-        var text = "\(report.count(.ok)) ok, \(report.count(.failed)) failed, \(report.count(.skipped)) skipped"
-        text += " in \(seconds(.milliseconds(Int(report.finishedAt.timeIntervalSince(report.startedAt) * 1000))))"
-        if report.interrupted { text += " (interrupted)" }
-        if let path { text += "\nreport: \(path)" }
-        return text
-    }
-
     /// `3d 4h`, `5h 2m`, `12m`, `in the future`
     static func age(_ seconds: TimeInterval) -> String {
         guard seconds >= 0 else { return "in the future" }

@@ -109,9 +109,14 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
                                  finishedAt: Date(timeIntervalSince1970: 1.5), interrupted: false, outcomes: outcomes)
         #expect(report.exitCode == 0)
         let json = report.json
-        #expect(json["summary"] == .object([("ok", .int(1)), ("failed", .int(0)), ("skipped", .int(1))]))
+        #expect(json["summary"] == .object([("ok", .int(1)), ("warning", .int(0)), ("failed", .int(0)), ("skipped", .int(1))]))
         #expect(json["started_at"] == .string("1970-01-01T00:00:00.000Z"))
         #expect(json["finished_at"] == .string("1970-01-01T00:00:01.500Z"))
+        report.outcomes[1].status = .warning
+        #expect(report.exitCode == 0)
+        report.strict = true
+        #expect(report.exitCode == 1)
+        report.strict = false
         report.outcomes[1].status = .failed
         #expect(report.exitCode == 1)
         report.interrupted = true

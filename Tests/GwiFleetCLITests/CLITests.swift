@@ -56,7 +56,7 @@ import TestSupport
         #expect(result.stdout.contains("1 ok, 1 failed, 1 skipped"))
         let report = try directory.report()
         #expect(report["command"] as? String == "backup")
-        #expect(report["summary"] as? [String: Int] == ["ok": 1, "failed": 1, "skipped": 1])
+        #expect(report["summary"] as? [String: Int] == ["ok": 1, "warning": 0, "failed": 1, "skipped": 1])
         let venues = try #require(report["venues"] as? [[String: Any]])
         #expect(venues.map { $0["status"] as? String } == ["ok", "failed", "skipped"])
         let ok = venues[0]
@@ -245,5 +245,111 @@ import TestSupport
         let refused = try CLI.run(["restore", "cat_one", "--fleet", directory.fleet])
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("pass --yes"))
+    }
+}
+
+@Suite struct MaintenanceCLITests {
+    let cluster = TestCluster.shared
+
+    /// Splits CSV text (RFC 4180 quoting) into rows of fields.
+    func parseCSV(_ text: String) -> [[String]] {
+        var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
+        var characters = Array(text)[...]
+        while let c = characters.popFirst() {
+            if quoted {
+                if c == "\"" {
+                    if characters.first == "\"" { field.append("\""); characters.removeFirst() } else { quoted = false }
+                } else { field.append(c) }
+            } else if c == "\"" { quoted = true }
+            else if c == "," { row.append(field); field = "" }
+            else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
+            else { field.append(c) }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+
+    /// The cells of a Markdown table's body rows.
+    func parseMarkdownTable(_ text: String, after heading: String? = nil) -> [[String]] {
+        var lines = text.components(separatedBy: "\n")[...]
+        if let heading, let index = lines.firstIndex(of: heading) { lines = lines[(index + 1)...] }
+        let table = lines.drop { !$0.hasPrefix("|") }.prefix { $0.hasPrefix("|") }
+        return table.dropFirst(2).map { line in
+            line.dropFirst(2).dropLast(2).components(separatedBy: " | ").map { $0.replacingOccurrences(of: "\\|", with: "|") }
+        }
+    }
+
+    @Test func sizesAndCountsCSVAndMarkdownParseBackToTheReportsNumbers() throws {
+        try cluster.createVenue(database: "gwi_pos_fmt_a")
+        try cluster.createVenue(database: "gwi_pos_fmt_b", scale: 2)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            venues:
+              - slug: fmt_a
+              - slug: fmt_b
+            """)
+        let csv = try CLI.run(["sizes", "--top", "3", "--format", "csv", "--fleet", directory.fleet])
+        #expect(csv.status == 0)
+        let rows = parseCSV(csv.stdout)
+        #expect(rows.first == ["venue", "table", "total_bytes", "table_bytes", "index_bytes", "toast_bytes"])
+        let report = try directory.report()
+        let venues = try #require(report["venues"] as? [[String: Any]])
+        let reported = venues.flatMap { venue in
+            ((venue["largest_tables"] as? [[String: Any]]) ?? []).map { [venue["slug"] as! String, $0["table"] as! String, String($0["total_bytes"] as! Int)] }
+        }
+        #expect(rows.dropFirst().filter { $0[0] != "(fleet)" }.map { Array($0.prefix(3)) } == reported)
+        let fleetTotal = (report["fleet_totals"] as? [String: Any])?["database_bytes"] as? Int
+        #expect(rows.last?[2] == fleetTotal.map(String.init))
+
+        let counts = try CLI.run(["counts", "--table", "Order", "--format", "markdown", "--fleet", directory.fleet])
+        #expect(counts.status == 0)
+        let statusRows = parseMarkdownTable(counts.stdout)
+        #expect(statusRows.map { $0[0] } == ["fmt_a", "fmt_b"])
+        #expect(statusRows.map { $0[1] } == ["ok", "ok"])
+        let countRows = parseMarkdownTable(counts.stdout, after: "### Row counts")
+        #expect(countRows.map { Array($0.prefix(3)) } == [["fmt_a", "public.Order", "1000"], ["fmt_b", "public.Order", "2000"]])
+
+        // A saved report re-renders the same way.
+        let saved = try #require(directory.reports.last { $0.contains("/counts-") })
+        let again = try CLI.run(["report", saved, "--format", "markdown"])
+        #expect(again.status == 0)
+        #expect(parseMarkdownTable(again.stdout, after: "### Row counts") == countRows)
+        let table = try CLI.run(["report", saved])
+        #expect(table.stdout.contains("fmt_b  public.Order  2000"))
+    }
+
+    @Test func sweepWarningsChangeTheExitCodeOnlyWhenStrict() throws {
+        try cluster.createVenue(database: "gwi_pos_sw_a")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            venues:
+              - slug: sw_a
+            """)
+        let lenient = try CLI.run(["sweep", "--fleet", directory.fleet])
+        #expect(lenient.status == 0)
+        #expect(lenient.stdout.contains("warning"))
+        #expect(lenient.stdout.contains("no complete backup"))
+        let strict = try CLI.run(["sweep", "--strict", "--fleet", directory.fleet])
+        #expect(strict.status == 1)
+        #expect(try CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        let healthy = try CLI.run(["sweep", "--strict", "--fleet", directory.fleet, "--json"])
+        #expect(healthy.status == 0)
+        let report = try JSONSerialization.jsonObject(with: Data(healthy.stdout.utf8)) as? [String: Any]
+        #expect(report?["summary"] as? [String: Int] == ["ok": 1, "warning": 0, "failed": 0, "skipped": 0])
+        let venue = (report?["venues"] as? [[String: Any]])?.first
+        #expect((venue?["backup"] as? [String: Any])?["verdict"] as? String == "fresh")
+        // The second sweep compares sizes with the first.
+        #expect(venue?["growth_bytes"] is Int)
+    }
+
+    @Test func reportRejectsAFileThatIsNotAReport() throws {
+        let directory = try FleetDirectory("version: 1\n")
+        let result = try CLI.run(["report", directory.fleet])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("is not a gwi-fleet report"))
     }
 }

@@ -1,0 +1,130 @@
+import FleetModel
+import Foundation
+import PostgresClient
+
+/// `gwi-fleet sweep`: the weekly job on one venue — analyze (or vacuum), sizes, counts of
+/// `verify.tables`, and a health verdict: `ok`, `warning` with the reasons, or `failed`.
+public struct SweepOperation: Sendable {
+    public var vacuum: Bool
+    public var top: Int
+    public var connector: VenueConnector
+    public var timeoutOverride: Duration?
+    /// Database sizes from the previous sweep report, by slug, for the growth figure.
+    public var previousSizes: [String: Int]
+    public var now: @Sendable () -> Date
+    /// Growth since the previous sweep above this share is a warning.
+    public static let growthWarning = 0.5
+
+    public init(vacuum: Bool = false, top: Int = 20, connector: VenueConnector = VenueConnector(),
+                timeoutOverride: Duration? = nil, previousSizes: [String: Int] = [:], now: @escaping @Sendable () -> Date = { Date() }) {
+        self.vacuum = vacuum
+        self.top = top
+        self.connector = connector
+        self.timeoutOverride = timeoutOverride
+        self.previousSizes = previousSizes
+        self.now = now
+    }
+
+    /// How old the latest complete backup is, against `backup.max_age`.
+    public enum BackupVerdict: String, Sendable { case fresh, stale, none }
+
+    public static func backupVerdict(of venue: Venue, now: Date) -> (BackupVerdict, CatalogEntry?) {
+        guard let latest = BackupCatalog.latestComplete(of: venue) else { return (.none, nil) }
+        let age = now.timeIntervalSince(latest.date)
+        let limit = Double(venue.maxBackupAge.components.seconds)
+        return (age <= limit ? .fresh : .stale, latest)
+    }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: timeoutOverride ?? venue.timeout)
+        var warnings: [String] = []
+        let (statement, before, milliseconds) = try await AnalyzeOperation.analyze(on: connection, vacuum: vacuum)
+        let (size, largest) = try await SizesOperation.read(on: connection, top: top)
+
+        let now = self.now()
+        let (verdict, latest) = Self.backupVerdict(of: venue, now: now)
+        var counts: [JSONValue] = []
+        for table in venue.verifyTables {
+            do {
+                for (name, rows) in try await CountsOperation.count([table], on: connection) {
+                    counts.append(CountsOperation.row(table: name, rows: rows, backup: latest?.manifest))
+                }
+            } catch let error as FleetEngineError {
+                warnings.append("\(error)")
+            }
+        }
+
+        let after: [TableStats]
+        do { after = try await TableStats.read(on: connection) } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "read pg_stat_user_tables", error)
+        }
+        let high = TableStats.highDead(vacuum ? after : before)
+        if !high.isEmpty && !vacuum {
+            warnings.append("dead tuples: " + high.map { "\($0.table) \(Int($0.deadShare * 100))%" }.joined(separator: ", ") + " (run with --vacuum)")
+        }
+        let neverVacuumed = after.filter { $0.lastVacuum == nil && $0.live + $0.dead >= 10_000 }.map(\.table)
+
+        switch verdict {
+        case .none: warnings.append("no complete backup (run gwi-fleet backup)")
+        case .stale:
+            warnings.append("latest complete backup is \(Self.age(now.timeIntervalSince(latest!.date))) old (backup.max_age \(FleetDuration.format(venue.maxBackupAge)))")
+        case .fresh: break
+        }
+
+        var growth: JSONValue = .null
+        if let previous = previousSizes[venue.slug], previous > 0 {
+            growth = .int(size - previous)
+            let share = Double(size - previous) / Double(previous)
+            if share > Self.growthWarning {
+                warnings.append("database grew \(Int(share * 100))% since the previous sweep (\(ByteCount.human(previous)) → \(ByteCount.human(size)))")
+            }
+        }
+
+        let lastAnalyze = after.compactMap(\.lastAnalyze).min()
+        let lastVacuum = after.compactMap(\.lastVacuum).min()
+        let countText = counts.compactMap { row -> String? in
+            guard let table = row["table"]?.stringValue, let rows = row["rows"]?.intValue else { return nil }
+            return "\(table.split(separator: ".").last ?? "") \(rows)"
+        }.joined(separator: ", ")
+        let summary = "\(ByteCount.human(size)), \(countText.isEmpty ? "no counted tables" : countText), backup \(verdict.rawValue)"
+        return VenueFigures([
+            ("statement", .string(statement)),
+            ("statement_ms", .int(milliseconds)),
+            ("database_bytes", .int(size)),
+            ("growth_bytes", growth),
+            ("largest_tables", .array(largest)),
+            ("counts", .array(counts)),
+            ("backup", .object([
+                ("verdict", .string(verdict.rawValue)),
+                ("file", latest.map { .string($0.path) } ?? .null),
+                ("age_seconds", latest.map { .int(Int(now.timeIntervalSince($0.date))) } ?? .null),
+                ("max_age_seconds", .int(Int(venue.maxBackupAge.components.seconds))),
+            ])),
+            ("dead_tuples", .int(after.map(\.dead).reduce(0, +))),
+            ("high_dead_tables", .array(high.map(\.json))),
+            ("oldest_last_analyze", lastAnalyze.map(JSONValue.string) ?? .null),
+            ("oldest_last_vacuum", lastVacuum.map(JSONValue.string) ?? .null),
+            ("never_vacuumed_tables", .array(neverVacuumed.map(JSONValue.string))),
+        ], summary: summary, warnings: warnings)
+    }
+
+    static func age(_ seconds: TimeInterval) -> String {
+        let hours = Int(seconds) / 3600
+        return hours >= 48 ? "\(hours / 24)d \(hours % 24)h" : "\(hours)h \(Int(seconds) / 60 % 60)m"
+    }
+
+    /// Database sizes by slug from the newest `sweep-*.json` in the reports directory.
+    public static func previousSizes(in reportsDirectory: String) -> [String: Int] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory)) ?? [])
+            .filter { $0.hasPrefix("sweep-") && $0.hasSuffix(".json") }.sorted()
+        guard let newest = names.last,
+              let data = FileManager.default.contents(atPath: reportsDirectory + "/" + newest),
+              let report = try? JSONDecoder().decode(JSONValue.self, from: data),
+              case .array(let venues)? = report["venues"] else { return [:] }
+        var sizes: [String: Int] = [:]
+        for venue in venues {
+            if let slug = venue["slug"]?.stringValue, let bytes = venue["database_bytes"]?.intValue { sizes[slug] = bytes }
+        }
+        return sizes
+    }
+}

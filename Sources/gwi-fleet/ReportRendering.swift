@@ -1,0 +1,132 @@
+import ArgumentParser
+import FleetEngine
+import Foundation
+
+/// How a report is shown: a terminal table, Markdown (for a ticket or a wiki) or CSV.
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, markdown, csv
+}
+
+/// Renders a report from its JSON alone, so a saved report renders the same as a fresh one.
+enum ReportRendering {
+    static func render(_ report: JSONValue, format: ReportFormat, savedAt path: String? = nil) -> String {
+        let command = report["command"]?.stringValue ?? "?"
+        let venues = report["venues"]?.arrayValue ?? []
+        let status = statusRows(venues)
+        let details = detailTable(command: command, venues: venues, report: report).flatMap { $0.rows.isEmpty ? nil : $0 }
+        switch format {
+        case .csv:
+            if let details { return csv(details.headers, details.rows.map { $0.raw }) }
+            return csv(["venue", "database", "status", "duration_ms", "error", "summary"], venues.map { venue in
+                [text(venue["slug"]), text(venue["database"]), text(venue["status"]), text(venue["duration_ms"]),
+                 text(venue["error"]), detail(venue)]
+            })
+        case .table:
+            var parts = [Terminal.table(headers: ["VENUE", "STATUS", "DURATION", "DETAILS"], rows: status)]
+            if let details { parts.append(Terminal.table(headers: details.headers.map { $0.uppercased() }, rows: details.rows.map { $0.human })) }
+            parts.append(totals(report) + (path.map { "\nreport: \($0)" } ?? ""))
+            return parts.joined(separator: "\n\n")
+        case .markdown:
+            var parts = ["## gwi-fleet \(command)", "Started \(text(report["started_at"])), finished \(text(report["finished_at"])). **\(totals(report))**",
+                         markdown(["venue", "status", "duration", "details"], status)]
+            if let details {
+                parts.append("### " + details.title)
+                parts.append(markdown(details.headers, details.rows.map { $0.human }))
+            }
+            return parts.joined(separator: "\n\n")
+        }
+    }
+
+    struct Details {
+        struct Row { var raw: [String]; var human: [String] }
+        var title: String
+        var headers: [String]
+        var rows: [Row]
+    }
+
+    static func statusRows(_ venues: [JSONValue]) -> [[String]] {
+        venues.map { venue in
+            let milliseconds = venue["duration_ms"]?.intValue ?? 0
+            return [text(venue["slug"]), text(venue["status"]), String(format: "%.1fs", Double(milliseconds) / 1000), detail(venue)]
+        }
+    }
+
+    /// The error, or the summary followed by any warnings.
+    static func detail(_ venue: JSONValue) -> String {
+        if let error = venue["error"]?.stringValue { return error }
+        var text = venue["summary"]?.stringValue ?? ""
+        if case .array(let warnings)? = venue["warnings"], !warnings.isEmpty {
+            text += " — warnings: " + warnings.compactMap(\.stringValue).joined(separator: "; ")
+        }
+        return text
+    }
+
+    static func totals(_ report: JSONValue) -> String {
+        let summary = report["summary"]
+        let count = { (key: String) in summary?[key]?.intValue ?? 0 }
+        var text = "\(count("ok")) ok, "
+        if count("warning") > 0 { text += "\(count("warning")) warning, " }
+        text += "\(count("failed")) failed, \(count("skipped")) skipped"
+        if let started = report["started_at"]?.stringValue.flatMap(Timestamp.parse),
+           let finished = report["finished_at"]?.stringValue.flatMap(Timestamp.parse) {
+            text += String(format: " in %.1fs", finished.timeIntervalSince(started))
+        }
+        if report["interrupted"] == .bool(true) { text += " (interrupted)" }
+        return text
+    }
+
+    /// Per-table figures of the tabular commands.
+    static func detailTable(command: String, venues: [JSONValue], report: JSONValue) -> Details? {
+        func rows(_ key: String, _ make: (String, JSONValue) -> Details.Row) -> [Details.Row] {
+            venues.flatMap { venue -> [Details.Row] in
+                guard case .array(let items)? = venue[key] else { return [] }
+                return items.map { make(text(venue["slug"]), $0) }
+            }
+        }
+        switch command {
+        case "sizes":
+            var list = rows("largest_tables") { slug, row in sizeRow(slug, row) }
+            if let totals = report["fleet_totals"] {
+                let bytes = totals["database_bytes"]?.intValue ?? 0
+                list.append(Details.Row(raw: ["(fleet)", "(all databases)", String(bytes), "", "", ""],
+                                        human: ["(fleet)", "(all databases)", ByteCount.human(bytes), "", "", ""]))
+            }
+            return Details(title: "Largest tables", headers: ["venue", "table", "total", "table_bytes", "index_bytes", "toast_bytes"]
+                .map { $0 == "total" ? "total_bytes" : $0 }, rows: list)
+        case "counts", "sweep":
+            let list = rows("counts") { slug, row in
+                let raw = [slug, text(row["table"]), text(row["rows"]), text(row["backup_rows"]), text(row["drift"])]
+                return Details.Row(raw: raw, human: raw)
+            }
+            return Details(title: "Row counts", headers: ["venue", "table", "rows", "backup_rows", "drift"], rows: list)
+        default:
+            return nil
+        }
+    }
+
+    static func sizeRow(_ slug: String, _ row: JSONValue) -> Details.Row {
+        let bytes = ["total_bytes", "table_bytes", "index_bytes", "toast_bytes"].map { row[$0]?.intValue ?? 0 }
+        return Details.Row(raw: [slug, text(row["table"])] + bytes.map(String.init),
+                           human: [slug, text(row["table"])] + bytes.map(ByteCount.human))
+    }
+
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case .string(let s)?: s
+        case .int(let i)?: String(i)
+        case .double(let d)?: String(d)
+        case .bool(let b)?: String(b)
+        default: ""
+        }
+    }
+
+    static func csv(_ headers: [String], _ rows: [[String]]) -> String {
+        ([headers] + rows).map { $0.map(QueryRendering.csvField).joined(separator: ",") }.joined(separator: "\n")
+    }
+
+    static func markdown(_ headers: [String], _ rows: [[String]]) -> String {
+        let escape = { (cell: String) in cell.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+        return (["| " + headers.map(escape).joined(separator: " | ") + " |", "|" + headers.map { _ in "---|" }.joined()]
+                + rows.map { "| " + $0.map(escape).joined(separator: " | ") + " |" }).joined(separator: "\n")
+    }
+}

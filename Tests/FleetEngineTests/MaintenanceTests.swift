@@ -1,0 +1,128 @@
+@testable import FleetEngine
+import FleetModel
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+@Suite struct MaintenanceTests {
+    let cluster = TestCluster.shared
+
+    func count(_ database: String, _ table: String) throws -> Int {
+        Int(try cluster.psql(database: database, sql: "SELECT count(*) FROM \(table)").trimmingCharacters(in: .whitespacesAndNewlines))!
+    }
+
+    @Test func countsAreExactAndShowTheDriftSinceTheLatestBackup() async throws {
+        try cluster.createVenue(database: "gwi_pos_cnt")
+        let venue = testVenue("cnt", directory: try scratchDirectory("cnt"))
+        _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
+        try cluster.psql(database: "gwi_pos_cnt", sql: "INSERT INTO \"Order\" (opened_at, status) SELECT now(), 'open' FROM generate_series(1, 17)")
+        let figures = try await CountsOperation().run(venue)
+        let rows = try #require(figures["counts"]?.arrayValue)
+        #expect(rows.count == 6)
+        for row in rows {
+            let table = try #require(row["table"]?.stringValue)
+            let quoted = table.split(separator: ".", maxSplits: 1).map { SQLQuoting.identifier(String($0)) }.joined(separator: ".")
+            #expect(row["rows"]?.intValue == (try count("gwi_pos_cnt", quoted)), "\(table)")
+        }
+        let order = try #require(rows.first { $0["table"] == .string("public.Order") })
+        #expect(order["drift"] == .int(17))
+        #expect(order["backup_rows"] == .int(1000))
+        #expect(rows.first { $0["table"] == .string("public.MenuItem") }?["drift"] == .int(0))
+    }
+
+    @Test func anUnknownTableFailsOnlyTheVenueThatLacksIt() async throws {
+        try cluster.createVenue(database: "gwi_pos_has_extra")
+        try cluster.createVenue(database: "gwi_pos_no_extra")
+        try cluster.psql(database: "gwi_pos_has_extra", sql: "CREATE TABLE \"Audit Extra\" (i int); INSERT INTO \"Audit Extra\" VALUES (1), (2)")
+        let directory = try scratchDirectory("extra")
+        let venues = [testVenue("has_extra", directory: directory), testVenue("no_extra", directory: directory)]
+        let operation = CountsOperation(tables: ["Audit Extra", "public.Order"])
+        let outcomes = await FleetRunner(jobs: 2).run(venues) { try await operation.run($0) }
+        #expect(outcomes.map(\.status) == [.ok, .failed])
+        #expect(outcomes[1].error == "no table \"Audit Extra\" in this database")
+        let rows = outcomes[0].figures["counts"]?.arrayValue ?? []
+        #expect(rows.map { $0["table"]?.stringValue } == ["public.Audit Extra", "public.Order"])
+        #expect(rows.map { $0["rows"]?.intValue } == [2, 1000])
+    }
+
+    @Test func sizesMatchPostgresOwnFunctions() async throws {
+        try cluster.createVenue(database: "gwi_pos_sizes", scale: 2)
+        let venue = testVenue("sizes", directory: try scratchDirectory("sizes"))
+        let figures = try await SizesOperation(top: 3).run(venue)
+        let tables = try #require(figures["largest_tables"]?.arrayValue)
+        #expect(tables.count == 3)
+        for row in tables {
+            let table = try #require(row["table"]?.stringValue)
+            let name = SQLQuoting.literal(table.split(separator: ".", maxSplits: 1).map { SQLQuoting.identifier(String($0)) }.joined(separator: "."))
+            let sql = "SELECT pg_total_relation_size(\(name)::regclass), pg_relation_size(\(name)::regclass), pg_indexes_size(\(name)::regclass)"
+            let expected = try cluster.psql(database: "gwi_pos_sizes", sql: sql).trimmingCharacters(in: .whitespacesAndNewlines)
+                .split(separator: "|").map { Int($0)! }
+            #expect([row["total_bytes"]?.intValue, row["table_bytes"]?.intValue, row["index_bytes"]?.intValue] == expected.map(Optional.some), "\(table)")
+        }
+        let sizes = tables.compactMap { $0["total_bytes"]?.intValue }
+        #expect(sizes == sizes.sorted(by: >))
+        #expect(tables.first?["table"] == .string("public.OrderItem"))
+
+        let totals = SizesOperation.fleetTotals([
+            VenueOutcome(slug: "a", database: "a", status: .ok, figures: figures),
+            VenueOutcome(slug: "b", database: "b", status: .ok, figures: figures),
+        ], top: 2)
+        #expect(totals[0].1 == .int(2 * (figures["database_bytes"]?.intValue ?? 0)))
+        #expect(totals[1].1.arrayValue?.map { $0["venue"]?.stringValue } == ["a", "b"])
+    }
+
+    @Test func aVenueHoldingAConflictingLockFailsWithALockTimeoutWhileTheRestSucceed() async throws {
+        try cluster.createVenue(database: "gwi_pos_locked_a")
+        try cluster.createVenue(database: "gwi_pos_free_a")
+        let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_locked_a")))
+        try await blocker.execute("BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE")
+        let directory = try scratchDirectory("locks")
+        let venues = [testVenue("locked_a", directory: directory, timeout: .seconds(4)), testVenue("free_a", directory: directory, timeout: .seconds(4))]
+        let outcomes = await FleetRunner(jobs: 2).run(venues) { try await AnalyzeOperation().run($0) }
+        try await blocker.execute("ROLLBACK")
+        #expect(outcomes.map(\.status) == [.failed, .ok])
+        #expect(outcomes[0].error?.hasPrefix("ANALYZE: lock timeout: another session holds a conflicting lock") == true)
+        #expect(outcomes[1].figures["tables"] == .int(6))
+    }
+
+    @Test func backupAgeVerdictIsFreshStaleOrNoneFromRealManifests() async throws {
+        try cluster.createVenue(database: "gwi_pos_age")
+        let directory = try scratchDirectory("age")
+        var venue = testVenue("age", directory: directory)
+        venue.maxBackupAge = .seconds(26 * 3600)
+        #expect(SweepOperation.backupVerdict(of: venue, now: Date()).0 == .none)
+        _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
+        #expect(SweepOperation.backupVerdict(of: venue, now: Date()).0 == .fresh)
+        #expect(SweepOperation.backupVerdict(of: venue, now: Date().addingTimeInterval(27 * 3600)).0 == .stale)
+
+        let later = Date().addingTimeInterval(30 * 3600)
+        let stale = try await SweepOperation(now: { later }).run(venue)
+        #expect(stale.warnings.contains { $0.hasPrefix("latest complete backup is 30h") && $0.contains("backup.max_age 1d2h") })
+        let fresh = try await SweepOperation().run(venue)
+        #expect(fresh.warnings.isEmpty)
+        #expect(fresh["backup"]?["verdict"] == .string("fresh"))
+        #expect(fresh["counts"]?.arrayValue?.map { $0["table"]?.stringValue } == ["public.Order", "public.MenuItem"])
+
+        let none = testVenue("age", directory: try scratchDirectory("age-none"))
+        let outcomes = await FleetRunner(jobs: 1).run([none]) { try await SweepOperation().run($0) }
+        #expect(outcomes[0].status == .warning)
+        #expect(outcomes[0].figures.warnings == ["no complete backup (run gwi-fleet backup)"])
+    }
+
+    @Test func sweepWarnsAboutGrowthAndMissingVerifyTables() async throws {
+        try cluster.createVenue(database: "gwi_pos_grow")
+        var venue = testVenue("grow", directory: try scratchDirectory("grow"))
+        venue.verifyTables = ["Order", "Nonexistent"]
+        _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
+        let figures = try await SweepOperation(previousSizes: ["grow": 1_000_000]).run(venue)
+        #expect(figures.warnings.contains { $0.hasPrefix("database grew") })
+        #expect(figures.warnings.contains("no table \"Nonexistent\" in this database"))
+        #expect(figures["growth_bytes"] == .int((figures["database_bytes"]?.intValue ?? 0) - 1_000_000))
+    }
+
+    @Test func maintenanceTimeoutsComeFromTheVenueTimeout() {
+        #expect(MaintenanceSession.limits(for: .seconds(4)) == (2000, 3600))
+        #expect(MaintenanceSession.limits(for: .seconds(30 * 60)) == (60_000, 1_620_000))
+    }
+}
