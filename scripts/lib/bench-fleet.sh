@@ -15,6 +15,11 @@ echo "bench: seeding $venues venues at scale $scale in $work" >&2
 psql_b -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS gwi_pos_bench_template" \
   -c "CREATE DATABASE gwi_pos_bench_template"
 psql_b -d gwi_pos_bench_template -v scale="$scale" -f sandbox/seed.sql >/dev/null
+# Vacuumed once and no autovacuum afterwards, so sizes do not change underneath a comparison.
+psql_b -d gwi_pos_bench_template -c "VACUUM ANALYZE" -c "DO \$\$DECLARE t regclass; BEGIN
+  FOR t IN SELECT oid::regclass FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace LOOP
+    EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = false)', t);
+  END LOOP; END\$\$"
 {
   echo "version: 1"
   echo "defaults:"
