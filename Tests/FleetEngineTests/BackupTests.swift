@@ -152,7 +152,7 @@ import TestSupport
         #expect(outcomes[0].error?.hasPrefix("locked: another gwi-fleet run is working on this venue") == true)
         close(fd)
         let again = await FleetRunner(jobs: 1).run([venue]) { try await backup.run($0) }
-        #expect(again[0].status == .ok)
+        #expect(again[0].status == .ok, "\(again[0].error ?? "")")
     }
 
     @Test func backupDirectoriesArePrivate() async throws {
