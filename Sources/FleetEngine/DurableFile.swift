@@ -21,13 +21,22 @@ final class DurableFile {
 
     deinit { abandon() }
 
+    /// Bytes written through `write` (not through the descriptor directly).
+    private(set) var bytesWritten = 0
+
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try Self.write(bytes, to: descriptor)
+        bytesWritten += bytes.count
+    }
+
+    /// Writes all of `bytes` to a descriptor, for writers on other threads (COPY sinks).
+    static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) throws {
         var offset = 0
         while offset < bytes.count {
             let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw FleetEngineError.file(path: temporaryPath, operation: "write", errno: errno)
+                throw FleetEngineError.file(path: "output file", operation: "write", errno: errno)
             }
             offset += written
         }

@@ -15,10 +15,14 @@ public struct FleetRunner: Sendable {
     /// Replaces each venue's own timeout when set (the command line's `--timeout`).
     public var timeoutOverride: Duration?
     public var observer: (@Sendable (RunnerEvent) -> Void)?
+    /// Stop starting venues once this many have failed (`--max-failures`); the rest are skipped.
+    public var maxFailures: Int?
 
-    public init(jobs: Int, timeoutOverride: Duration? = nil, observer: (@Sendable (RunnerEvent) -> Void)? = nil) {
+    public init(jobs: Int, timeoutOverride: Duration? = nil, maxFailures: Int? = nil,
+                observer: (@Sendable (RunnerEvent) -> Void)? = nil) {
         self.jobs = max(1, jobs)
         self.timeoutOverride = timeoutOverride
+        self.maxFailures = maxFailures
         self.observer = observer
     }
 
@@ -36,12 +40,13 @@ public struct FleetRunner: Sendable {
         }
         let total = pending.count
         var done = 0
+        var failures = 0
         var running: [String] = []
         pending.reverse()
 
         await withTaskGroup(of: (Int, VenueOutcome).self) { group in
             func startNext() -> Bool {
-                guard !Task.isCancelled, let index = pending.popLast() else { return false }
+                guard !Task.isCancelled, failures < (maxFailures ?? .max), let index = pending.popLast() else { return false }
                 let venue = venues[index]
                 let timeout = timeoutOverride ?? venue.timeout
                 running.append(venue.slug)
@@ -55,18 +60,45 @@ public struct FleetRunner: Sendable {
             while let (index, outcome) = await group.next() {
                 outcomes[index] = outcome
                 done += 1
+                if outcome.status == .failed { failures += 1 }
                 running.removeAll { $0 == outcome.slug }
                 observer?(.finished(outcome, running: running, done: done, total: total))
                 _ = startNext()
             }
         }
-        // Whatever never started (the run was interrupted) is reported, not dropped.
+        // Whatever never started is reported, not dropped.
+        let reason = Task.isCancelled ? "not started: the run was interrupted"
+            : "not started: \(failures) venues failed (--max-failures \(maxFailures ?? 0))"
         for index in pending {
             let venue = venues[index]
-            outcomes[index] = VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped,
-                                           error: "not started: the run was interrupted")
+            outcomes[index] = VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped, error: reason)
         }
         return outcomes.map { $0! }
+    }
+
+    /// Runs the first `canary` enabled venues first; if any of them fails, the rest are skipped.
+    /// Otherwise the rest run, with `maxFailures` counting the canary's failures too.
+    public func run(
+        _ venues: [Venue], canary: Int, operation: @escaping @Sendable (Venue) async throws -> VenueFigures
+    ) async -> [VenueOutcome] {
+        var enabledSeen = 0
+        let split = venues.firstIndex { venue in
+            if venue.enabled { enabledSeen += 1 }
+            return enabledSeen > canary
+        } ?? venues.endIndex
+        let first = await run(Array(venues[..<split]), operation: operation)
+        let rest = Array(venues[split...])
+        let failed = first.filter { $0.status == .failed }.count
+        if failed > 0 || Task.isCancelled || failed >= (maxFailures ?? .max) {
+            let reason = Task.isCancelled ? "not started: the run was interrupted" : "not started: the canary failed"
+            return first + rest.map { venue in
+                VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped,
+                             error: venue.enabled ? reason : "disabled in the fleet file")
+            }
+        }
+        var remaining = self
+        remaining.maxFailures = maxFailures.map { $0 - failed }
+        return first + (await remaining.run(rest, operation: operation))
     }
 
     static func outcome(
@@ -78,6 +110,10 @@ public struct FleetRunner: Sendable {
         do {
             outcome.figures = try await withTimeout(timeout) { try await operation(venue) }
             if !outcome.figures.warnings.isEmpty { outcome.status = .warning }
+        } catch let failure as VenueFailure {
+            outcome.status = .failed
+            outcome.error = failure.message
+            outcome.figures = failure.figures
         } catch let skipped as VenueSkipped {
             outcome.status = .skipped
             outcome.error = skipped.reason

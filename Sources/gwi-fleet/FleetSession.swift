@@ -40,23 +40,28 @@ struct FleetSession {
     }
 
     /// Runs `operation` on the selected venues and returns the report (already saved).
-    func run(command: String, strict: Bool = false,
-             fleetFields: @Sendable ([VenueOutcome]) -> [(String, JSONValue)] = { _ in [] },
+    func run(command: String, strict: Bool = false, maxFailures: Int? = nil, canary: Int? = nil,
+             fleetFields: @Sendable ([VenueOutcome]) async -> [(String, JSONValue)] = { _ in [] },
              operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (FleetReport, String?) {
         let startedAt = Date()
         let progress = Progress(total: venues.filter(\.enabled).count, logger: logger)
-        let runner = FleetRunner(jobs: fleet.jobs, timeoutOverride: options.timeoutOverride) { progress.handle($0) }
+        let runner = FleetRunner(jobs: fleet.jobs, timeoutOverride: options.timeoutOverride, maxFailures: maxFailures) {
+            progress.handle($0)
+        }
         let venues = self.venues
-        let work = Task { await runner.run(venues, operation: operation) }
+        let work = Task {
+            if let canary { await runner.run(venues, canary: canary, operation: operation) }
+            else { await runner.run(venues, operation: operation) }
+        }
         let interruption = Interruption { work.cancel() }
         let ticker = Task { await progress.tick() }
         let outcomes = await work.value
         ticker.cancel()
         progress.finish()
         interruption.stop()
+        let fields = await fleetFields(outcomes)
         let report = FleetReport(command: command, fleetPath: fleet.path, startedAt: startedAt, finishedAt: Date(),
-                                 interrupted: interruption.fired, outcomes: outcomes, strict: strict,
-                                 fleetFields: fleetFields(outcomes))
+                                 interrupted: interruption.fired, outcomes: outcomes, strict: strict, fleetFields: fields)
         do {
             return (report, try report.save(in: fleet.reportsDirectory))
         } catch {

@@ -37,7 +37,8 @@ struct GwiFleet: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self, BackupsCommand.self,
             VerifyCommand.self, RestoreCommand.self, PruneCommand.self, AnalyzeCommand.self, SizesCommand.self,
-            CountsCommand.self, SweepCommand.self, ReportCommand.self,
+            CountsCommand.self, SweepCommand.self, ReportCommand.self, ExportCommand.self,
+            ExecCommand.self,
         ]
     )
 }

@@ -1,0 +1,182 @@
+import FleetModel
+import Foundation
+import Synchronization
+import PostgresClient
+import Subprocess
+import SystemPackage
+
+/// `gwi-fleet export` on one venue: `COPY (…) TO STDOUT WITH (FORMAT csv, HEADER)` inside a
+/// read-only transaction, streamed to a temporary file as it arrives, then renamed: a failed venue
+/// leaves no half file. The bytes are what `psql -c "\copy (…) TO STDOUT WITH CSV HEADER"` writes.
+public struct ExportOperation: Sendable {
+    /// What to export.
+    public enum Source: Sendable, Equatable {
+        case table(String, columns: [String], filter: String?)
+        case query(String)
+    }
+
+    /// Where it goes.
+    public enum Destination: Sendable, Equatable {
+        /// `<dir>/<slug>/<name>.csv`
+        case directory(String)
+        /// Parts beside the combined file, joined by `combine` once every venue is done.
+        case combined(String)
+    }
+
+    public var source: Source
+    public var destination: Destination
+    /// The file name (without extension) for `--out`: the table's name, or `--name` for a query.
+    public var name: String
+    public var gzip: Bool
+    public var connector: VenueConnector
+
+    public init(source: Source, destination: Destination, name: String, gzip: Bool = false,
+                connector: VenueConnector = VenueConnector()) {
+        self.source = source
+        self.destination = destination
+        self.name = name
+        self.gzip = gzip
+        self.connector = connector
+    }
+
+    /// The SELECT being exported.
+    var selectSQL: String {
+        switch source {
+        case .query(let sql):
+            return sql
+        case .table(let table, let columns, let filter):
+            let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
+            let qualified = parts.map(SQLQuoting.identifier).joined(separator: ".")
+            let list = columns.isEmpty ? "*" : columns.map(SQLQuoting.identifier).joined(separator: ", ")
+            return "SELECT \(list) FROM \(qualified)" + (filter.map { " WHERE \($0)" } ?? "")
+        }
+    }
+
+    /// The COPY statement; for a combined file, a leading `venue` column and no header.
+    func copySQL(venue: Venue) -> String {
+        switch destination {
+        case .directory:
+            return "COPY (\(selectSQL)) TO STDOUT WITH (FORMAT csv, HEADER)"
+        case .combined:
+            return "COPY (SELECT \(SQLQuoting.literal(venue.slug)) AS venue, q.* FROM (\(selectSQL)) q) TO STDOUT WITH (FORMAT csv)"
+        }
+    }
+
+    /// Where a venue's data lands.
+    func path(for venue: Venue) -> String {
+        switch destination {
+        case .directory(let directory): "\(directory)/\(venue.slug)/\(name).csv" + (gzip ? ".gz" : "")
+        case .combined(let file): Self.partPath(combined: file, slug: venue.slug)
+        }
+    }
+
+    static func partPath(combined file: String, slug: String) -> String {
+        let url = URL(fileURLWithPath: file)
+        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(slug).part").path
+    }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let target = path(for: venue)
+        let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let connection = try await connector.connect(venue, .pooled)
+        let csvPath = gzip && !isCombined ? target + ".csv-temp" : target
+        let file = try DurableFile(finalPath: csvPath)
+        defer { file.abandon() }
+        let descriptor = file.descriptor
+        let bytes: Int
+        do {
+            try await connection.execute("BEGIN READ ONLY")
+            bytes = try await connection.copyOut(copySQL(venue: venue)) { chunk in
+                try DurableFile.write(chunk, to: descriptor)
+            }
+            try await connection.execute("COMMIT")
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "export", error)
+        }
+        try Task.checkCancellation()
+        try file.commit()
+        var written = bytes
+        if gzip && !isCombined {
+            written = try await Self.compress(csvPath, to: target)
+        }
+        return VenueFigures([("file", .string(target)), ("bytes", .int(written)), ("csv_bytes", .int(bytes))],
+                            summary: "\(ByteCount.human(bytes)) CSV" + (isCombined ? " (part of the combined file)" : " → \(target)"))
+    }
+
+    var isCombined: Bool { if case .combined = destination { true } else { false } }
+
+    /// After every venue: the header once, then the parts of the venues that succeeded, in the
+    /// fleet's order, into a temporary file renamed into place. Parts are removed either way.
+    public func combine(_ outcomes: [VenueOutcome], venues: [Venue]) async throws -> (String, Int)? {
+        guard case .combined(let file) = destination else { return nil }
+        let okSlugs = Set(outcomes.filter { $0.status == .ok }.map(\.slug))
+        defer { for venue in venues { unlink(Self.partPath(combined: file, slug: venue.slug)) } }
+        guard let first = venues.first(where: { okSlugs.contains($0.slug) }) else { return nil }
+        // The header from the database itself, so it is quoted exactly as COPY quotes it.
+        let connection = try await connector.connect(first, .pooled)
+        let header = HeaderCollector()
+        do {
+            try await connection.execute("BEGIN READ ONLY")
+            try await connection.copyOut("COPY (SELECT 'x' AS venue, q.* FROM (\(selectSQL)) q LIMIT 0) TO STDOUT WITH (FORMAT csv, HEADER)") {
+                header.append($0)
+            }
+            try await connection.execute("COMMIT")
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "read the export's header", error)
+        }
+        let csvPath = gzip ? file + ".csv-temp" : file
+        let output = try DurableFile(finalPath: csvPath)
+        defer { output.abandon() }
+        try output.write(header.data)
+        for venue in venues where okSlugs.contains(venue.slug) {
+            try Self.append(Self.partPath(combined: file, slug: venue.slug), to: output.descriptor)
+        }
+        let size = output.bytesWritten
+        try output.commit()
+        if gzip { return (file, try await Self.compress(csvPath, to: file)) }
+        return (file, size)
+    }
+
+    static func append(_ path: String, to destination: Int32) throws {
+        let source = open(path, O_RDONLY | O_CLOEXEC)
+        guard source >= 0 else { throw FleetEngineError.file(path: path, operation: "open", errno: errno) }
+        defer { close(source) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = read(source, buffer.baseAddress, buffer.count)
+            if count == 0 { return }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FleetEngineError.file(path: path, operation: "read", errno: errno)
+            }
+            try DurableFile.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), to: destination)
+        }
+    }
+
+    /// `gzip -c` the finished CSV into a durable `.gz`, then removes the CSV. Returns the bytes.
+    static func compress(_ csvPath: String, to target: String) async throws -> Int {
+        let output = try DurableFile(finalPath: target)
+        defer { output.abandon(); unlink(csvPath) }
+        let gzip = try PgTools.findOnPath("gzip", environment: ProcessInfo.processInfo.environment)
+        let result = try await Subprocess.run(
+            .path(.init(gzip)), arguments: ["-c", "-n", csvPath], input: .none,
+            output: .fileDescriptor(FileDescriptor(rawValue: output.descriptor), closeAfterSpawningProcess: false),
+            error: .string(limit: 16 * 1024))
+        guard result.terminationStatus.isSuccess else {
+            throw FleetEngineError.toolFailed(tool: "gzip", status: BackupOperation.describe(result.terminationStatus),
+                                              message: result.standardError)
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.temporaryPath)[.size] as? Int) ?? 0
+        try output.commit()
+        return size
+    }
+}
+
+/// Collects the few bytes of a CSV header from COPY's sink thread.
+final class HeaderCollector: Sendable {
+    private let storage = Mutex(Data())
+    func append(_ bytes: UnsafeRawBufferPointer) { storage.withLock { $0.append(contentsOf: bytes) } }
+    var data: Data { storage.withLock { $0 } }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import FleetEngine
+import FleetModel
+import Foundation
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a table or a query from every venue as CSV, streamed to disk (one file per venue, or one combined file).")
+
+    @Option(name: .long, help: "The table to export (`Order` or `public.Order`).")
+    var table: String?
+
+    @Option(name: .long, help: "Only these columns, comma-separated (with --table).")
+    var columns: String?
+
+    @Option(name: .long, help: "A SQL condition for the rows (with --table).")
+    var `where`: String?
+
+    @Option(name: .long, help: "A SELECT to export instead of a table.")
+    var query: String?
+
+    @Option(name: .long, help: "The file name for --out with --query (default: query).")
+    var name: String?
+
+    @Option(name: .long, help: "One file per venue: DIR/<slug>/<name>.csv.")
+    var out: String?
+
+    @Option(name: .long, help: "One CSV for the fleet, with a leading venue column and one header.")
+    var combined: String?
+
+    @Flag(name: .long, help: "gzip the output (.gz).")
+    var gzip = false
+
+    @OptionGroup var options: FleetOptions
+
+    func validate() throws {
+        guard (table == nil) != (query == nil) else { throw ValidationError("give exactly one of --table or --query") }
+        guard (out == nil) != (combined == nil) else { throw ValidationError("give exactly one of --out DIR or --combined FILE") }
+        if query != nil && (columns != nil || `where` != nil) { throw ValidationError("--columns and --where go with --table") }
+    }
+
+    func run() async throws {
+        let session = try FleetSession(options: options)
+        let source: ExportOperation.Source = table.map {
+            .table($0, columns: (columns ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                   filter: `where`)
+        } ?? .query(query!)
+        let absolute = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
+        var combinedFile = combined.map(absolute)
+        if gzip, let file = combinedFile, !file.hasSuffix(".gz") { combinedFile = file + ".gz" }
+        let destination: ExportOperation.Destination = combinedFile.map { .combined($0) } ?? .directory(absolute(out!))
+        let fileName = name ?? table.map { $0.split(separator: ".").last.map(String.init) ?? $0 } ?? "query"
+        let operation = ExportOperation(source: source, destination: destination, name: fileName, gzip: gzip)
+        let venues = session.venues
+        let (report, path) = await session.run(command: "export", fleetFields: { outcomes in
+            guard case .combined = destination else { return [] }
+            do {
+                guard let (file, bytes) = try await operation.combine(outcomes, venues: venues) else {
+                    return [("combined_file", .null), ("error", .string("no venue succeeded; no combined file written"))]
+                }
+                return [("combined_file", .string(file)), ("bytes", .int(bytes))]
+            } catch {
+                return [("combined_file", .null), ("error", .string("\(error)"))]
+            }
+        }) { try await operation.run($0) }
+        if let totals = report.json["fleet_totals"], !options.json {
+            if let file = totals["combined_file"]?.stringValue {
+                Terminal.error("combined file: \(file) (\(ByteCount.human(totals["bytes"]?.intValue ?? 0)))")
+            } else {
+                Terminal.error("combined file not written: \(totals["error"]?.stringValue ?? "")")
+            }
+        }
+        try session.finish(report, savedAt: path)
+    }
+}
