@@ -32,9 +32,14 @@ struct FleetDirectory {
 
     var fleet: String { path + "/fleet.yaml" }
 
-    /// Every report saved so far.
+    /// Every report saved so far, oldest first (names of one second differ only by a `-2` suffix).
     var reports: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: path + "/reports")) ?? []).sorted().map { path + "/reports/" + $0 }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: path + "/reports")) ?? [])
+            .filter { $0.hasSuffix(".json") }.map { path + "/reports/" + $0 }
+        let modified = { (file: String) in
+            ((try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date) ?? .distantPast
+        }
+        return files.sorted { (modified($0), $0.count, $0) < (modified($1), $1.count, $1) }
     }
 
     func report() throws -> [String: Any] {
