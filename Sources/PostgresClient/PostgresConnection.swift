@@ -121,24 +121,38 @@ public final class PostgresConnection: @unchecked Sendable {
                 throw PostgresError.queryFailed(sqlState: nil, message: "statement is not COPY … TO STDOUT")
             }
             PQclear(start)
+            // Rows arrive one at a time; hand them on in chunks of about 1 MiB so the sink makes
+            // one write per chunk, not one per row.
+            let chunkSize = 1 << 20
+            var pending = [UInt8]()
+            pending.reserveCapacity(chunkSize + 64 * 1024)
             var total = 0
             var sinkError: Error?
+            func flush() {
+                guard !pending.isEmpty, sinkError == nil else { pending.removeAll(keepingCapacity: true); return }
+                do {
+                    try pending.withUnsafeBytes { try sink($0) }
+                    total += pending.count
+                } catch {
+                    // Keep draining so the connection stays usable; stop the server first.
+                    sinkError = error
+                    self.requestCancel()
+                }
+                pending.removeAll(keepingCapacity: true)
+            }
             while true {
                 var buffer: UnsafeMutablePointer<CChar>?
                 let length = PQgetCopyData(handle, &buffer, 0)
                 if length > 0, let buffer {
-                    defer { PQfreemem(buffer) }
                     if sinkError == nil {
-                        do {
-                            try sink(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
-                            total += Int(length)
-                        } catch {
-                            // Keep draining so the connection stays usable; stop the server first.
-                            sinkError = error
-                            self.requestCancel()
+                        buffer.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+                            pending.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
                         }
+                        if pending.count >= chunkSize { flush() }
                     }
+                    PQfreemem(buffer)
                 } else if length == -1 {
+                    flush()
                     break
                 } else {
                     throw PostgresError.connectionLost(Self.message(of: handle))
