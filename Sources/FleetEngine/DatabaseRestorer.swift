@@ -114,22 +114,11 @@ struct DatabaseRestorer: Sendable {
 
     /// SHA-256 and size of a file, read in 1 MiB chunks.
     static func checksum(of path: String) throws -> (bytes: Int, sha256: String) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FleetEngineError.file(path: path, operation: "open", errno: errno) }
-        defer { close(descriptor) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
         var hasher = SHA256()
         var total = 0
-        while true {
-            let count = read(descriptor, buffer.baseAddress, buffer.count)
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FleetEngineError.file(path: path, operation: "read", errno: errno)
-            }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            total += count
+        try DurableFile.readChunks(of: path) { chunk in
+            hasher.update(chunk)
+            total += chunk.count
         }
         return (total, hasher.finalizeHex())
     }

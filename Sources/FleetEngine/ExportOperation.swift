@@ -139,20 +139,7 @@ public struct ExportOperation: Sendable {
     }
 
     static func append(_ path: String, to destination: Int32) throws {
-        let source = open(path, O_RDONLY | O_CLOEXEC)
-        guard source >= 0 else { throw FleetEngineError.file(path: path, operation: "open", errno: errno) }
-        defer { close(source) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(source, buffer.baseAddress, buffer.count)
-            if count == 0 { return }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FleetEngineError.file(path: path, operation: "read", errno: errno)
-            }
-            try DurableFile.write(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), to: destination)
-        }
+        try DurableFile.readChunks(of: path) { try DurableFile.write($0, to: destination) }
     }
 
     /// `gzip -c` the finished CSV into a durable `.gz`, then removes the CSV. Returns the bytes.
