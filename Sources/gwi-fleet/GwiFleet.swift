@@ -31,8 +31,8 @@ struct GwiFleet: AsyncParsableCommand {
         commandName: "gwi-fleet",
         abstract: "Back up, verify, restore, maintain and query a fleet of per-venue PostgreSQL databases.",
         discussion: """
-            Exit codes: 0 every selected venue ok or skipped; 1 a venue failed; 2 usage error or \
-            invalid fleet file (nothing touched); 130 interrupted.
+            Exit codes: 0 every selected venue ok, warning or skipped; 1 a venue failed (or a warning \
+            with sweep --strict); 2 usage error or invalid fleet file (nothing touched); 130 interrupted.
             """,
         subcommands: [
             ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self, BackupsCommand.self,

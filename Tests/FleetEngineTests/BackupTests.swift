@@ -145,7 +145,8 @@ import TestSupport
         let backup = try await operation()
         // Another process holds the venue's lock (flock is per open file, so a second open conflicts).
         try FileManager.default.createDirectory(atPath: directory + "/locked", withIntermediateDirectories: true)
-        let fd = open(directory + "/locked/.lock", O_RDWR | O_CREAT, 0o600)
+        // O_CLOEXEC: a child spawned meanwhile by another test must not inherit (and keep holding) the lock.
+        let fd = open(directory + "/locked/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
         let outcomes = await FleetRunner(jobs: 1).run([venue]) { try await backup.run($0) }
         #expect(outcomes[0].status == .failed)
