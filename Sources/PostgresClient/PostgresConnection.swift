@@ -45,6 +45,7 @@ public final class PostgresConnection: @unchecked Sendable {
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
     }
 
+    /// The connection closes when the last reference goes away (PQfinish only sends Terminate).
     deinit {
         cancelState.withLock { state in
             if let token = state.token { PQfreeCancel(token) }
@@ -166,16 +167,6 @@ public final class PostgresConnection: @unchecked Sendable {
             if let sinkError { throw sinkError }
             if let failure { throw failure }
             return total
-        }
-    }
-
-    /// Closes the connection. Also happens when the last reference goes away.
-    public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                if PQstatus(self.handle) == CONNECTION_OK { PQfinish(self.handle) }
-                continuation.resume()
-            }
         }
     }
 
