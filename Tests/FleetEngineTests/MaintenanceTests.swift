@@ -126,3 +126,35 @@ import TestSupport
         #expect(MaintenanceSession.limits(for: .seconds(30 * 60)) == (60_000, 1_620_000))
     }
 }
+
+@Suite struct SweepFaultTests {
+    let cluster = TestCluster.shared
+
+    @Test func aVenueThatGoesAwayMidSweepFailsAlone() async throws {
+        try cluster.createVenue(database: "gwi_pos_gone")
+        try cluster.createVenue(database: "gwi_pos_stays")
+        // Hold the sweep on a lock in the venue that will go away, then kill its session there.
+        let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_gone")))
+        try await blocker.execute("BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE")
+        let directory = try scratchDirectory("gone")
+        let venues = [testVenue("gone", directory: directory, timeout: .seconds(60)), testVenue("stays", directory: directory)]
+        let sweep = Task { await FleetRunner(jobs: 2).run(venues) { try await SweepOperation().run($0) } }
+        let admin = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "postgres")))
+        var terminated = false
+        for _ in 0..<100 where !terminated {
+            let result = try await admin.query("""
+                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE datname = 'gwi_pos_gone' AND application_name = 'gwi-fleet' AND wait_event_type = 'Lock'
+                """)
+            terminated = !result.rows.isEmpty
+            if !terminated { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(terminated)
+        let outcomes = await sweep.value
+        try await blocker.execute("ROLLBACK")
+        #expect(outcomes[0].status == .failed)
+        #expect(outcomes[0].error?.hasPrefix("ANALYZE: connection lost:") == true, "\(outcomes[0].error ?? "")")
+        #expect(outcomes[1].status == .warning)  // no backup yet, but swept
+        #expect(outcomes[1].figures["counts"]?.arrayValue?.count == 2)
+    }
+}
