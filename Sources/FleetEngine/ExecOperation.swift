@@ -58,7 +58,7 @@ public struct ExecOperation: Sendable {
             // Killed at the timeout or by Ctrl-C: the command may have left the venue half-changed.
             if let backupPath, rollback {
                 let result = await rollBack(venue, from: backupPath)
-                throw VenueFailure(message: "\(FleetRunner.describe(error)); the command was stopped; \(result.text)",
+                throw VenueFailure(message: "\(command[0]) was stopped; \(result.text)",
                                    figures: VenueFigures(fields + result.fields))
             }
             throw error

@@ -112,7 +112,7 @@ public struct FleetRunner: Sendable {
             if !outcome.figures.warnings.isEmpty { outcome.status = .warning }
         } catch let failure as VenueFailure {
             outcome.status = .failed
-            outcome.error = failure.message
+            outcome.error = (Task.isCancelled ? "interrupted; " : "") + failure.message
             outcome.figures = failure.figures
         } catch let skipped as VenueSkipped {
             outcome.status = .skipped
@@ -134,7 +134,8 @@ public struct FleetRunner: Sendable {
     }
 }
 
-/// Runs `body`, cancelling it and throwing `timedOut` once `limit` has passed.
+/// Runs `body`, cancelling it and throwing `timedOut` once `limit` has passed. A body that, once
+/// cancelled, still reports what it did (a `VenueFailure`, e.g. exec's rollback) keeps its figures.
 func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
@@ -143,9 +144,14 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
             return nil
         }
         defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw FleetEngineError.timedOut(limit)
-        }
-        return value
+        if let value = try await group.next() ?? nil { return value }
+        group.cancelAll()
+        let timedOut = FleetEngineError.timedOut(limit)
+        do {
+            _ = try await group.next()
+        } catch let failure as VenueFailure {
+            throw VenueFailure(message: "\(timedOut); \(failure.message)", figures: failure.figures)
+        } catch {}
+        throw timedOut
     }
 }

@@ -90,6 +90,21 @@ import TestSupport
         #expect(ProcessTable.pids(commandContaining: [marker]).isEmpty)
     }
 
+    @Test func aHungMigrationIsKilledAndRolledBack() throws {
+        try cluster.createVenue(database: "gwi_pos_hang_rb")
+        let directory = try fleet(["hang_rb"])
+        let before = try cluster.rowCounts(database: "gwi_pos_hang_rb")
+        let result = try CLI.run(["exec", "--rollback", "--timeout", "8s", "--fleet", directory.fleet, "--", "sh", "-c",
+                                  #"psql -X -q "$DIRECT_URL" -c 'DELETE FROM "Audit Log"' && sleep 120"#])
+        #expect(result.status == 1)
+        let venue = (try directory.report()["venues"] as? [[String: Any]])?.first
+        let error = venue?["error"] as? String ?? ""
+        #expect(error.hasPrefix("timed out after 8s"), "\(error)")
+        #expect(error.contains("sh was stopped; rolled back from"), "\(error)")
+        #expect(venue?["rolled_back"] as? Bool == true)
+        #expect(try cluster.rowCounts(database: "gwi_pos_hang_rb") == before)
+    }
+
     @Test func theCommandGetsTheVenueURLsWithThePasswordOnlyInItsEnvironment() throws {
         try cluster.createVenue(database: "gwi_pos_envpw")
         let directory = try FleetDirectory("""
