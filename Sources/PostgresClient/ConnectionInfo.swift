@@ -19,8 +19,13 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
     public init(parsing conninfo: String) throws(PostgresError) {
         var errorMessage: UnsafeMutablePointer<CChar>?
         guard let parsed = PQconninfoParse(conninfo, &errorMessage) else {
-            let message = errorMessage.map { String(cString: $0) } ?? "out of memory"
+            var message = errorMessage.map { String(cString: $0) } ?? "out of memory"
             if let errorMessage { PQfreemem(errorMessage) }
+            // libpq may quote a piece of the password (a bad %-escape, say): take out anything
+            // that redaction would hide in the string itself.
+            for secret in Self.secrets(in: conninfo) where !secret.isEmpty {
+                message = message.replacingOccurrences(of: secret, with: "***")
+            }
             throw .invalidConnectionString(
                 message.trimmingCharacters(in: .whitespacesAndNewlines) + " in \(Self.redacting(conninfo))")
         }
@@ -92,6 +97,23 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
             result = regex.stringByReplacingMatches(in: result, range: range, withTemplate: "$1***")
         }
         return result
+    }
+
+    /// The password-like parts of a connection string, found as `redacting` finds them.
+    static func secrets(in text: String) -> [String] {
+        let redacted = Array(redacting(text)), original = Array(text)
+        // Walk both strings; where they differ, the original holds a secret that became "***".
+        var secrets: [String] = []
+        var i = 0, j = 0
+        while i < original.count && j < redacted.count {
+            if original[i] == redacted[j] { i += 1; j += 1; continue }
+            guard redacted[j...].starts(with: "***") else { break }
+            j += 3
+            let end = j < redacted.count ? (original[i...].firstIndex(of: redacted[j]) ?? original.count) : original.count
+            secrets.append(String(original[i..<end]))
+            i = end
+        }
+        return secrets.sorted { $0.count > $1.count }
     }
 
     private static func quoteValue(_ value: String) -> String {

@@ -139,3 +139,14 @@ final class Collected: @unchecked Sendable {
     func append(_ chunk: [UInt8]) { lock.withLock { storage += chunk } }
     var bytes: [UInt8] { lock.withLock { storage } }
 }
+
+@Suite struct RedactionTests {
+    @Test func aBadEscapeInThePasswordIsNotEchoedBack() {
+        #expect {
+            try ConnectionInfo(parsing: "postgresql://ops:s3cr%zzet@db/x")
+        } throws: { error in
+            let text = String(describing: error)
+            return !text.contains("s3cr") && !text.contains("%zz") && !text.contains("zzet") && text.contains("***")
+        }
+    }
+}
