@@ -24,6 +24,8 @@ struct FleetSession {
         logger = Logger(label: "gwi-fleet")
         do {
             var fleet = try FleetFile.load(path: options.fleet)
+            let problems = FleetPreflight.problems(in: fleet)
+            if !problems.isEmpty { throw FleetFileError.invalid(path: fleet.path, problems: problems) }
             if let jobs = options.jobs { fleet.jobs = jobs }
             if let directory = options.reportsDirectory {
                 fleet.reportsDirectory = URL(fileURLWithPath: directory).standardizedFileURL.path

@@ -26,6 +26,26 @@ import TestSupport
         #expect(directory.allFiles == ["fleet.yaml"])
     }
 
+    @Test func aConnectionStringLibpqRejectsIsAFleetFileErrorWithoutThePassword() throws {
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://ops:s3cr%zzet@127.0.0.1:1/{database}
+            venues:
+              - slug: downtown
+              - slug: harbor
+                url: host=127.0.0.1 nonsense_option=1 dbname={database}
+            """)
+        let result = try CLI.run(["backup", "--fleet", directory.fleet])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("2 problems; no venue was touched"))
+        #expect(result.stderr.contains("line 5, venue `downtown`, key `url`: invalid connection string"))
+        #expect(result.stderr.contains("line 6, venue `harbor`, key `url`: invalid connection string"))
+        #expect(result.stderr.contains("nonsense_option"))
+        #expect(!result.stderr.contains("s3cr") && !result.stdout.contains("s3cr"))
+        #expect(directory.allFiles == ["fleet.yaml"])
+    }
+
     @Test func usageErrorsExitTwo() throws {
         let directory = try FleetDirectory("version: 1\ndefaults:\n  url: postgresql://x/{database}\nvenues:\n  - slug: a\n")
         let unknownOption = try CLI.run(["backup", "--fleet", directory.fleet, "--no-such-option"])
