@@ -13,8 +13,8 @@ import TestSupport
     }
 
     @Test func backupOfUnreachableMissingAndStuckVenuesFailsOnlyThoseVenues() async throws {
-        try cluster.createVenue(database: "gwi_pos_mix_good")
-        try cluster.createVenue(database: "gwi_pos_mix_stuck")
+        try await cluster.createVenue(database: "gwi_pos_mix_good")
+        try await cluster.createVenue(database: "gwi_pos_mix_stuck")
         let directory = try scratchDirectory("mix")
         // Hold a lock that the backup's row count must wait for, so this venue can only time out.
         let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_mix_stuck")))
@@ -50,9 +50,9 @@ import TestSupport
     @Test(arguments: [BackupFormat.custom, .plain])
     func dumpRestoresToTheManifestCountsWhileRowsAreBeingInserted(format: BackupFormat) async throws {
         let database = "gwi_pos_live_\(format.rawValue)"
-        try cluster.createVenue(database: database, scale: 2)
+        try await cluster.createVenue(database: database, scale: 2)
         // Quoting-hostile names must survive the counts, the dump and the restore.
-        try cluster.psql(database: database, sql: #"""
+        try await cluster.psql(database: database, sql: #"""
             CREATE TABLE "Order ""special""" ("what's" text, "Audit Log" int);
             INSERT INTO "Order ""special""" SELECT 'it''s, "x"', i FROM generate_series(1, 77) i;
             """#)
@@ -72,12 +72,17 @@ import TestSupport
         try await Task.sleep(for: .milliseconds(100))
         let manifest = try await operation().backup(testVenue("live_\(format.rawValue)", database: database,
                                                               directory: directory, format: format))
-        try await Task.sleep(for: .milliseconds(100))
+        // Let at least one more row arrive after the snapshot, however slow the machine.
+        let inBackup = manifest.rowCounts["public.Order"]!
+        let watcher = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: database)))
+        for _ in 0..<200 where Int(try await watcher.query("SELECT count(*) FROM \"Order\"").scalar!)! <= inBackup {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         inserting.cancel()
         _ = try? await inserting.value
 
         // Rows kept arriving: the live database is ahead of the backup.
-        let live = try cluster.rowCounts(database: database)
+        let live = try await cluster.rowCounts(database: database)
         #expect(live["public.Order"]! > manifest.rowCounts["public.Order"]!)
         #expect(manifest.rowCounts["public.Order \"special\""] == 77)
         #expect(manifest.rowCounts.count == 7)
@@ -86,7 +91,7 @@ import TestSupport
         let path = directory + "/live_\(format.rawValue)/" + manifest.file
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(data.count == manifest.bytes)
-        let sum = try Shell.run("/usr/bin/sha256sum", [path])
+        let sum = try await Shell.runInBackground("/usr/bin/sha256sum", [path])
         #expect(sum.hasPrefix(manifest.sha256 + " "))
         #expect(manifest.file.hasSuffix(format == .custom ? ".dump" : ".sql"))
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
@@ -94,14 +99,14 @@ import TestSupport
 
         // Restored into a fresh database, every table has exactly the manifest's rows.
         let restored = "restore_of_\(format.rawValue)"
-        try cluster.createDatabase(restored)
+        try await cluster.createDatabase(restored)
         let target = ["-h", cluster.directory, "-p", String(cluster.port), "-U", "postgres", "-d", restored]
         if format == .custom {
-            try Shell.run(cluster.binDirectory + "/pg_restore", ["--no-owner", "--exit-on-error"] + target + [path])
+            try await Shell.runInBackground(cluster.binDirectory + "/pg_restore", ["--no-owner", "--exit-on-error"] + target + [path])
         } else {
-            try Shell.run(cluster.binDirectory + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + target + ["-f", path])
+            try await Shell.runInBackground(cluster.binDirectory + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + target + ["-f", path])
         }
-        #expect(try cluster.rowCounts(database: restored) == manifest.rowCounts)
+        #expect(try await cluster.rowCounts(database: restored) == manifest.rowCounts)
 
         // The manifest on disk decodes to the same values.
         let onDisk = try BackupManifest.decode(Data(contentsOf: URL(fileURLWithPath: BackupManifest.path(forDump: path))))
@@ -115,8 +120,8 @@ import TestSupport
 
     @Test func pgDumpKilledMidRunLeavesNoCompleteLookingFile() async throws {
         let database = "gwi_pos_killed"
-        try cluster.createVenue(database: database)
-        try cluster.psql(database: database, sql: """
+        try await cluster.createVenue(database: database)
+        try await cluster.psql(database: database, sql: """
             CREATE TABLE bulk AS SELECT i, repeat(md5(i::text), 16) AS payload FROM generate_series(1, 60000) i
             """)
         let directory = try scratchDirectory("killed")
@@ -139,7 +144,7 @@ import TestSupport
     }
 
     @Test func aSecondRunOnTheSameVenueReportsItLocked() async throws {
-        try cluster.createVenue(database: "gwi_pos_locked")
+        try await cluster.createVenue(database: "gwi_pos_locked")
         let directory = try scratchDirectory("locked")
         let venue = testVenue("locked", directory: directory)
         let backup = try await operation()
@@ -157,7 +162,7 @@ import TestSupport
     }
 
     @Test func backupDirectoriesArePrivate() async throws {
-        try cluster.createVenue(database: "gwi_pos_private")
+        try await cluster.createVenue(database: "gwi_pos_private")
         let directory = try scratchDirectory("private") + "/backups"
         _ = try await operation().backup(testVenue("private", directory: directory))
         for path in [directory, directory + "/private"] {

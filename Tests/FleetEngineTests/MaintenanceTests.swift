@@ -8,22 +8,23 @@ import TestSupport
 @Suite struct MaintenanceTests {
     let cluster = TestCluster.shared
 
-    func count(_ database: String, _ table: String) throws -> Int {
-        Int(try cluster.psql(database: database, sql: "SELECT count(*) FROM \(table)").trimmingCharacters(in: .whitespacesAndNewlines))!
+    func count(_ database: String, _ table: String) async throws -> Int {
+        Int(try await cluster.psql(database: database, sql: "SELECT count(*) FROM \(table)").trimmingCharacters(in: .whitespacesAndNewlines))!
     }
 
     @Test func countsAreExactAndShowTheDriftSinceTheLatestBackup() async throws {
-        try cluster.createVenue(database: "gwi_pos_cnt")
+        try await cluster.createVenue(database: "gwi_pos_cnt")
         let venue = testVenue("cnt", directory: try scratchDirectory("cnt"))
         _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
-        try cluster.psql(database: "gwi_pos_cnt", sql: "INSERT INTO \"Order\" (opened_at, status) SELECT now(), 'open' FROM generate_series(1, 17)")
+        try await cluster.psql(database: "gwi_pos_cnt", sql: "INSERT INTO \"Order\" (opened_at, status) SELECT now(), 'open' FROM generate_series(1, 17)")
         let figures = try await CountsOperation().run(venue)
         let rows = try #require(figures["counts"]?.arrayValue)
         #expect(rows.count == 6)
         for row in rows {
             let table = try #require(row["table"]?.stringValue)
             let quoted = table.split(separator: ".", maxSplits: 1).map { SQLQuoting.identifier(String($0)) }.joined(separator: ".")
-            #expect(row["rows"]?.intValue == (try count("gwi_pos_cnt", quoted)), "\(table)")
+            let expected = try await count("gwi_pos_cnt", quoted)
+            #expect(row["rows"]?.intValue == expected, "\(table)")
         }
         let order = try #require(rows.first { $0["table"] == .string("public.Order") })
         #expect(order["drift"] == .int(17))
@@ -32,9 +33,9 @@ import TestSupport
     }
 
     @Test func anUnknownTableFailsOnlyTheVenueThatLacksIt() async throws {
-        try cluster.createVenue(database: "gwi_pos_has_extra")
-        try cluster.createVenue(database: "gwi_pos_no_extra")
-        try cluster.psql(database: "gwi_pos_has_extra", sql: "CREATE TABLE \"Audit Extra\" (i int); INSERT INTO \"Audit Extra\" VALUES (1), (2)")
+        try await cluster.createVenue(database: "gwi_pos_has_extra")
+        try await cluster.createVenue(database: "gwi_pos_no_extra")
+        try await cluster.psql(database: "gwi_pos_has_extra", sql: "CREATE TABLE \"Audit Extra\" (i int); INSERT INTO \"Audit Extra\" VALUES (1), (2)")
         let directory = try scratchDirectory("extra")
         let venues = [testVenue("has_extra", directory: directory), testVenue("no_extra", directory: directory)]
         let operation = CountsOperation(tables: ["Audit Extra", "public.Order"])
@@ -47,7 +48,7 @@ import TestSupport
     }
 
     @Test func sizesMatchPostgresOwnFunctions() async throws {
-        try cluster.createVenue(database: "gwi_pos_sizes", scale: 2)
+        try await cluster.createVenue(database: "gwi_pos_sizes", scale: 2)
         let venue = testVenue("sizes", directory: try scratchDirectory("sizes"))
         let figures = try await SizesOperation(top: 3).run(venue)
         let tables = try #require(figures["largest_tables"]?.arrayValue)
@@ -56,7 +57,7 @@ import TestSupport
             let table = try #require(row["table"]?.stringValue)
             let name = SQLQuoting.literal(table.split(separator: ".", maxSplits: 1).map { SQLQuoting.identifier(String($0)) }.joined(separator: "."))
             let sql = "SELECT pg_total_relation_size(\(name)::regclass), pg_relation_size(\(name)::regclass), pg_indexes_size(\(name)::regclass)"
-            let expected = try cluster.psql(database: "gwi_pos_sizes", sql: sql).trimmingCharacters(in: .whitespacesAndNewlines)
+            let expected = try await cluster.psql(database: "gwi_pos_sizes", sql: sql).trimmingCharacters(in: .whitespacesAndNewlines)
                 .split(separator: "|").map { Int($0)! }
             #expect([row["total_bytes"]?.intValue, row["table_bytes"]?.intValue, row["index_bytes"]?.intValue] == expected.map(Optional.some), "\(table)")
         }
@@ -73,8 +74,8 @@ import TestSupport
     }
 
     @Test func aVenueHoldingAConflictingLockFailsWithALockTimeoutWhileTheRestSucceed() async throws {
-        try cluster.createVenue(database: "gwi_pos_locked_a")
-        try cluster.createVenue(database: "gwi_pos_free_a")
+        try await cluster.createVenue(database: "gwi_pos_locked_a")
+        try await cluster.createVenue(database: "gwi_pos_free_a")
         let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_locked_a")))
         try await blocker.execute("BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE")
         let directory = try scratchDirectory("locks")
@@ -87,7 +88,7 @@ import TestSupport
     }
 
     @Test func backupAgeVerdictIsFreshStaleOrNoneFromRealManifests() async throws {
-        try cluster.createVenue(database: "gwi_pos_age")
+        try await cluster.createVenue(database: "gwi_pos_age")
         let directory = try scratchDirectory("age")
         var venue = testVenue("age", directory: directory)
         venue.maxBackupAge = .seconds(26 * 3600)
@@ -111,7 +112,7 @@ import TestSupport
     }
 
     @Test func sweepWarnsAboutGrowthAndMissingVerifyTables() async throws {
-        try cluster.createVenue(database: "gwi_pos_grow")
+        try await cluster.createVenue(database: "gwi_pos_grow")
         var venue = testVenue("grow", directory: try scratchDirectory("grow"))
         venue.verifyTables = ["Order", "Nonexistent"]
         _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
@@ -131,8 +132,8 @@ import TestSupport
     let cluster = TestCluster.shared
 
     @Test func aVenueThatGoesAwayMidSweepFailsAlone() async throws {
-        try cluster.createVenue(database: "gwi_pos_gone")
-        try cluster.createVenue(database: "gwi_pos_stays")
+        try await cluster.createVenue(database: "gwi_pos_gone")
+        try await cluster.createVenue(database: "gwi_pos_stays")
         // Hold the sweep on a lock in the venue that will go away, then kill its session there.
         let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_gone")))
         try await blocker.execute("BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE")

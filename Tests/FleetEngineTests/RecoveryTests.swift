@@ -12,14 +12,14 @@ import TestSupport
 
     /// A seeded venue and one backup of it.
     func backedUpVenue(_ slug: String, format: BackupFormat = .custom) async throws -> (Venue, BackupManifest, String) {
-        try cluster.createVenue(database: "gwi_pos_\(slug)")
+        try await cluster.createVenue(database: "gwi_pos_\(slug)")
         let venue = testVenue(slug, directory: try scratchDirectory(slug), format: format)
         let manifest = try await BackupOperation(tools: try await tools()).backup(venue)
         return (venue, manifest, BackupCatalog.directory(of: venue) + "/" + manifest.file)
     }
 
-    func databases(like pattern: String) throws -> [String] {
-        try cluster.psql(database: "postgres", sql: "SELECT datname FROM pg_database WHERE datname LIKE '\(pattern)' ORDER BY 1")
+    func databases(like pattern: String) async throws -> [String] {
+        try await cluster.psql(database: "postgres", sql: "SELECT datname FROM pg_database WHERE datname LIKE '\(pattern)' ORDER BY 1")
             .split(separator: "\n").map(String.init)
     }
 
@@ -44,7 +44,7 @@ import TestSupport
         #expect(record.sha256 == manifest.sha256)
         #expect(BackupCatalog.entries(of: venue).first?.state == .verified)
         // The scratch database is gone.
-        #expect(try databases(like: "gwi\\_verify\\_rt\\_\(format.rawValue)\\_%").isEmpty)
+        #expect(try await databases(like: "gwi\\_verify\\_rt\\_\(format.rawValue)\\_%").isEmpty)
     }
 
     @Test func aChangedByteIsCorruptForVerifyAndRefusedByRestore() async throws {
@@ -63,7 +63,7 @@ import TestSupport
         await #expect {
             try await RestoreOperation(tools: try await tools(), backupFile: path, target: .newDatabase("gwi_flip_copy")).run(venue)
         } throws: { "\($0)".contains("checksum mismatch") && "\($0)".contains("nothing was touched") }
-        #expect(try databases(like: "gwi_flip_copy").isEmpty)
+        #expect(try await databases(like: "gwi_flip_copy").isEmpty)
     }
 
     @Test func aTruncatedDumpIsCorruptBySizeAlone() async throws {
@@ -75,7 +75,7 @@ import TestSupport
         await #expect(throws: FleetEngineError.self) {
             try await RestoreOperation(tools: try await tools(), target: .newDatabase("gwi_trunc_copy")).run(venue)
         }
-        #expect(try databases(like: "gwi_trunc_copy").isEmpty)
+        #expect(try await databases(like: "gwi_trunc_copy").isEmpty)
     }
 
     @Test func aDeletedRowIsReportedTableByTable() async throws {
@@ -101,49 +101,49 @@ import TestSupport
 
     @Test func aScratchDatabaseLeftByAKilledRunIsDroppedByTheNextVerify() async throws {
         let (venue, _, _) = try await backedUpVenue("leftover")
-        try cluster.createDatabase("gwi_verify_leftover_deadbeef")
+        try await cluster.createDatabase("gwi_verify_leftover_deadbeef")
         _ = try await VerifyOperation(tools: try await tools()).run(venue)
-        #expect(try databases(like: "gwi\\_verify\\_leftover\\_%").isEmpty)
+        #expect(try await databases(like: "gwi\\_verify\\_leftover\\_%").isEmpty)
     }
 
     @Test func restoreReplacingAVenueKeepsTheOldDatabaseAndTakesASafetyBackup() async throws {
         let (venue, manifest, _) = try await backedUpVenue("swap")
-        try cluster.psql(database: "gwi_pos_swap", sql: "DELETE FROM \"Audit Log\"")
+        try await cluster.psql(database: "gwi_pos_swap", sql: "DELETE FROM \"Audit Log\"")
 
         await #expect {
             try await RestoreOperation(tools: try await tools()).run(venue)
         } throws: { "\($0)".contains("pass --yes") }
 
         let figures = try await RestoreOperation(tools: try await tools(), confirmed: true).run(venue)
-        #expect(try cluster.rowCounts(database: "gwi_pos_swap") == manifest.rowCounts)
+        #expect(try await cluster.rowCounts(database: "gwi_pos_swap") == manifest.rowCounts)
         let replaced = try #require(figures["replaced_database"]?.stringValue)
         #expect(replaced.hasPrefix("gwi_pos_swap__replaced_"))
-        #expect(try cluster.rowCounts(database: replaced)["public.Audit Log"] == 0)
+        #expect(try await cluster.rowCounts(database: replaced)["public.Audit Log"] == 0)
         #expect(figures["undo"]?.stringValue?.contains("RENAME TO \"gwi_pos_swap\"") == true)
         let safety = try #require(figures["safety_backup"]?.stringValue)
         let safetyManifest = try BackupManifest.decode(Data(contentsOf: URL(fileURLWithPath: BackupManifest.path(forDump: safety))))
         #expect(safetyManifest.rowCounts["public.Audit Log"] == 0)
-        #expect(try databases(like: "gwi\\_pos\\_swap\\_\\_restoring%").isEmpty)
+        #expect(try await databases(like: "gwi\\_pos\\_swap\\_\\_restoring%").isEmpty)
     }
 
     @Test func aFailedRestoreLeavesTheVenueExactlyAsItWas() async throws {
         let (venue, _, path) = try await backedUpVenue("broken", format: .plain)
         try rewrite(path) { $0.replacingOccurrences(of: "CREATE TABLE public.\"Payment\"", with: "CREATE TABLE public.\"Payment\" (oops") }
-        try cluster.psql(database: "gwi_pos_broken", sql: "DELETE FROM \"Audit Log\" WHERE id % 2 = 0")
-        let before = try cluster.rowCounts(database: "gwi_pos_broken")
+        try await cluster.psql(database: "gwi_pos_broken", sql: "DELETE FROM \"Audit Log\" WHERE id % 2 = 0")
+        let before = try await cluster.rowCounts(database: "gwi_pos_broken")
 
         await #expect {
             try await RestoreOperation(tools: try await tools(), backupFile: path, confirmed: true).run(venue)
         } throws: { "\($0)".contains("psql exited") }
-        #expect(try cluster.rowCounts(database: "gwi_pos_broken") == before)
-        #expect(try databases(like: "gwi\\_pos\\_broken\\_\\_%").isEmpty)
+        #expect(try await cluster.rowCounts(database: "gwi_pos_broken") == before)
+        #expect(try await databases(like: "gwi\\_pos\\_broken\\_\\_%").isEmpty)
     }
 
     @Test func restoreAsANewDatabaseRefusesOneThatExists() async throws {
         let (venue, manifest, _) = try await backedUpVenue("copyme")
         let figures = try await RestoreOperation(tools: try await tools(), target: .newDatabase("gwi_copyme_restored")).run(venue)
         #expect(figures["tables_matched"] == .int(6))
-        #expect(try cluster.rowCounts(database: "gwi_copyme_restored") == manifest.rowCounts)
+        #expect(try await cluster.rowCounts(database: "gwi_copyme_restored") == manifest.rowCounts)
         await #expect {
             try await RestoreOperation(tools: try await tools(), target: .newDatabase("gwi_copyme_restored")).run(venue)
         } throws: { "\($0)".contains("already exists") }
@@ -153,11 +153,11 @@ import TestSupport
     func restoreInPlaceReplacesTheContentsInOneTransaction(format: BackupFormat) async throws {
         let (venue, manifest, _) = try await backedUpVenue("inplace_\(format.rawValue)", format: format)
         let database = venue.database
-        try cluster.psql(database: database, sql: "DELETE FROM \"Payment\"; CREATE TABLE stray (i int); INSERT INTO \"Employee\" (name, role, hired_on) VALUES ('x','y','2020-01-01')")
+        try await cluster.psql(database: database, sql: "DELETE FROM \"Payment\"; CREATE TABLE stray (i int); INSERT INTO \"Employee\" (name, role, hired_on) VALUES ('x','y','2020-01-01')")
         let figures = try await RestoreOperation(tools: try await tools(), target: .inPlace, confirmed: true).run(venue)
         var expected = manifest.rowCounts
         if format == .custom { expected["public.stray"] = 0 }  // pg_restore --clean drops only what the dump has
-        #expect(try cluster.rowCounts(database: database) == expected)
+        #expect(try await cluster.rowCounts(database: database) == expected)
         #expect(figures["safety_backup"] != nil)
         if format == .custom { #expect(figures["untouched_tables"] == .array([.string("public.stray")])) }
     }
@@ -221,7 +221,7 @@ import TestSupport
         #expect(exists(unparsable) && exists(BackupManifest.path(forDump: unparsable)))
     }
 
-    @Test func planExplainsEveryDecision() throws {
+    @Test func planExplainsEveryDecision() async throws {
         let root = try scratchDirectory("plan")
         let directory = root + "/p"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -259,7 +259,7 @@ import TestSupport
     }
 
     @Test func backupWithPruneDeletesWhatThePolicyAllowsRightAfter() async throws {
-        try TestCluster.shared.createVenue(database: "gwi_pos_bprune")
+        try await TestCluster.shared.createVenue(database: "gwi_pos_bprune")
         let root = try scratchDirectory("bprune")
         let venue = testVenue("bprune", directory: root).with { $0.backup.retention = RetentionPolicy(keepDays: 0, keepMin: 1) }
         let operation = BackupOperation(tools: try await PgTools.locate(), prune: true)

@@ -20,7 +20,7 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
 }
 
 @Suite struct FleetFileTests {
-    @Test func validFileResolvesVenueOverDefaultsOverBuiltIns() throws {
+    @Test func validFileResolvesVenueOverDefaultsOverBuiltIns() async throws {
         let fleet = try FleetFile.load(path: fixture("valid"), environment: ["HARBOR_PW": "hunter2"])
         #expect(fleet.jobs == 6)
         #expect(fleet.reportsDirectory == "/var/tmp/gwi-reports")
@@ -152,7 +152,7 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(FleetDuration.parse(text) == nil)
     }
 
-    @Test func selectionByVenueAndTagAndErrorsForUnknownOnes() throws {
+    @Test func selectionByVenueAndTagAndErrorsForUnknownOnes() async throws {
         let fleet = try FleetFile.load(path: fixture("valid"), environment: ["HARBOR_PW": "x"])
         #expect(try fleet.selecting(slugs: [], tags: []).count == 4)
         #expect(try fleet.selecting(slugs: ["harbor"], tags: ["west"]).map(\.slug) == ["airport", "harbor"])

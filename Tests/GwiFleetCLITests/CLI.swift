@@ -8,15 +8,11 @@ enum CLI {
         return bundle.appendingPathComponent("gwi-fleet").path
     }()
 
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Shell.Output {
+    /// Runs it on a thread of its own: a test waiting for gwi-fleet never holds the cooperative pool.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Shell.Output {
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in extra { environment[key] = value }
-        return try Shell.capture(executable, arguments, environment: environment)
-    }
-
-    /// `run` without blocking the cooperative pool, for tests that act while it runs.
-    static func runInBackground(_ arguments: [String]) async throws -> Shell.Output {
-        try await Shell.captureInBackground(executable, arguments)
+        return try await Shell.captureInBackground(executable, arguments, environment: environment)
     }
 }
 

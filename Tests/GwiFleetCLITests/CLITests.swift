@@ -1,11 +1,12 @@
 import Foundation
+import PostgresClient
 import Testing
 import TestSupport
 
 @Suite struct CLITests {
     let cluster = TestCluster.shared
 
-    @Test func invalidFleetFileExitsTwoListingEveryProblemAndTouchesNothing() throws {
+    @Test func invalidFleetFileExitsTwoListingEveryProblemAndTouchesNothing() async throws {
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -17,7 +18,7 @@ import TestSupport
                 backup:
                   format: zip
             """)
-        let result = try CLI.run(["backup", "--fleet", directory.fleet])
+        let result = try await CLI.run(["backup", "--fleet", directory.fleet])
         #expect(result.status == 2)
         #expect(result.stderr.contains("3 problems; no venue was touched"))
         #expect(result.stderr.contains("line 4, key `defaults.timout`: unknown key (did you mean `timeout`?)"))
@@ -26,7 +27,7 @@ import TestSupport
         #expect(directory.allFiles == ["fleet.yaml"])
     }
 
-    @Test func aConnectionStringLibpqRejectsIsAFleetFileErrorWithoutThePassword() throws {
+    @Test func aConnectionStringLibpqRejectsIsAFleetFileErrorWithoutThePassword() async throws {
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -36,7 +37,7 @@ import TestSupport
               - slug: harbor
                 url: host=127.0.0.1 nonsense_option=1 dbname={database}
             """)
-        let result = try CLI.run(["backup", "--fleet", directory.fleet])
+        let result = try await CLI.run(["backup", "--fleet", directory.fleet])
         #expect(result.status == 2)
         #expect(result.stderr.contains("2 problems; no venue was touched"))
         #expect(result.stderr.contains("line 5, venue `downtown`, key `url`: invalid connection string"))
@@ -46,21 +47,21 @@ import TestSupport
         #expect(directory.allFiles == ["fleet.yaml"])
     }
 
-    @Test func usageErrorsExitTwo() throws {
+    @Test func usageErrorsExitTwo() async throws {
         let directory = try FleetDirectory("version: 1\ndefaults:\n  url: postgresql://x/{database}\nvenues:\n  - slug: a\n")
-        let unknownOption = try CLI.run(["backup", "--fleet", directory.fleet, "--no-such-option"])
+        let unknownOption = try await CLI.run(["backup", "--fleet", directory.fleet, "--no-such-option"])
         #expect(unknownOption.status == 2)
         #expect(unknownOption.stderr.contains("--no-such-option"))
-        let badJobs = try CLI.run(["backup", "--fleet", directory.fleet, "--jobs", "0"])
+        let badJobs = try await CLI.run(["backup", "--fleet", directory.fleet, "--jobs", "0"])
         #expect(badJobs.status == 2)
-        let unknownVenue = try CLI.run(["backup", "--fleet", directory.fleet, "--venue", "nowhere"])
+        let unknownVenue = try await CLI.run(["backup", "--fleet", directory.fleet, "--venue", "nowhere"])
         #expect(unknownVenue.status == 2)
         #expect(unknownVenue.stderr.contains("no venue `nowhere`"))
         #expect(directory.allFiles == ["fleet.yaml"])
     }
 
-    @Test func backupWithOneFailingVenueExitsOneAndReportsEachVenue() throws {
-        try cluster.createVenue(database: "gwi_pos_cli_ok")
+    @Test func backupWithOneFailingVenueExitsOneAndReportsEachVenue() async throws {
+        try await cluster.createVenue(database: "gwi_pos_cli_ok")
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -71,7 +72,7 @@ import TestSupport
               - slug: cli_off
                 enabled: false
             """)
-        let result = try CLI.run(["backup", "--fleet", directory.fleet])
+        let result = try await CLI.run(["backup", "--fleet", directory.fleet])
         #expect(result.status == 1)
         #expect(result.stdout.contains("1 ok, 1 failed, 1 skipped"))
         let report = try directory.report()
@@ -92,10 +93,10 @@ import TestSupport
         #expect(result.stderr.contains("cli_missing failed in"))
     }
 
-    @Test func jsonFlagPrintsTheSavedReport() throws {
-        try cluster.createVenue(database: "gwi_pos_cli_json")
+    @Test func jsonFlagPrintsTheSavedReport() async throws {
+        try await cluster.createVenue(database: "gwi_pos_cli_json")
         let directory = try FleetDirectory("version: 1\ndefaults:\n  url: \(cluster.urlTemplate)\nvenues:\n  - slug: cli_json\n")
-        let result = try CLI.run(["check", "--fleet", directory.fleet, "--json"])
+        let result = try await CLI.run(["check", "--fleet", directory.fleet, "--json"])
         #expect(result.status == 0)
         let printed = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect(printed?["command"] as? String == "check")
@@ -105,9 +106,9 @@ import TestSupport
         #expect(try directory.report()["started_at"] as? String == printed?["started_at"] as? String)
     }
 
-    @Test func queryMergesRowsWithALeadingVenueColumn() throws {
-        try cluster.createVenue(database: "gwi_pos_q_one")
-        try cluster.createVenue(database: "gwi_pos_q_two", scale: 2)
+    @Test func queryMergesRowsWithALeadingVenueColumn() async throws {
+        try await cluster.createVenue(database: "gwi_pos_q_one")
+        try await cluster.createVenue(database: "gwi_pos_q_two", scale: 2)
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -116,19 +117,19 @@ import TestSupport
               - slug: q_one
               - slug: q_two
             """)
-        let csv = try CLI.run(["query", #"SELECT count(*) AS orders, 'a,"b"' AS label FROM "Order""#, "--format", "csv",
+        let csv = try await CLI.run(["query", #"SELECT count(*) AS orders, 'a,"b"' AS label FROM "Order""#, "--format", "csv",
                                "--fleet", directory.fleet])
         #expect(csv.status == 0)
         #expect(csv.stdout == "venue,orders,label\nq_one,1000,\"a,\"\"b\"\"\"\nq_two,2000,\"a,\"\"b\"\"\"\n")
         // Read-only: a write fails on every venue and the exit code says so.
-        let write = try CLI.run(["query", "DELETE FROM \"Order\"", "--fleet", directory.fleet])
+        let write = try await CLI.run(["query", "DELETE FROM \"Order\"", "--fleet", directory.fleet])
         #expect(write.status == 1)
         #expect(write.stderr.contains("read-only transaction"))
-        #expect(try cluster.psql(database: "gwi_pos_q_one", sql: "SELECT count(*) FROM \"Order\"").hasPrefix("1000"))
+        #expect(try await cluster.psql(database: "gwi_pos_q_one", sql: "SELECT count(*) FROM \"Order\"").hasPrefix("1000"))
     }
 
-    @Test func passwordsNeverReachOutputReportsOrChildArguments() throws {
-        try cluster.createVenue(database: "gwi_pos_secret")
+    @Test func passwordsNeverReachOutputReportsOrChildArguments() async throws {
+        try await cluster.createVenue(database: "gwi_pos_secret")
         let password = cluster.password
         let directory = try FleetDirectory("""
             version: 1
@@ -152,7 +153,7 @@ import TestSupport
 
         var seen = ""
         for arguments in [["validate"], ["validate", "--json"], ["check"], ["backup"], ["backup", "--json"]] {
-            let result = try CLI.run(arguments + ["--fleet", directory.fleet], environment: ["PATH": path])
+            let result = try await CLI.run(arguments + ["--fleet", directory.fleet], environment: ["PATH": path])
             seen += result.stdout + result.stderr
             if arguments.first != "validate" { #expect(result.status == 1, "\(arguments)") }
         }
@@ -168,8 +169,8 @@ import TestSupport
         #expect(seen.contains("password authentication failed") == false)
     }
 
-    @Test func passwordEnvSuppliesThePassword() throws {
-        try cluster.createVenue(database: "gwi_pos_penv")
+    @Test func passwordEnvSuppliesThePassword() async throws {
+        try await cluster.createVenue(database: "gwi_pos_penv")
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -178,19 +179,19 @@ import TestSupport
             venues:
               - slug: penv
             """)
-        let withPassword = try CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_TEST_PG_PASSWORD": cluster.password])
+        let withPassword = try await CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_TEST_PG_PASSWORD": cluster.password])
         #expect(withPassword.status == 0)
-        let wrong = try CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_TEST_PG_PASSWORD": "wrong-one"])
+        let wrong = try await CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_TEST_PG_PASSWORD": "wrong-one"])
         #expect(wrong.status == 1)
         #expect(wrong.stdout.contains("password authentication failed"))
         #expect(!wrong.stdout.contains("wrong-one") && !wrong.stderr.contains("wrong-one"))
-        let unset = try CLI.run(["backup", "--fleet", directory.fleet])
+        let unset = try await CLI.run(["backup", "--fleet", directory.fleet])
         #expect(unset.status == 2)
         #expect(unset.stderr.contains("environment variable GWI_TEST_PG_PASSWORD is not set"))
     }
 
     @Test func sigtermStopsTheRunWritesTheReportAndExits130() async throws {
-        try cluster.createVenue(database: "gwi_pos_term")
+        try await cluster.createVenue(database: "gwi_pos_term")
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -200,19 +201,26 @@ import TestSupport
               - slug: term
             """)
         // The backup's row count waits on this lock until the signal arrives.
-        let lockHolder = Task {
-            try await Shell.captureInBackground(cluster.binDirectory + "/psql", [
-                "-X", "-h", cluster.directory, "-p", String(cluster.port), "-U", "postgres", "-d", "gwi_pos_term",
-                "-c", "BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;"])
+        let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_term")))
+        try await blocker.execute("BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE")
+        let run = Task { try await CLI.run(["backup", "--fleet", directory.fleet]) }
+        // Signal only once the backup is really waiting on the lock, however slow the machine.
+        let admin = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "postgres")))
+        var waiting = false
+        for _ in 0..<300 where !waiting {
+            waiting = try await admin.query("""
+                SELECT 1 FROM pg_stat_activity
+                WHERE datname = 'gwi_pos_term' AND application_name = 'gwi-fleet' AND wait_event_type = 'Lock'
+                """).rows.count == 1
+            if !waiting { try await Task.sleep(for: .milliseconds(100)) }
         }
-        try await Task.sleep(for: .milliseconds(500))
-        let run = Task { try await CLI.runInBackground(["backup", "--fleet", directory.fleet]) }
-        try await Task.sleep(for: .seconds(1.5))
+        #expect(waiting)
         let pids = ProcessTable.pids(commandContaining: [CLI.executable, directory.fleet])
         #expect(pids.count == 1)
         for pid in pids { kill(pid, SIGTERM) }
         let result = try await run.value
-        // Had it waited for the lock (8 s), the backup would have finished ok with exit 0.
+        try await blocker.execute("ROLLBACK")
+        // Had it waited for the lock instead, it would still be running (or would have exited 0).
         #expect(result.status == 130)
         #expect(result.stdout.contains("(interrupted)"))
         let report = try directory.report()
@@ -222,7 +230,6 @@ import TestSupport
         #expect(venue?["error"] as? String == "interrupted")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/term"))?.sorted()
                 == [".last-attempt.json", ".lock"])
-        _ = try? await lockHolder.value
     }
 }
 
@@ -230,8 +237,8 @@ import TestSupport
 @Suite struct RecoveryCLITests {
     let cluster = TestCluster.shared
 
-    @Test func backupThenVerifyMarksBackupsVerifiedInTheCatalog() throws {
-        try cluster.createVenue(database: "gwi_pos_cat_one")
+    @Test func backupThenVerifyMarksBackupsVerifiedInTheCatalog() async throws {
+        try await cluster.createVenue(database: "gwi_pos_cat_one")
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -241,8 +248,8 @@ import TestSupport
               - slug: cat_none
                 enabled: false
             """)
-        #expect(try CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
-        let verify = try CLI.run(["verify", "--fleet", directory.fleet])
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        let verify = try await CLI.run(["verify", "--fleet", directory.fleet])
         #expect(verify.status == 0)
         #expect(verify.stdout.contains("checksum ok, restore ok, 6/6 tables matched"))
         let report = try directory.report()
@@ -251,7 +258,7 @@ import TestSupport
         #expect(backups?["tables_matched"] as? Int == 6)
         #expect(backups?["checksum_ok"] as? Bool == true)
 
-        let listing = try CLI.run(["backups", "--fleet", directory.fleet, "--json"])
+        let listing = try await CLI.run(["backups", "--fleet", directory.fleet, "--json"])
         #expect(listing.status == 0)
         let parsed = try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [String: Any]
         let venues = try #require(parsed?["venues"] as? [[String: Any]])
@@ -262,7 +269,7 @@ import TestSupport
         #expect((venues.last?["backups"] as? [Any])?.isEmpty == true)
 
         // A restore without --yes over a database with data is refused, exit 1, nothing changed.
-        let refused = try CLI.run(["restore", "cat_one", "--fleet", directory.fleet])
+        let refused = try await CLI.run(["restore", "cat_one", "--fleet", directory.fleet])
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("pass --yes"))
     }
@@ -299,9 +306,9 @@ import TestSupport
         }
     }
 
-    @Test func sizesAndCountsCSVAndMarkdownParseBackToTheReportsNumbers() throws {
-        try cluster.createVenue(database: "gwi_pos_fmt_a")
-        try cluster.createVenue(database: "gwi_pos_fmt_b", scale: 2)
+    @Test func sizesAndCountsCSVAndMarkdownParseBackToTheReportsNumbers() async throws {
+        try await cluster.createVenue(database: "gwi_pos_fmt_a")
+        try await cluster.createVenue(database: "gwi_pos_fmt_b", scale: 2)
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -310,7 +317,7 @@ import TestSupport
               - slug: fmt_a
               - slug: fmt_b
             """)
-        let csv = try CLI.run(["sizes", "--top", "3", "--format", "csv", "--fleet", directory.fleet])
+        let csv = try await CLI.run(["sizes", "--top", "3", "--format", "csv", "--fleet", directory.fleet])
         #expect(csv.status == 0)
         let rows = parseCSV(csv.stdout)
         #expect(rows.first == ["venue", "table", "total_bytes", "table_bytes", "index_bytes", "toast_bytes"])
@@ -323,7 +330,7 @@ import TestSupport
         let fleetTotal = (report["fleet_totals"] as? [String: Any])?["database_bytes"] as? Int
         #expect(rows.last?[2] == fleetTotal.map(String.init))
 
-        let counts = try CLI.run(["counts", "--table", "Order", "--format", "markdown", "--fleet", directory.fleet])
+        let counts = try await CLI.run(["counts", "--table", "Order", "--format", "markdown", "--fleet", directory.fleet])
         #expect(counts.status == 0)
         let statusRows = parseMarkdownTable(counts.stdout)
         #expect(statusRows.map { $0[0] } == ["fmt_a", "fmt_b"])
@@ -333,15 +340,15 @@ import TestSupport
 
         // A saved report re-renders the same way.
         let saved = try #require(directory.reports.last { $0.contains("/counts-") })
-        let again = try CLI.run(["report", saved, "--format", "markdown"])
+        let again = try await CLI.run(["report", saved, "--format", "markdown"])
         #expect(again.status == 0)
         #expect(parseMarkdownTable(again.stdout, after: "### Row counts") == countRows)
-        let table = try CLI.run(["report", saved])
+        let table = try await CLI.run(["report", saved])
         #expect(table.stdout.contains("fmt_b  public.Order  2000"))
     }
 
-    @Test func sweepWarningsChangeTheExitCodeOnlyWhenStrict() throws {
-        try cluster.createVenue(database: "gwi_pos_sw_a")
+    @Test func sweepWarningsChangeTheExitCodeOnlyWhenStrict() async throws {
+        try await cluster.createVenue(database: "gwi_pos_sw_a")
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -349,14 +356,14 @@ import TestSupport
             venues:
               - slug: sw_a
             """)
-        let lenient = try CLI.run(["sweep", "--fleet", directory.fleet])
+        let lenient = try await CLI.run(["sweep", "--fleet", directory.fleet])
         #expect(lenient.status == 0)
         #expect(lenient.stdout.contains("warning"))
         #expect(lenient.stdout.contains("no complete backup"))
-        let strict = try CLI.run(["sweep", "--strict", "--fleet", directory.fleet])
+        let strict = try await CLI.run(["sweep", "--strict", "--fleet", directory.fleet])
         #expect(strict.status == 1)
-        #expect(try CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
-        let healthy = try CLI.run(["sweep", "--strict", "--fleet", directory.fleet, "--json"])
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        let healthy = try await CLI.run(["sweep", "--strict", "--fleet", directory.fleet, "--json"])
         #expect(healthy.status == 0)
         let report = try JSONSerialization.jsonObject(with: Data(healthy.stdout.utf8)) as? [String: Any]
         #expect(report?["summary"] as? [String: Int] == ["ok": 1, "warning": 0, "failed": 0, "skipped": 0])
@@ -366,9 +373,9 @@ import TestSupport
         #expect(venue?["growth_bytes"] is Int)
     }
 
-    @Test func reportRejectsAFileThatIsNotAReport() throws {
+    @Test func reportRejectsAFileThatIsNotAReport() async throws {
         let directory = try FleetDirectory("version: 1\n")
-        let result = try CLI.run(["report", directory.fleet])
+        let result = try await CLI.run(["report", directory.fleet])
         #expect(result.status == 2)
         #expect(result.stderr.contains("is not a gwi-fleet report"))
     }

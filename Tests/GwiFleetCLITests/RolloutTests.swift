@@ -16,27 +16,27 @@ import TestSupport
             """)
     }
 
-    func columns(_ database: String, _ table: String) throws -> String {
-        try cluster.psql(database: database, sql: "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = '\(table)'")
+    func columns(_ database: String, _ table: String) async throws -> String {
+        try await cluster.psql(database: database, sql: "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = '\(table)'")
     }
 
     @Test func aFailedMigrationIsRolledBackToExactlyTheSchemaAndRowsBefore() async throws {
-        for slug in ["mig_a", "mig_b", "mig_c"] { try cluster.createVenue(database: "gwi_pos_\(slug)") }
+        for slug in ["mig_a", "mig_b", "mig_c"] { try await cluster.createVenue(database: "gwi_pos_\(slug)") }
         let directory = try fleet(["mig_a", "mig_b", "mig_c"])
-        let beforeColumns = try columns("gwi_pos_mig_b", "Order")
-        let beforeRows = try cluster.rowCounts(database: "gwi_pos_mig_b")
+        let beforeColumns = try await columns("gwi_pos_mig_b", "Order")
+        let beforeRows = try await cluster.rowCounts(database: "gwi_pos_mig_b")
         // The migration alters the table on every venue, deletes rows, and fails on mig_b only.
         let script = """
             psql -X -q -v ON_ERROR_STOP=1 "$DIRECT_URL" -c 'ALTER TABLE "Order" ADD COLUMN loyalty_points int' \
               -c 'DELETE FROM "Payment" WHERE id % 2 = 0' && \
             if [ "$GWI_VENUE_SLUG" = mig_b ]; then echo "migration failed on $GWI_VENUE_DATABASE" >&2; exit 4; fi
             """
-        let result = try CLI.run(["exec", "--rollback", "--fleet", directory.fleet, "--", "sh", "-c", script])
+        let result = try await CLI.run(["exec", "--rollback", "--fleet", directory.fleet, "--", "sh", "-c", script])
         #expect(result.status == 1)
-        #expect(try columns("gwi_pos_mig_b", "Order") == beforeColumns)
-        #expect(try cluster.rowCounts(database: "gwi_pos_mig_b") == beforeRows)
-        #expect(try columns("gwi_pos_mig_a", "Order").hasSuffix(",loyalty_points\n"))
-        #expect(try columns("gwi_pos_mig_c", "Order").hasSuffix(",loyalty_points\n"))
+        #expect(try await columns("gwi_pos_mig_b", "Order") == beforeColumns)
+        #expect(try await cluster.rowCounts(database: "gwi_pos_mig_b") == beforeRows)
+        #expect(try await columns("gwi_pos_mig_a", "Order").hasSuffix(",loyalty_points\n"))
+        #expect(try await columns("gwi_pos_mig_c", "Order").hasSuffix(",loyalty_points\n"))
 
         let venues = try #require(try directory.report()["venues"] as? [[String: Any]])
         #expect(venues.map { $0["status"] as? String } == ["ok", "failed", "ok"])
@@ -49,39 +49,39 @@ import TestSupport
         #expect((venues[0]["backup"] as? String)?.hasSuffix(".dump") == true)
     }
 
-    @Test func aFailingCanaryStopsTheRollout() throws {
-        for slug in ["can_a", "can_b", "can_c"] { try cluster.createVenue(database: "gwi_pos_\(slug)") }
+    @Test func aFailingCanaryStopsTheRollout() async throws {
+        for slug in ["can_a", "can_b", "can_c"] { try await cluster.createVenue(database: "gwi_pos_\(slug)") }
         let directory = try fleet(["can_a", "can_b", "can_c"])
-        let result = try CLI.run(["exec", "--no-backup", "--canary", "1", "--fleet", directory.fleet, "--", "false"])
+        let result = try await CLI.run(["exec", "--no-backup", "--canary", "1", "--fleet", directory.fleet, "--", "false"])
         #expect(result.status == 1)
         let venues = try #require(try directory.report()["venues"] as? [[String: Any]])
         #expect(venues.map { $0["status"] as? String } == ["failed", "skipped", "skipped"])
         #expect(venues[1]["error"] as? String == "not started: the canary failed")
 
-        let healthy = try CLI.run(["exec", "--no-backup", "--canary", "1", "--fleet", directory.fleet, "--", "true"])
+        let healthy = try await CLI.run(["exec", "--no-backup", "--canary", "1", "--fleet", directory.fleet, "--", "true"])
         #expect(healthy.status == 0)
         let after = try #require(try directory.report()["venues"] as? [[String: Any]])
         #expect(after.map { $0["status"] as? String } == ["warning", "warning", "warning"])
         #expect((after[0]["warnings"] as? [String])?.first?.contains("--no-backup") == true)
     }
 
-    @Test func maxFailuresStopsStartingVenues() throws {
-        for slug in ["mf_a", "mf_b", "mf_c", "mf_d"] { try cluster.createVenue(database: "gwi_pos_\(slug)") }
+    @Test func maxFailuresStopsStartingVenues() async throws {
+        for slug in ["mf_a", "mf_b", "mf_c", "mf_d"] { try await cluster.createVenue(database: "gwi_pos_\(slug)") }
         let directory = try fleet(["mf_a", "mf_b", "mf_c", "mf_d"])
         let script = #"[ "$GWI_VENUE_SLUG" = mf_a ] || [ "$GWI_VENUE_SLUG" = mf_b ] && exit 1; exit 0"#
-        let result = try CLI.run(["exec", "--no-backup", "--max-failures", "2", "--fleet", directory.fleet, "--", "sh", "-c", script])
+        let result = try await CLI.run(["exec", "--no-backup", "--max-failures", "2", "--fleet", directory.fleet, "--", "sh", "-c", script])
         #expect(result.status == 1)
         let venues = try #require(try directory.report()["venues"] as? [[String: Any]])
         #expect(venues.map { $0["status"] as? String } == ["failed", "failed", "skipped", "skipped"])
         #expect(venues[2]["error"] as? String == "not started: 2 venues failed (--max-failures 2)")
     }
 
-    @Test func aHungCommandIsKilledAtTheVenueTimeout() throws {
-        try cluster.createVenue(database: "gwi_pos_hang")
+    @Test func aHungCommandIsKilledAtTheVenueTimeout() async throws {
+        try await cluster.createVenue(database: "gwi_pos_hang")
         let directory = try fleet(["hang"])
         let marker = "hang-\(UUID().uuidString.prefix(8))"
         let started = Date()
-        let result = try CLI.run(["exec", "--no-backup", "--timeout", "2s", "--fleet", directory.fleet, "--",
+        let result = try await CLI.run(["exec", "--no-backup", "--timeout", "2s", "--fleet", directory.fleet, "--",
                                   "sh", "-c", "sleep 120 # \(marker)"])
         #expect(result.status == 1)
         #expect(Date().timeIntervalSince(started) < 60)
@@ -90,11 +90,11 @@ import TestSupport
         #expect(ProcessTable.pids(commandContaining: [marker]).isEmpty)
     }
 
-    @Test func aHungMigrationIsKilledAndRolledBack() throws {
-        try cluster.createVenue(database: "gwi_pos_hang_rb")
+    @Test func aHungMigrationIsKilledAndRolledBack() async throws {
+        try await cluster.createVenue(database: "gwi_pos_hang_rb")
         let directory = try fleet(["hang_rb"])
-        let before = try cluster.rowCounts(database: "gwi_pos_hang_rb")
-        let result = try CLI.run(["exec", "--rollback", "--timeout", "8s", "--fleet", directory.fleet, "--", "sh", "-c",
+        let before = try await cluster.rowCounts(database: "gwi_pos_hang_rb")
+        let result = try await CLI.run(["exec", "--rollback", "--timeout", "8s", "--fleet", directory.fleet, "--", "sh", "-c",
                                   #"psql -X -q "$DIRECT_URL" -c 'DELETE FROM "Audit Log"' && sleep 120"#])
         #expect(result.status == 1)
         let venue = (try directory.report()["venues"] as? [[String: Any]])?.first
@@ -102,11 +102,11 @@ import TestSupport
         #expect(error.hasPrefix("timed out after 8s"), "\(error)")
         #expect(error.contains("sh was stopped; rolled back from"), "\(error)")
         #expect(venue?["rolled_back"] as? Bool == true)
-        #expect(try cluster.rowCounts(database: "gwi_pos_hang_rb") == before)
+        #expect(try await cluster.rowCounts(database: "gwi_pos_hang_rb") == before)
     }
 
-    @Test func theCommandGetsTheVenueURLsWithThePasswordOnlyInItsEnvironment() throws {
-        try cluster.createVenue(database: "gwi_pos_envpw")
+    @Test func theCommandGetsTheVenueURLsWithThePasswordOnlyInItsEnvironment() async throws {
+        try await cluster.createVenue(database: "gwi_pos_envpw")
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -116,7 +116,7 @@ import TestSupport
               - slug: envpw
             """)
         let seen = directory.path + "/seen.txt"
-        let result = try CLI.run(["exec", "--fleet", directory.fleet, "--", "sh", "-c",
+        let result = try await CLI.run(["exec", "--fleet", directory.fleet, "--", "sh", "-c",
                                   "psql \"$DATABASE_URL\" -Atc 'SELECT current_user' > \(seen) && echo \"$GWI_VENUE_SLUG $GWI_VENUE_DATABASE\" >> \(seen)"],
                                  environment: ["GWI_TEST_EXEC_PASSWORD": cluster.password])
         #expect(result.status == 0)
@@ -129,15 +129,15 @@ import TestSupport
 @Suite struct ExportTests {
     let cluster = TestCluster.shared
 
-    func psqlCopy(_ database: String, _ what: String) throws -> Data {
-        Data(try Shell.run(cluster.binDirectory + "/psql", ["-X", "-h", cluster.directory, "-p", String(cluster.port), "-U", "postgres",
+    func psqlCopy(_ database: String, _ what: String) async throws -> Data {
+        Data(try await Shell.runInBackground(cluster.binDirectory + "/psql", ["-X", "-h", cluster.directory, "-p", String(cluster.port), "-U", "postgres",
                                                            "-d", database, "-c", "\\copy \(what) TO STDOUT WITH CSV HEADER"]).utf8)
     }
 
-    @Test func perVenueFilesAreByteIdenticalToPsqlCopyWithHostileValues() throws {
+    @Test func perVenueFilesAreByteIdenticalToPsqlCopyWithHostileValues() async throws {
         for slug in ["ex_a", "ex_b"] {
-            try cluster.createVenue(database: "gwi_pos_\(slug)")
-            try cluster.psql(database: "gwi_pos_\(slug)", sql: #"""
+            try await cluster.createVenue(database: "gwi_pos_\(slug)")
+            try await cluster.psql(database: "gwi_pos_\(slug)", sql: #"""
                 CREATE TABLE "Odd Values" (id int, "what's" text, note text);
                 INSERT INTO "Odd Values" VALUES (1, 'comma, here', 'say "hi"'), (2, E'line\nbreak', 'ünïcødé ☕'), (3, NULL, ''),
                   (4, E'back\\slash', E'tab\there');
@@ -145,23 +145,23 @@ import TestSupport
         }
         let directory = try FleetDirectory("version: 1\ndefaults:\n  url: \(cluster.urlTemplate)\nvenues:\n  - slug: ex_a\n  - slug: ex_b\n")
         let out = directory.path + "/out"
-        let result = try CLI.run(["export", "--table", "Odd Values", "--out", out, "--fleet", directory.fleet])
+        let result = try await CLI.run(["export", "--table", "Odd Values", "--out", out, "--fleet", directory.fleet])
         #expect(result.status == 0)
         for slug in ["ex_a", "ex_b"] {
             let mine = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(slug)/Odd Values.csv"))
-            #expect(mine == (try psqlCopy("gwi_pos_\(slug)", #""Odd Values""#)))
+            #expect(mine == (try await psqlCopy("gwi_pos_\(slug)", #""Odd Values""#)))
         }
         // A filtered, column-limited export matches psql on the same query.
-        let filtered = try CLI.run(["export", "--table", "Odd Values", "--columns", "id,what's", "--where", "id > 1",
+        let filtered = try await CLI.run(["export", "--table", "Odd Values", "--columns", "id,what's", "--where", "id > 1",
                                     "--out", out + "2", "--fleet", directory.fleet])
         #expect(filtered.status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(out)2/ex_a/Odd Values.csv"))
-                == (try psqlCopy("gwi_pos_ex_a", #"(SELECT id, "what's" FROM "Odd Values" WHERE id > 1)"#)))
+                == (try await psqlCopy("gwi_pos_ex_a", #"(SELECT id, "what's" FROM "Odd Values" WHERE id > 1)"#)))
     }
 
-    @Test func combinedFileHasOneHeaderAndEveryVenuesRowsAndAFailedVenueLeavesNothing() throws {
-        try cluster.createVenue(database: "gwi_pos_comb_a")
-        try cluster.createVenue(database: "gwi_pos_comb_b", scale: 2)
+    @Test func combinedFileHasOneHeaderAndEveryVenuesRowsAndAFailedVenueLeavesNothing() async throws {
+        try await cluster.createVenue(database: "gwi_pos_comb_a")
+        try await cluster.createVenue(database: "gwi_pos_comb_b", scale: 2)
         let directory = try FleetDirectory("""
             version: 1
             defaults:
@@ -172,7 +172,7 @@ import TestSupport
               - slug: comb_b
             """)
         let file = directory.path + "/orders.csv"
-        let result = try CLI.run(["export", "--query", #"SELECT id, status FROM "Order" ORDER BY id"#, "--combined", file,
+        let result = try await CLI.run(["export", "--query", #"SELECT id, status FROM "Order" ORDER BY id"#, "--combined", file,
                                   "--fleet", directory.fleet])
         #expect(result.status == 1)
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
@@ -184,22 +184,22 @@ import TestSupport
         // No parts or temporary files are left beside it.
         #expect(directory.allFiles.filter { !$0.hasPrefix("reports") } == ["fleet.yaml", "orders.csv"])
 
-        let gz = try CLI.run(["export", "--query", #"SELECT id FROM "Order" ORDER BY id"#, "--combined", directory.path + "/ids.csv", "--gzip",
+        let gz = try await CLI.run(["export", "--query", #"SELECT id FROM "Order" ORDER BY id"#, "--combined", directory.path + "/ids.csv", "--gzip",
                               "--venue", "comb_a", "--fleet", directory.fleet])
         #expect(gz.status == 0)
-        let unzipped = try Shell.run("/bin/gzip", ["-dc", directory.path + "/ids.csv.gz"])
+        let unzipped = try await Shell.runInBackground("/bin/gzip", ["-dc", directory.path + "/ids.csv.gz"])
         #expect(unzipped.hasPrefix("venue,id\ncomb_a,1\n"))
         #expect(unzipped.split(separator: "\n").count == 1001)
     }
 
-    @Test func aMillionRowTableStreamsToAFileIdenticalToPsql() throws {
-        try cluster.createDatabase("gwi_pos_million")
-        try cluster.psql(database: "gwi_pos_million", sql: "CREATE TABLE big AS SELECT i, md5(i::text) AS h, i * 0.5 AS half FROM generate_series(1, 1000000) i")
+    @Test func aMillionRowTableStreamsToAFileIdenticalToPsql() async throws {
+        try await cluster.createDatabase("gwi_pos_million")
+        try await cluster.psql(database: "gwi_pos_million", sql: "CREATE TABLE big AS SELECT i, md5(i::text) AS h, i * 0.5 AS half FROM generate_series(1, 1000000) i")
         let directory = try FleetDirectory("version: 1\ndefaults:\n  url: \(cluster.urlTemplate)\nvenues:\n  - slug: million\n")
-        let result = try CLI.run(["export", "--table", "big", "--out", directory.path + "/out", "--fleet", directory.fleet])
+        let result = try await CLI.run(["export", "--table", "big", "--out", directory.path + "/out", "--fleet", directory.fleet])
         #expect(result.status == 0)
         let mine = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/out/million/big.csv"))
         #expect(mine.count > 40_000_000)
-        #expect(mine == (try psqlCopy("gwi_pos_million", "big")))
+        #expect(mine == (try await psqlCopy("gwi_pos_million", "big")))
     }
 }

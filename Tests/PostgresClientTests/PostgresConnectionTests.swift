@@ -19,7 +19,7 @@ import TestSupport
     }
 
     @Test func quotedIdentifiersReachHostileTableNames() async throws {
-        try cluster.createDatabase("pc_quoting")
+        try await cluster.createDatabase("pc_quoting")
         let connection = try await connect("pc_quoting")
         let table = SQLQuoting.qualified(schema: "public", name: "Audit \"Log\"")
         try await connection.execute("CREATE TABLE \(table) (\(SQLQuoting.identifier("what's")) text)")
@@ -109,7 +109,7 @@ import TestSupport
         #expect(bytes == collected.bytes.count)
     }
 
-    @Test func connectionInfoKeepsThePasswordOutOfText() throws {
+    @Test func connectionInfoKeepsThePasswordOutOfText() async throws {
         let info = try ConnectionInfo(parsing: "postgresql://ops:s3cret@db.example:6543/gwi_pos_a?sslmode=require")
         #expect(info.password == "s3cret")
         #expect(info.database == "gwi_pos_a")

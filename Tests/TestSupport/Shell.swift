@@ -28,6 +28,17 @@ public enum Shell {
         return output.stdout
     }
 
+    /// `run` on a thread of its own.
+    @discardableResult
+    public static func runInBackground(_ executable: String, _ arguments: [String],
+                                       environment: [String: String]? = nil) async throws -> String {
+        let output = try await captureInBackground(executable, arguments, environment: environment)
+        guard output.status == 0 else {
+            throw Failure(message: "\(executable) \(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
+        }
+        return output.stdout
+    }
+
     /// `capture` on a thread of its own, so waiting for the child never holds the cooperative pool.
     public static func captureInBackground(_ executable: String, _ arguments: [String],
                                            environment: [String: String]? = nil) async throws -> Output {

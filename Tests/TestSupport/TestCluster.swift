@@ -55,9 +55,8 @@ public final class TestCluster: Sendable {
             _ = try? TestCluster.asPostgres(pgCtl, ["-D", data, "-m", "immediate", "stop"])
             try? FileManager.default.removeItem(atPath: directory)
         }
-        try psql(database: "postgres", sql: """
-            CREATE ROLE \(passwordRole) LOGIN SUPERUSER PASSWORD '\(password)';
-            """)
+        try Shell.run(binDirectory + "/psql", psqlArguments(database: "postgres", variables: [:])
+                      + ["-c", "CREATE ROLE \(passwordRole) LOGIN SUPERUSER PASSWORD '\(password)'"])
     }
 
     nonisolated(unsafe) private static var stopAtExit: (String, String, String)?
@@ -70,33 +69,34 @@ public final class TestCluster: Sendable {
     /// A URL template for fleet files: `{database}` left for gwi-fleet to fill in.
     public var urlTemplate: String { "postgresql://postgres@127.0.0.1:\(port)/{database}" }
 
-    /// Runs SQL with psql over the private socket; throws with psql's message on error.
+    /// Runs SQL with psql over the private socket; throws with psql's message on error. psql runs
+    /// on a thread of its own, so waiting for it never holds the cooperative pool other tests need.
     @discardableResult
-    public func psql(database: String, sql: String, variables: [String: String] = [:]) throws -> String {
-        try Shell.run(binDirectory + "/psql", psqlArguments(database: database, variables: variables) + ["-c", sql])
+    public func psql(database: String, sql: String, variables: [String: String] = [:]) async throws -> String {
+        try await Shell.runInBackground(binDirectory + "/psql", psqlArguments(database: database, variables: variables) + ["-c", sql])
     }
 
     /// Runs a SQL file with psql.
     @discardableResult
-    public func psql(database: String, file: String, variables: [String: String] = [:]) throws -> String {
-        try Shell.run(binDirectory + "/psql", psqlArguments(database: database, variables: variables) + ["-f", file])
+    public func psql(database: String, file: String, variables: [String: String] = [:]) async throws -> String {
+        try await Shell.runInBackground(binDirectory + "/psql", psqlArguments(database: database, variables: variables) + ["-f", file])
     }
 
     /// Creates a fresh database (dropping any old one of that name).
-    public func createDatabase(_ name: String) throws {
-        try psql(database: "postgres", sql: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
-        try psql(database: "postgres", sql: "CREATE DATABASE \"\(name)\"")
+    public func createDatabase(_ name: String) async throws {
+        try await psql(database: "postgres", sql: "DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)")
+        try await psql(database: "postgres", sql: "CREATE DATABASE \"\(name)\"")
     }
 
     /// Creates a venue database with the sandbox's point-of-sale schema and data.
-    public func createVenue(database: String, scale: Int = 1) throws {
-        try createDatabase(database)
-        try psql(database: database, file: Repository.root + "/sandbox/seed.sql", variables: ["scale": String(scale)])
+    public func createVenue(database: String, scale: Int = 1) async throws {
+        try await createDatabase(database)
+        try await psql(database: database, file: Repository.root + "/sandbox/seed.sql", variables: ["scale": String(scale)])
     }
 
     /// Exact row counts of every user table, keyed `schema.table`, read with psql.
-    public func rowCounts(database: String) throws -> [String: Int] {
-        let tables = try psql(database: database, sql: """
+    public func rowCounts(database: String) async throws -> [String: Int] {
+        let tables = try await psql(database: database, sql: """
             SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema')
               AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1
@@ -105,7 +105,7 @@ public final class TestCluster: Sendable {
         for table in tables {
             let parts = table.split(separator: ".", maxSplits: 1).map(String.init)
             let quoted = parts.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ".")
-            let count = try psql(database: database, sql: "SELECT count(*) FROM \(quoted)")
+            let count = try await psql(database: database, sql: "SELECT count(*) FROM \(quoted)")
             counts[table] = Int(count.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return counts
