@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "FleetEngineTests", dependencies: ["FleetEngine", "FleetModel", "PostgresClient", "TestSupport"]),
-        .testTarget(name: "GwiFleetCLITests", dependencies: ["gwi-fleet", "PostgresClient", "TestSupport"]),
+        .testTarget(name: "GwiFleetCLITests", dependencies: ["gwi-fleet", "PostgresClient", "TestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -139,26 +139,22 @@ import TestSupport
               - slug: secret
               - slug: secret_missing
             """)
-        // A pg_dump first on PATH that records its arguments, then runs the real one.
-        let bin = directory.path + "/bin"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        let wrapper = bin + "/pg_dump"
-        try """
-            #!/bin/sh
-            printf '%s\\n' "$@" >> "\(directory.path)/pg_dump-argv.txt"
-            exec \(cluster.binDirectory)/pg_dump "$@"
-            """.write(toFile: wrapper, atomically: true, encoding: .utf8)
-        chmod(wrapper, 0o755)
-        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        // A pg_dump first on PATH that records its arguments, then runs the real one. It is a file of
+        // the repository, not one written here: a script written and run at once can fail with
+        // ETXTBSY when another test forks while it is still open for writing.
+        let bin = Repository.root + "/Tests/GwiFleetCLITests/Fixtures/bin"
+        let argvFile = directory.path + "/pg_dump-argv.txt"
+        let environment = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                           "GWI_TEST_ARGV_FILE": argvFile, "GWI_TEST_REAL_PG_DUMP": cluster.binDirectory + "/pg_dump"]
 
         var seen = ""
         for arguments in [["validate"], ["validate", "--json"], ["check"], ["backup"], ["backup", "--json"]] {
-            let result = try await CLI.run(arguments + ["--fleet", directory.fleet], environment: ["PATH": path])
+            let result = try await CLI.run(arguments + ["--fleet", directory.fleet], environment: environment)
             seen += result.stdout + result.stderr
-            if arguments.first != "validate" { #expect(result.status == 1, "\(arguments)") }
+            if arguments.first != "validate" { #expect(result.status == 1, "\(arguments): \(result.stderr)") }
         }
         for report in directory.reports { seen += try String(contentsOfFile: report, encoding: .utf8) }
-        let argv = try String(contentsOfFile: directory.path + "/pg_dump-argv.txt", encoding: .utf8)
+        let argv = try String(contentsOfFile: argvFile, encoding: .utf8)
         #expect(argv.contains("--snapshot="))
         #expect(argv.contains("user=\(cluster.passwordRole)"))
         #expect(!argv.contains(password))
