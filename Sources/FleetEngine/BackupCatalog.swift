@@ -16,10 +16,15 @@ public enum BackupState: String, Sendable, Codable {
 /// The outcome of restore-testing one backup, saved beside it as `<stem>.verify.json`.
 public struct VerificationRecord: Codable, Sendable, Equatable {
     /// One table whose rows after the restore differ from the manifest (nil: the table is missing).
-    public struct Mismatch: Codable, Sendable, Equatable {
+    public struct Mismatch: Codable, Sendable, Equatable, CustomStringConvertible {
         public var table: String
         public var expected: Int?
         public var actual: Int?
+
+        /// `public.Order expected 4000, got 3999`
+        public var description: String {
+            "\(table) expected \(expected.map(String.init) ?? "missing"), got \(actual.map(String.init) ?? "missing")"
+        }
     }
 
     public var verifiedAt: Date

@@ -268,15 +268,10 @@ enum StreamDrain {
             hasher.update(chunk)
             total += count
             guard failure == nil else { continue }
-            var offset = 0
-            while offset < count {
-                let written = write(destination, chunk.baseAddress! + offset, count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = .file(path: "backup file", operation: "write", errno: errno)
-                    break
-                }
-                offset += written
+            do {
+                try DurableFile.write(chunk, to: destination)
+            } catch {
+                failure = error as? FleetEngineError ?? .file(path: "backup file", operation: "write", errno: EIO)
             }
         }
         return (total, hasher.finalizeHex(), failure)

@@ -112,6 +112,11 @@ struct DatabaseRestorer: Sendable {
         }
     }
 
+    /// `checksum(of:)` on a thread of its own, for dumps of any size.
+    static func checksumOffPool(of path: String) async throws -> (bytes: Int, sha256: String) {
+        try await DurableFile.onOwnThread { try checksum(of: path) }
+    }
+
     /// SHA-256 and size of a file, read in 1 MiB chunks.
     static func checksum(of path: String) throws -> (bytes: Int, sha256: String) {
         var hasher = SHA256()

@@ -21,12 +21,8 @@ final class DurableFile {
 
     deinit { abandon() }
 
-    /// Bytes written through `write` (not through the descriptor directly).
-    private(set) var bytesWritten = 0
-
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         try Self.write(bytes, to: descriptor)
-        bytesWritten += bytes.count
     }
 
     /// Writes all of `bytes` to a descriptor, for writers on other threads (COPY sinks), and
@@ -88,6 +84,14 @@ final class DurableFile {
         let file = try DurableFile(finalPath: path)
         try file.write(data)
         try file.commit()
+    }
+
+    /// Runs blocking file work (hashing or copying a whole dump) on a thread of its own, so it
+    /// never holds one of the cooperative pool's few threads for seconds.
+    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
     }
 
     /// Reads a whole file in 1 MiB chunks.

@@ -129,17 +129,15 @@ public struct ExportOperation: Sendable {
         let output = try DurableFile(finalPath: csvPath)
         defer { output.abandon() }
         try output.write(header.data)
-        for venue in venues where okSlugs.contains(venue.slug) {
-            try Self.append(Self.partPath(combined: file, slug: venue.slug), to: output.descriptor)
+        let parts = venues.filter { okSlugs.contains($0.slug) }.map { Self.partPath(combined: file, slug: $0.slug) }
+        let descriptor = output.descriptor
+        try await DurableFile.onOwnThread {
+            for part in parts { try DurableFile.readChunks(of: part) { try DurableFile.write($0, to: descriptor) } }
         }
-        let size = output.bytesWritten
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.temporaryPath)[.size] as? Int) ?? 0
         try output.commit()
         if gzip { return (file, try await Self.compress(csvPath, to: file)) }
         return (file, size)
-    }
-
-    static func append(_ path: String, to destination: Int32) throws {
-        try DurableFile.readChunks(of: path) { try DurableFile.write($0, to: destination) }
     }
 
     /// `gzip -c` the finished CSV into a durable `.gz`, then removes the CSV. Returns the bytes.

@@ -7,7 +7,7 @@ import PostgresClient
 enum MaintenanceSession {
     /// lock_timeout: half the venue timeout, at most a minute; statement_timeout: 90% of it.
     static func limits(for timeout: Duration) -> (lock: Int, statement: Int) {
-        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = timeout.milliseconds
         return (max(1, min(milliseconds / 2, 60_000)), max(1, milliseconds * 9 / 10))
     }
 
@@ -111,7 +111,7 @@ public struct AnalyzeOperation: Sendable {
             throw MaintenanceSession.describe(error, step: statement)
         }
         let elapsed = clock.now - start
-        return (statement, before, Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+        return (statement, before, elapsed.milliseconds)
     }
 }
 

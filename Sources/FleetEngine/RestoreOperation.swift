@@ -40,7 +40,7 @@ public struct RestoreOperation: Sendable {
 
         let entry = try chooseBackup(of: venue)
         let manifest = entry.manifest!
-        let (bytes, sha256) = try DatabaseRestorer.checksum(of: entry.path)
+        let (bytes, sha256) = try await DatabaseRestorer.checksumOffPool(of: entry.path)
         guard bytes == manifest.bytes, sha256 == manifest.sha256 else {
             throw FleetEngineError.refused("checksum mismatch in \(entry.fileName) (\(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest: \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…): nothing was touched")
         }
@@ -125,7 +125,7 @@ public struct RestoreOperation: Sendable {
             let mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
             guard mismatches.isEmpty else {
                 throw FleetEngineError.verificationFailed("restored rows differ from the manifest: "
-                    + mismatches.map { "\($0.table) expected \($0.expected.map(String.init) ?? "missing"), got \($0.actual.map(String.init) ?? "missing")" }.joined(separator: ", "))
+                    + mismatches.map(\.description).joined(separator: ", "))
             }
             return manifest.rowCounts.count
         } catch {
@@ -151,6 +151,7 @@ public struct RestoreOperation: Sendable {
                         try await admin.execute("ALTER DATABASE \(SQLQuoting.identifier(database)) RENAME TO \(SQLQuoting.identifier(replaced))")
                         break
                     } catch let error as PostgresError where error.sqlState == "55006" && attempt < 5 {
+                        // 55006: a client reconnected between the terminate and the rename; try again.
                         try await Task.sleep(for: .milliseconds(200))
                     }
                 }

@@ -47,7 +47,5 @@ public struct VenueOutcome: Sendable, Equatable {
         self.figures = figures
     }
 
-    public var durationMilliseconds: Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-    }
+    public var durationMilliseconds: Int { duration.milliseconds }
 }

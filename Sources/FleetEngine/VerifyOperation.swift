@@ -74,7 +74,7 @@ public struct VerifyOperation: Sendable {
         var record = VerificationRecord(verifiedAt: Date(), sha256: manifest.sha256, checksumOK: false, restoreOK: false,
                                         tablesMatched: 0, tables: manifest.rowCounts.count, mismatches: [], error: nil)
         do {
-            let (bytes, sha256) = try DatabaseRestorer.checksum(of: entry.path)
+            let (bytes, sha256) = try await DatabaseRestorer.checksumOffPool(of: entry.path)
             guard bytes == manifest.bytes && sha256 == manifest.sha256 else {
                 record.error = "checksum mismatch: file has \(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest says \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…"
                 return record
@@ -125,7 +125,7 @@ public struct VerifyOperation: Sendable {
         if let error = record.error, !record.restoreOK || !record.checksumOK { return error }
         var text = "checksum ok, restore ok, \(record.tablesMatched)/\(record.tables) tables matched"
         if !record.mismatches.isEmpty {
-            text += "; mismatches: " + record.mismatches.map { "\($0.table) expected \($0.expected.map(String.init) ?? "missing"), got \($0.actual.map(String.init) ?? "missing")" }.joined(separator: ", ")
+            text += "; mismatches: " + record.mismatches.map(\.description).joined(separator: ", ")
         }
         if let error = record.error { text += "; \(error)" }
         return text

@@ -23,7 +23,7 @@ public enum FleetDuration {
 
     /// The inverse, for messages and reports: `1h30m`, `45s`, `250ms`.
     public static func format(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = Int64(duration.milliseconds)
         if milliseconds % 1000 != 0 { return "\(milliseconds)ms" }
         var seconds = milliseconds / 1000
         var text = ""
@@ -32,6 +32,13 @@ public enum FleetDuration {
             seconds %= size
         }
         return text.isEmpty ? "0s" : text
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for reports, SQL settings and messages.
+    public var milliseconds: Int {
+        Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
     }
 }
 

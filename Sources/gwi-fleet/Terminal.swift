@@ -39,7 +39,7 @@ enum Terminal {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.milliseconds
         return String(format: "%.1fs", Double(milliseconds) / 1000)
     }
 }
