@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         // Already required by swift-subprocess; named here to hand pg_dump a pipe of our own.
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // SHA-256 and MD5 of backups as they stream, instead of hand-written digests.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // libpq's C API, found through pkg-config (Debian: libpq-dev).
@@ -22,16 +24,20 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
-        // The only importer of CLibPQ: connections off the cooperative pool, queries, COPY, conninfo.
-        .target(name: "PostgresClient", dependencies: ["CLibPQ"]),
+        // The one pool of threads for blocking work (libpq waits, pipe relays, hashing files).
+        .target(name: "FleetBasics"),
+        // The only importer of CLibPQ: non-blocking connections with deadlines, queries, COPY, conninfo.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ", "FleetBasics"]),
         // Pure values: the fleet file decoded, validated and resolved into venues.
         .target(name: "FleetModel", dependencies: [.product(name: "Yams", package: "Yams")]),
-        // The bounded runner, one file per operation, the backup catalog and the reports.
+        // The run lifecycle, byte pipelines, the backup store and catalog, one folder per operation, reports.
         .target(
             name: "FleetEngine",
             dependencies: [
+                "FleetBasics",
                 "FleetModel",
                 "PostgresClient",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -11,6 +11,8 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectionLost(String)
     /// The statement was cancelled because the calling task was cancelled.
     case cancelled
+    /// The server answered, but not with what the statement promises (no row, a NULL, not a number).
+    case unexpectedResult(String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
             state.map { "\(message) (SQLSTATE \($0))" } ?? message
         case .connectionLost(let message): "connection lost: \(message)"
         case .cancelled: "cancelled"
+        case .unexpectedResult(let message): "unexpected answer from the server: \(message)"
         }
     }
 
@@ -40,7 +43,7 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
         case .queryFailed(let state, _):
             // 57P03 cannot_connect_now, 53300 too_many_connections
             return state == "57P03" || state == "53300"
-        case .invalidConnectionString, .cancelled:
+        case .invalidConnectionString, .cancelled, .unexpectedResult:
             return false
         }
     }

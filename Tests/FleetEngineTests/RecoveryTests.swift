@@ -29,7 +29,8 @@ import TestSupport
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         let manifestPath = BackupManifest.path(forDump: path)
         var manifest = try BackupManifest.decode(Data(contentsOf: URL(fileURLWithPath: manifestPath)))
-        (manifest.bytes, manifest.sha256) = try DatabaseRestorer.checksum(of: path)
+        let digest = try DigestTap.digest(ofFile: path)
+        (manifest.bytes, manifest.sha256) = (digest.bytes, digest.sha256)
         try manifest.encoded().write(to: URL(fileURLWithPath: manifestPath))
     }
 
@@ -174,7 +175,8 @@ import TestSupport
         let path = directory + "/" + file
         let content = Data("dump of \(daysAgo)".utf8)
         try content.write(to: URL(fileURLWithPath: path))
-        let (bytes, sha) = try DatabaseRestorer.checksum(of: path)
+        let digest = try DigestTap.digest(ofFile: path)
+        let (bytes, sha) = (digest.bytes, digest.sha256)
         let manifest = BackupManifest(venue: "p", database: "gwi_pos_p", file: file, format: .custom, bytes: bytes, sha256: sha,
                                       startedAt: date, finishedAt: date, serverVersion: "15", pgDumpVersion: "15",
                                       snapshot: "s", rowCounts: ["public.Order": 1], tool: "gwi-fleet")

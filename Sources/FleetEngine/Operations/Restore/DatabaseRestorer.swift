@@ -79,19 +79,9 @@ struct DatabaseRestorer: Sendable {
             if clean { options += ["-c", cleanPlainSQL] }
             (tool, arguments) = (tools.psql, options + ["-f", path])
         }
-        var platform = PlatformOptions()
-        platform.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
-        let result = try await Subprocess.run(
-            .path(.init(tool)), arguments: Arguments(arguments),
-            environment: .inherit.updating(environment.reduce(into: [:]) { $0[.init(stringLiteral: $1.key)] = $1.value }),
-            platformOptions: platform, input: .none, output: .discarded, error: .string(limit: 256 * 1024))
-        try Task.checkCancellation()
-        guard result.terminationStatus.isSuccess else {
-            let name = URL(fileURLWithPath: tool).lastPathComponent
-            let message = result.standardError.split(separator: "\n").filter { !$0.isEmpty }.suffix(3).joined(separator: "; ")
-            throw FleetEngineError.toolFailed(tool: name, status: BackupOperation.describe(result.terminationStatus),
-                                              message: ConnectionInfo.redacting(message))
-        }
+        let child = ChildProcess(tool, arguments, environment: environment, errorLimit: 256 * 1024)
+        let result = try await child.run()
+        guard result.succeeded else { throw child.failure(result) }
     }
 
     /// Exact row counts of every user table in a database.
@@ -110,22 +100,6 @@ struct DatabaseRestorer: Sendable {
             expected[table] == actual[table] ? nil
                 : VerificationRecord.Mismatch(table: table, expected: expected[table], actual: actual[table])
         }
-    }
-
-    /// `checksum(of:)` on a thread of its own, for dumps of any size.
-    static func checksumOffPool(of path: String) async throws -> (bytes: Int, sha256: String) {
-        try await DurableFile.onOwnThread { try checksum(of: path) }
-    }
-
-    /// SHA-256 and size of a file, read in 1 MiB chunks.
-    static func checksum(of path: String) throws -> (bytes: Int, sha256: String) {
-        var hasher = SHA256()
-        var total = 0
-        try DurableFile.readChunks(of: path) { chunk in
-            hasher.update(chunk)
-            total += chunk.count
-        }
-        return (total, hasher.finalizeHex())
     }
 }
 

@@ -2,7 +2,6 @@ import FleetModel
 import Foundation
 import PostgresClient
 import Subprocess
-import SystemPackage
 
 /// A venue that failed but still has figures worth reporting (an exec's log and exit code).
 public struct VenueFailure: Error, Sendable, CustomStringConvertible {
@@ -70,7 +69,7 @@ public struct ExecOperation: Sendable {
         }
         fields.append(("exit_code", code))
         guard status.isSuccess else {
-            var message = "\(command[0]) \(BackupOperation.describe(status)) (log: \(log))"
+            var message = "\(command[0]) \(ChildProcess.describe(status)) (log: \(log))"
             if rollback {
                 if let backupPath {
                     let result = await rollBack(venue, from: backupPath)
@@ -97,17 +96,9 @@ public struct ExecOperation: Sendable {
             "GWI_VENUE_DATABASE": venue.database,
         ]
         if let password = try connector.connectionInfo(for: venue, .direct).password { environment["PGPASSWORD"] = password }
-        var platform = PlatformOptions()
-        platform.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(5))]
-        let executable: Executable = command[0].contains("/") ? .path(.init(command[0])) : .name(command[0])
-        let result = try await Subprocess.run(
-            executable, arguments: Arguments(Array(command.dropFirst())),
-            environment: .inherit.updating(environment.reduce(into: [:]) { $0[.init(stringLiteral: $1.key)] = $1.value }),
-            platformOptions: platform, input: .none,
-            output: .fileDescriptor(FileDescriptor(rawValue: descriptor), closeAfterSpawningProcess: false),
-            error: .fileDescriptor(FileDescriptor(rawValue: descriptor), closeAfterSpawningProcess: false))
-        try Task.checkCancellation()
-        return result.terminationStatus
+        let child = ChildProcess(command[0], Array(command.dropFirst()), environment: environment, grace: .seconds(5),
+                                 errorDescriptor: descriptor)
+        return try await child.run(output: .descriptor(descriptor, closeAfterStart: false)).status
     }
 
     /// Restores the venue from the backup taken before the command, in a task of its own so that

@@ -102,66 +102,20 @@ public struct BackupOperation: Sendable {
         return manifest
     }
 
-    /// Runs pg_dump on the snapshot, streaming its stdout through SHA-256 into a durable file.
-    ///
-    /// pg_dump writes into a pipe of ours (enlarged to 1 MiB) that a thread of its own drains with
-    /// blocking reads: the dump never waits on the cooperative pool, and never sits in memory.
+    /// Runs the chain `pg_dump → SHA-256 → durable file` on the snapshot: nothing in memory, the
+    /// file renamed into place only once pg_dump succeeded and every byte is on disk.
     func dump(_ venue: Venue, snapshot: String, format: BackupFormat, to path: String) async throws -> (Int, String) {
         let (conninfo, environment) = try connector.childSettings(for: venue, .direct)
-        let arguments = [
+        let pgDump = ChildProcess(tools.pgDump, [
             "--format=\(format == .custom ? "custom" : "plain")", "--snapshot=\(snapshot)", "--no-password",
             "--dbname=\(conninfo)",
-        ]
-        var platform = PlatformOptions()
-        platform.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
+        ], environment: environment)
         let file = try DurableFile(finalPath: path)
         defer { file.abandon() }
-
-        var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else { throw FleetEngineError.file(path: "pipe", operation: "create", errno: errno) }
-        let (readEnd, writeEnd) = (ends[0], ends[1])
-        _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)  // Subprocess dups it onto pg_dump's stdout
-        _ = fcntl(readEnd, Self.setPipeSize, 1 << 20)  // best effort; the default 64 KiB also works
-        let drained = StreamDrain.start(from: readEnd, into: file.descriptor)
-        let status: TerminationStatus
-        let errorOutput: String
-        do {
-            let result = try await Subprocess.run(
-                .path(.init(tools.pgDump)), arguments: Arguments(arguments),
-                environment: .inherit.updating(environment.reduce(into: [:]) { $0[.init(stringLiteral: $1.key)] = $1.value }),
-                platformOptions: platform, input: .none,
-                output: .fileDescriptor(FileDescriptor(rawValue: writeEnd), closeAfterSpawningProcess: false),
-                error: .string(limit: 64 * 1024))
-            status = result.terminationStatus
-            errorOutput = result.standardError
-        } catch {
-            close(writeEnd)
-            _ = await drained.value
-            throw error
-        }
-        // pg_dump has exited; closing our copy of the write end lets the drain reach end of file.
-        close(writeEnd)
-        let (bytes, sha256, failure) = await drained.value
-        try Task.checkCancellation()
-        guard status.isSuccess else {
-            let message = errorOutput.split(separator: "\n").suffix(3).joined(separator: "; ")
-            throw FleetEngineError.toolFailed(tool: "pg_dump", status: Self.describe(status),
-                                              message: ConnectionInfo.redacting(message))
-        }
-        if let failure { throw failure }
+        let stored = DigestTap()
+        try await BytePipeline(.process(pgDump), [.tap(stored)], into: .descriptor(file.descriptor, name: path)).run()
         try file.commit()
-        return (bytes, sha256)
-    }
-
-    /// Linux's F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7), which Glibc's Swift module does not export.
-    static let setPipeSize: Int32 = 1031
-
-    static func describe(_ status: TerminationStatus) -> String {
-        switch status {
-        case .exited(let code): "exited with status \(code)"
-        case .signaled(let signal): "was killed by signal \(signal)"
-        }
+        return (stored.bytes, stored.sha256)
     }
 
     /// `<dir>/<database>-<YYYYMMDDTHHMMSSZ>.<ext>`, with `-2`, `-3` … if that second is taken.
@@ -231,49 +185,5 @@ public enum ByteCount {
             unit += 1
         }
         return unit == 0 ? "\(bytes) bytes" : String(format: value < 10 ? "%.1f %@" : "%.0f %@", value, units[unit])
-    }
-}
-
-/// Copies a pipe into a file descriptor on a thread of its own, hashing as it goes.
-enum StreamDrain {
-    /// Returns a task that finishes with the bytes copied, their SHA-256, and the write error if any
-    /// (after an error it keeps reading, so the writer is never blocked, but stops writing).
-    static func start(from source: Int32, into destination: Int32) -> Task<(Int, String, FleetEngineError?), Never> {
-        Task {
-            await withCheckedContinuation { continuation in
-                Thread {
-                    continuation.resume(returning: copy(from: source, into: destination))
-                    close(source)
-                }.start()
-            }
-        }
-    }
-
-    private static func copy(from source: Int32, into destination: Int32) -> (Int, String, FleetEngineError?) {
-        let size = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-        defer { buffer.deallocate() }
-        var hasher = SHA256()
-        var total = 0
-        var failure: FleetEngineError?
-        while true {
-            let count = read(source, buffer.baseAddress, size)
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = failure ?? .file(path: "pg_dump output", operation: "read", errno: errno)
-                break
-            }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            hasher.update(chunk)
-            total += count
-            guard failure == nil else { continue }
-            do {
-                try DurableFile.write(chunk, to: destination)
-            } catch {
-                failure = error as? FleetEngineError ?? .file(path: "backup file", operation: "write", errno: EIO)
-            }
-        }
-        return (total, hasher.finalizeHex(), failure)
     }
 }

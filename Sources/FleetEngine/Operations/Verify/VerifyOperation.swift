@@ -74,7 +74,8 @@ public struct VerifyOperation: Sendable {
         var record = VerificationRecord(verifiedAt: Date(), sha256: manifest.sha256, checksumOK: false, restoreOK: false,
                                         tablesMatched: 0, tables: manifest.rowCounts.count, mismatches: [], error: nil)
         do {
-            let (bytes, sha256) = try await DatabaseRestorer.checksumOffPool(of: entry.path)
+            let stored = try await DigestTap.file(entry.path)
+            let (bytes, sha256) = (stored.bytes, stored.sha256)
             guard bytes == manifest.bytes && sha256 == manifest.sha256 else {
                 record.error = "checksum mismatch: file has \(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest says \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…"
                 return record

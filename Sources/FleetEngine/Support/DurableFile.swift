@@ -86,14 +86,6 @@ final class DurableFile {
         try file.commit()
     }
 
-    /// Runs blocking file work (hashing or copying a whole dump) on a thread of its own, so it
-    /// never holds one of the cooperative pool's few threads for seconds.
-    static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try work() }) }.start()
-        }
-    }
-
     /// Reads a whole file in 1 MiB chunks.
     static func readChunks(of path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)

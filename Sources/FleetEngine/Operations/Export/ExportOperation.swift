@@ -1,9 +1,8 @@
 import FleetModel
+import FleetBasics
 import Foundation
 import Synchronization
 import PostgresClient
-import Subprocess
-import SystemPackage
 
 /// `gwi-fleet export` on one venue: `COPY (…) TO STDOUT WITH (FORMAT csv, HEADER)` inside a
 /// read-only transaction, streamed to a temporary file as it arrives, then renamed: a failed venue
@@ -131,7 +130,7 @@ public struct ExportOperation: Sendable {
         try output.write(header.data)
         let parts = venues.filter { okSlugs.contains($0.slug) }.map { Self.partPath(combined: file, slug: $0.slug) }
         let descriptor = output.descriptor
-        try await DurableFile.onOwnThread {
+        try await BlockingExecutor.shared.run {
             for part in parts { try DurableFile.readChunks(of: part) { try DurableFile.write($0, to: descriptor) } }
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: output.temporaryPath)[.size] as? Int) ?? 0
@@ -144,15 +143,9 @@ public struct ExportOperation: Sendable {
     static func compress(_ csvPath: String, to target: String) async throws -> Int {
         let output = try DurableFile(finalPath: target)
         defer { output.abandon(); unlink(csvPath) }
-        let gzip = try PgTools.findOnPath("gzip", environment: ProcessInfo.processInfo.environment)
-        let result = try await Subprocess.run(
-            .path(.init(gzip)), arguments: ["-c", "-n", csvPath], input: .none,
-            output: .fileDescriptor(FileDescriptor(rawValue: output.descriptor), closeAfterSpawningProcess: false),
-            error: .string(limit: 16 * 1024))
-        guard result.terminationStatus.isSuccess else {
-            throw FleetEngineError.toolFailed(tool: "gzip", status: BackupOperation.describe(result.terminationStatus),
-                                              message: result.standardError)
-        }
+        let gzip = ChildProcess(try PgTools.findOnPath("gzip", environment: ProcessInfo.processInfo.environment), ["-c", "-n", csvPath])
+        let result = try await gzip.run(output: .descriptor(output.descriptor, closeAfterStart: false))
+        guard result.succeeded else { throw gzip.failure(result) }
         let size = (try? FileManager.default.attributesOfItem(atPath: output.temporaryPath)[.size] as? Int) ?? 0
         try output.commit()
         return size

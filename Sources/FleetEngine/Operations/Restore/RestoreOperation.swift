@@ -40,7 +40,8 @@ public struct RestoreOperation: Sendable {
 
         let entry = try chooseBackup(of: venue)
         let manifest = entry.manifest!
-        let (bytes, sha256) = try await DatabaseRestorer.checksumOffPool(of: entry.path)
+        let stored = try await DigestTap.file(entry.path)
+            let (bytes, sha256) = (stored.bytes, stored.sha256)
         guard bytes == manifest.bytes, sha256 == manifest.sha256 else {
             throw FleetEngineError.refused("checksum mismatch in \(entry.fileName) (\(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest: \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…): nothing was touched")
         }

@@ -1,0 +1,195 @@
+import Foundation
+import PostgresClient
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// The one way gwi-fleet runs a program (pg_dump, pg_restore, psql, exec's command, gzip, zstd, age).
+///
+/// - Secrets travel in `environment` only, never in `arguments`.
+/// - The child leads a process group of its own. Cancelling the calling task sends SIGTERM to the
+///   whole group and SIGKILL after `grace`; when the child exits, whatever it left running in its
+///   group (a shell's background jobs) is ended the same way, so no grandchild outlives the run.
+/// - Standard error is captured up to a limit and redacted (known secrets and URL passwords).
+public struct ChildProcess: Sendable {
+    /// Where the child's standard input comes from.
+    public enum Input: Sendable {
+        case none
+        /// A descriptor handed to the child and closed here once it started.
+        case descriptor(Int32)
+    }
+
+    /// Where the child's standard output goes.
+    public enum Output: Sendable {
+        case discarded
+        /// A descriptor handed to the child; `closeAfterStart` closes our copy once it started.
+        case descriptor(Int32, closeAfterStart: Bool)
+        /// Collected as text up to the limit.
+        case captured(limit: Int)
+    }
+
+    /// How the child ended and what it said.
+    public struct Result: Sendable {
+        public var status: TerminationStatus
+        public var standardOutput: String
+        /// Redacted, at most `errorLimit` bytes.
+        public var standardError: String
+        public var succeeded: Bool { status.isSuccess }
+
+        /// `exited with status 1`, `was killed by signal 9`.
+        public var statusText: String { ChildProcess.describe(status) }
+
+        /// The last lines of standard error, joined for a one-line message.
+        public var errorTail: String {
+            standardError.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .suffix(3).joined(separator: "; ")
+        }
+    }
+
+    public var executable: String
+    public var arguments: [String]
+    /// Added to the inherited environment; the only place a password may go.
+    public var environment: [String: String]
+    /// Texts taken out of captured output (passwords from `environment` are added automatically).
+    public var secrets: [String]
+    /// Between SIGTERM and SIGKILL.
+    public var grace: Duration
+    public var errorLimit: Int
+    /// Error output written here instead of captured (exec's log).
+    public var errorDescriptor: Int32?
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], secrets: [String] = [],
+                grace: Duration = .seconds(2), errorLimit: Int = 64 * 1024, errorDescriptor: Int32? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.secrets = secrets
+        self.grace = grace
+        self.errorLimit = errorLimit
+        self.errorDescriptor = errorDescriptor
+    }
+
+    /// The program's file name, for messages.
+    public var name: String { URL(fileURLWithPath: executable).lastPathComponent }
+
+    /// Runs the child to its end. Throws only when it cannot start or the task was cancelled (after
+    /// the child and its group are gone); a non-zero exit is a normal result.
+    public func run(input: Input = .none, output: Output = .discarded) async throws -> Result {
+        var platform = PlatformOptions()
+        platform.processGroupID = 0
+        platform.teardownSequence = [.send(signal: .terminate, toProcessGroup: true, allowedDurationToNextStep: grace)]
+        let executable: Executable = self.executable.contains("/") ? .path(.init(self.executable)) : .name(self.executable)
+        let configuration = Configuration(
+            executable: executable, arguments: Arguments(arguments),
+            environment: .inherit.updating(environment.reduce(into: [:]) { $0[.init(stringLiteral: $1.key)] = $1.value }),
+            platformOptions: platform)
+        let group = Mutex<pid_t?>(nil)
+        defer { if let leader = group.withLock({ $0 }) { Self.endGroup(leader, grace: grace) } }
+        let stdout: String
+        let stderr: String
+        let status: TerminationStatus
+        switch (input, output) {
+        case (_, .captured(let limit)):
+            let result = try await runWith(configuration, input: input, output: .string(limit: limit), group: group)
+            (status, stdout, stderr) = (result.0, result.1 ?? "", result.2)
+        case (_, .discarded):
+            let result = try await runWith(configuration, input: input, output: .discarded, group: group)
+            (status, stdout, stderr) = (result.0, "", result.2)
+        case (_, .descriptor(let fd, let close)):
+            let result = try await runWith(configuration, input: input,
+                                           output: .fileDescriptor(FileDescriptor(rawValue: fd), closeAfterSpawningProcess: close),
+                                           group: group)
+            (status, stdout, stderr) = (result.0, "", result.2)
+        }
+        try Task.checkCancellation()
+        return Result(status: status, standardOutput: stdout, standardError: redact(stderr))
+    }
+
+    private func runWith<O: OutputProtocol>(
+        _ configuration: Configuration, input: Input, output: O,
+        group: borrowing Mutex<pid_t?>
+    ) async throws -> (TerminationStatus, O.OutputType, String) where O.OutputType: Sendable {
+        let inputMethod: FileDescriptorInput
+        switch input {
+        case .none: inputMethod = .fileDescriptor(try Self.devNull(), closeAfterSpawningProcess: true)
+        case .descriptor(let fd): inputMethod = .fileDescriptor(FileDescriptor(rawValue: fd), closeAfterSpawningProcess: true)
+        }
+        if let errorDescriptor {
+            // Standard error into a file of ours: reuse the same descriptor for stdout when asked.
+            let result = try await Subprocess.run(
+                configuration, input: inputMethod, output: output,
+                error: .fileDescriptor(FileDescriptor(rawValue: errorDescriptor), closeAfterSpawningProcess: false)
+            ) { execution in
+                group.withLock { $0 = execution.processIdentifier.value }
+            }
+            return (result.terminationStatus, result.standardOutput, "")
+        }
+        let result = try await Subprocess.run(configuration, input: inputMethod, output: output,
+                                              error: .string(limit: errorLimit)) { execution in
+            group.withLock { $0 = execution.processIdentifier.value }
+        }
+        return (result.terminationStatus, result.standardOutput, result.standardError ?? "")
+    }
+
+    private static func devNull() throws -> FileDescriptor {
+        try FileDescriptor.open("/dev/null", .readOnly, options: [.closeOnExec])
+    }
+
+    /// Ends what is left of the child's process group: SIGTERM, then SIGKILL after `grace`.
+    static func endGroup(_ leader: pid_t, grace: Duration) {
+        guard kill(-leader, 0) == 0 else { return }
+        kill(-leader, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline {
+            if kill(-leader, 0) != 0 { return }
+            usleep(20_000)
+        }
+        kill(-leader, SIGKILL)
+    }
+
+    func redact(_ text: String) -> String {
+        var result = ConnectionInfo.redacting(text)
+        let known = (secrets + environment.filter { ChildProcess.secretVariables.contains($0.key) }.map(\.value))
+            .filter { $0.count >= 3 }.sorted { $0.count > $1.count }
+        for secret in known { result = result.replacingOccurrences(of: secret, with: "***") }
+        if result.utf8.count > errorLimit { result = String(result.suffix(errorLimit)) }
+        return result
+    }
+
+    /// Environment variables whose values never appear in captured output.
+    static let secretVariables: Set<String> = ["PGPASSWORD", "PGSSLPASSWORD", "DATABASE_URL", "DIRECT_URL", "AGE_IDENTITY"]
+
+    public static func describe(_ status: TerminationStatus) -> String {
+        switch status {
+        case .exited(let code): "exited with status \(code)"
+        case .signaled(let signal): "was killed by signal \(signal)"
+        }
+    }
+
+    /// The error for a child that did not succeed, naming it and its last words.
+    public func failure(_ result: Result) -> FleetEngineError {
+        .toolFailed(tool: name, status: result.statusText, message: result.errorTail)
+    }
+}
+
+/// A pipe whose both ends are close-on-exec from the start (`pipe2(O_CLOEXEC)`), so no child
+/// started meanwhile by another venue inherits an end and keeps it open.
+enum Pipe {
+    static func make() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        guard let pipe2 else { throw FleetEngineError.file(path: "pipe", operation: "create (no pipe2 in libc)", errno: ENOSYS) }
+        guard pipe2(&ends, O_CLOEXEC) == 0 else { throw FleetEngineError.file(path: "pipe", operation: "create", errno: errno) }
+        _ = fcntl(ends[0], setPipeSize, 1 << 20)  // best effort; the default 64 KiB also works
+        return (ends[0], ends[1])
+    }
+
+    // Glibc's Swift module does not export pipe2; it is looked up by name.
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    private static let pipe2: Pipe2? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else { return nil }
+        return unsafeBitCast(symbol, to: Pipe2.self)
+    }()
+
+    /// Linux's F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7), which Glibc's Swift module does not export.
+    static let setPipeSize: Int32 = 1031
+}
