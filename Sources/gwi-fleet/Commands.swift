@@ -121,7 +121,7 @@ func locateTools() async throws -> PgTools {
 
 /// Merges the rows of `query` from every venue into one table with a leading `venue` column.
 enum QueryRendering {
-    static func render(_ report: FleetReport, format: QueryCommand.OutputFormat) -> String {
+    static func render(_ report: RunReport, format: QueryCommand.OutputFormat) -> String {
         let ok = report.outcomes.filter { $0.status == .ok }
         var columns: [String] = []
         var rows: [[String?]] = []

@@ -53,17 +53,9 @@ struct ExportCommand: AsyncParsableCommand {
         let fileName = name ?? table.map { $0.split(separator: ".").last.map(String.init) ?? $0 } ?? "query"
         let operation = ExportOperation(source: source, destination: destination, name: fileName, gzip: gzip)
         let venues = session.venues
-        let (report, path) = await session.run(command: "export", fleetFields: { outcomes in
-            guard case .combined = destination else { return [] }
-            do {
-                guard let (file, bytes) = try await operation.combine(outcomes, venues: venues) else {
-                    return [("combined_file", .null), ("error", .string("no venue succeeded; no combined file written"))]
-                }
-                return [("combined_file", .string(file)), ("bytes", .int(bytes))]
-            } catch {
-                return [("combined_file", .null), ("error", .string("\(error)"))]
-            }
-        }) { try await operation.run($0) }
+        let (report, path) = await session.run(command: "export", conclude: { await operation.conclude($0, venues: venues) }) {
+            try await operation.run($0)
+        }
         if let totals = report.json["fleet_totals"], !options.json {
             if let file = totals["combined_file"]?.stringValue {
                 Terminal.error("combined file: \(file) (\(ByteCount.human(totals["bytes"]?.intValue ?? 0)))")

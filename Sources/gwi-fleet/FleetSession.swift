@@ -41,83 +41,27 @@ struct FleetSession {
         }
     }
 
-    /// Runs `operation` on the selected venues and returns the report (already saved).
+    /// Runs `operation` on the selected venues through the engine's run lifecycle, with the
+    /// terminal as a sink, and returns the report (already saved when the path is set).
     func run(command: String, strict: Bool = false, maxFailures: Int? = nil, canary: Int? = nil,
-             fleetFields: @Sendable ([VenueOutcome]) async -> [(String, JSONValue)] = { _ in [] },
-             operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (FleetReport, String?) {
-        let startedAt = Date()
-        let progress = Progress(total: venues.filter(\.enabled).count, logger: logger)
-        let runner = FleetRunner(jobs: fleet.jobs, timeoutOverride: options.timeoutOverride, maxFailures: maxFailures) {
-            progress.handle($0)
-        }
-        let venues = self.venues
-        let work = Task {
-            if let canary { await runner.run(venues, canary: canary, operation: operation) }
-            else { await runner.run(venues, operation: operation) }
-        }
-        let interruption = Interruption { work.cancel() }
+             conclude: @escaping @Sendable ([VenueOutcome]) async -> FleetRun.Conclusion = { _ in FleetRun.Conclusion() },
+             operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (RunReport, String?) {
+        let progress = Progress(logger: logger)
+        let run = FleetRun(command: command, fleet: fleet, venues: venues, timeoutOverride: options.timeoutOverride,
+                           maxFailures: maxFailures, canary: canary, strict: strict, sinks: [progress], logger: logger)
         let ticker = Task { await progress.tick() }
-        let outcomes = await work.value
+        let (report, path) = await run.run(operation, conclude: conclude)
         ticker.cancel()
-        progress.finish()
-        interruption.stop()
-        let fields = await fleetFields(outcomes)
-        let report = FleetReport(command: command, fleetPath: fleet.path, startedAt: startedAt, finishedAt: Date(),
-                                 interrupted: interruption.fired, outcomes: outcomes, strict: strict, fleetFields: fields)
-        do {
-            return (report, try report.save(in: fleet.reportsDirectory))
-        } catch {
-            Terminal.error("could not save the report in \(fleet.reportsDirectory): \(error)")
-            return (report, nil)
-        }
+        return (report, path)
     }
 
     /// Prints the report (JSON, or rendered as `format`) and exits with its code.
-    func finish(_ report: FleetReport, savedAt path: String?, format: ReportFormat = .table) throws -> Never {
+    func finish(_ report: RunReport, savedAt path: String?, format: ReportFormat = .table) throws -> Never {
         if options.json {
             Terminal.out(report.json.serialized(), terminator: "")
         } else {
             Terminal.out(ReportRendering.render(report.json, format: format, savedAt: format == .table ? path : nil))
         }
         Foundation.exit(report.exitCode)
-    }
-}
-
-/// Turns SIGINT and SIGTERM into cancellation of the running work, once.
-final class Interruption {
-    /// Set once a signal arrived; read after the work has finished.
-    final class Flag: Sendable {
-        let value = Mutex(false)
-        /// Sets the flag; true only for the first caller.
-        func raise() -> Bool { value.withLock { fired in defer { fired = true }; return !fired } }
-    }
-
-    private let sources: [any DispatchSourceSignal]
-    private let flag = Flag()
-
-    init(onSignal: @escaping @Sendable () -> Void) {
-        let queue = DispatchQueue(label: "gwi-fleet.signals")
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            sources.append(source)
-        }
-        self.sources = sources
-        for source in sources {
-            source.setEventHandler { [flag] in
-                if flag.raise() {
-                    Terminal.error("\ninterrupted: stopping running venues, writing the report…")
-                    onSignal()
-                }
-            }
-            source.resume()
-        }
-    }
-
-    var fired: Bool { flag.value.withLock { $0 } }
-
-    func stop() {
-        sources.forEach { $0.cancel() }
     }
 }

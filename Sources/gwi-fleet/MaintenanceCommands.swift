@@ -43,7 +43,7 @@ struct SizesCommand: AsyncParsableCommand {
         let session = try FleetSession(options: options)
         let operation = SizesOperation(top: top)
         let top = self.top
-        let (report, path) = await session.run(command: "sizes", fleetFields: { SizesOperation.fleetTotals($0, top: top) }) {
+        let (report, path) = await session.run(command: "sizes", conclude: { FleetRun.Conclusion(fields: SizesOperation.fleetTotals($0, top: top)) }) {
             try await operation.run($0)
         }
         try session.finish(report, savedAt: path, format: format)
@@ -113,8 +113,17 @@ struct ReportCommand: ParsableCommand {
             Terminal.error("cannot read \(file)")
             throw ExitCode(ExitCodes.usage)
         }
-        guard let report = try? JSONDecoder().decode(JSONValue.self, from: data), report["command"] != nil else {
+        guard let report = try? JSONDecoder().decode(JSONValue.self, from: data) else {
             Terminal.error("\(file) is not a gwi-fleet report")
+            throw ExitCode(ExitCodes.usage)
+        }
+        do {
+            _ = try RunReport(json: report)
+        } catch ReportError.otherSchema(let version) where version < RunReport.schemaVersion {
+            // Older reports carry every field the renderer reads; say what is missing from them.
+            Terminal.error("note: \(file) is \(ReportError.otherSchema(version)): no run id, fleet hash or fleet-level problems")
+        } catch {
+            Terminal.error("\(file) is \(error)")
             throw ExitCode(ExitCodes.usage)
         }
         Terminal.out(ReportRendering.render(report, format: format))

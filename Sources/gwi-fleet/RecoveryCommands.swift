@@ -17,22 +17,7 @@ struct BackupsCommand: AsyncParsableCommand {
         var venues: [JSONValue] = []
         for venue in session.venues {
             let entries = BackupCatalog.entries(of: venue)
-            venues.append(.object([
-                ("slug", .string(venue.slug)), ("database", .string(venue.database)),
-                ("directory", .string(BackupCatalog.directory(of: venue))),
-                ("backups", .array(entries.map { entry in
-                    .object([
-                        ("file", .string(entry.path)),
-                        ("time", .string(Timestamp.iso8601(entry.date))),
-                        ("age_seconds", .int(Int(now.timeIntervalSince(entry.date)))),
-                        ("bytes", .int(entry.bytes)),
-                        ("format", entry.manifest.map { .string($0.format.rawValue) } ?? .null),
-                        ("state", .string(entry.state.rawValue)),
-                        ("verified_at", entry.verification.map { .string(Timestamp.iso8601($0.verifiedAt)) } ?? .null),
-                        ("reason", entry.reason.map(JSONValue.string) ?? .null),
-                    ])
-                })),
-            ]))
+            venues.append(BackupCatalog.listing(of: venue, entries: entries, now: now))
             if entries.isEmpty { rows.append([venue.slug, "(no backups)", "", "", "", "", ""]) }
             for entry in entries {
                 var state = entry.state.rawValue
@@ -73,8 +58,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         var options = self.options
         if let backup, options.venue.isEmpty, options.tag.isEmpty {
-            // The venue is the directory the file sits in: <backup dir>/<slug>/<file>.
-            options.venue = [URL(fileURLWithPath: backup).deletingLastPathComponent().lastPathComponent]
+            options.venue = [BackupCatalog.venueSlug(ofBackupFile: backup)]
         }
         let session = try FleetSession(options: options)
         let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
@@ -138,17 +122,7 @@ struct PruneCommand: AsyncParsableCommand {
         let operation = PruneOperation(dryRun: dryRun)
         let (report, path) = await session.run(command: "prune") { try await operation.run($0) }
         if !options.json {
-            for outcome in report.outcomes {
-                for key in ["deleted", "kept"] {
-                    guard case .array(let files)? = outcome.figures[key] else { continue }
-                    for case .object(let pairs) in files {
-                        let file = pairs.first { $0.0 == "file" }?.1.stringValue ?? ""
-                        let reason = pairs.first { $0.0 == "reason" }?.1.stringValue ?? ""
-                        let verb = key == "kept" ? "keep" : (dryRun ? "would delete" : "deleted")
-                        Terminal.out("\(outcome.slug): \(verb) \(URL(fileURLWithPath: file).lastPathComponent): \(reason)")
-                    }
-                }
-            }
+            for outcome in report.outcomes { PruneOperation.decisionLines(of: outcome, dryRun: dryRun).forEach { Terminal.out($0) } }
         }
         try session.finish(report, savedAt: path)
     }

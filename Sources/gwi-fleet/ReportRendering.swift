@@ -72,6 +72,7 @@ enum ReportRendering {
             text += String(format: " in %.1fs", finished.timeIntervalSince(started))
         }
         if report["interrupted"] == .bool(true) { text += " (interrupted)" }
+        for problem in report["problems"]?.arrayValue ?? [] { text += "\nproblem: \(problem.stringValue ?? "")" }
         return text
     }
 

@@ -44,30 +44,33 @@ enum Terminal {
     }
 }
 
-/// Shows progress: a live line on a terminal, one log line per finished venue elsewhere.
-final class Progress: Sendable {
+/// The terminal as a sink of the run: a live progress line on a terminal, one log line per
+/// finished venue elsewhere.
+final class Progress: RunSink {
     private struct State {
         var running: [String] = []
         var done = 0
+        var total = 0
+        var failed = 0
         var lineShown = false
         var stopped = false
     }
     private let state = Mutex(State())
-    private let total: Int
     private let start = ContinuousClock.now
     private let logger: Logger
 
-    init(total: Int, logger: Logger) {
-        self.total = total
+    init(logger: Logger) {
         self.logger = logger
     }
 
-    func handle(_ event: RunnerEvent) {
+    func receive(_ event: RunEvent) async {
         switch event {
-        case .started(_, let running, let done, _):
+        case .started(_, _, let venues):
+            state.withLock { $0.total = venues }
+        case .venueStarted(_, let running, let done, _):
             state.withLock { $0.running = running; $0.done = done }
-        case .finished(let outcome, let running, let done, _):
-            state.withLock { $0.running = running; $0.done = done }
+        case .venueFinished(let outcome, let running, let done, _, let failed):
+            state.withLock { $0.running = running; $0.done = done; $0.failed = failed }
             if Terminal.stderrIsTerminal {
                 clearLine()
                 if outcome.status == .failed { Terminal.error("\(outcome.slug): failed: \(outcome.error ?? "")") }
@@ -76,6 +79,14 @@ final class Progress: Sendable {
                 let message: Logger.Message = "\(outcome.slug) \(outcome.status.rawValue) in \(Terminal.seconds(outcome.duration)): \(detail)"
                 if outcome.status == .failed { logger.error(message) } else { logger.info(message) }
             }
+        case .interrupted:
+            clearLine()
+            Terminal.error("\ninterrupted: stopping running venues, writing the report…")
+        case .finished(let report, _):
+            state.withLock { $0.stopped = true }
+            clearLine()
+            for problem in report.problems { Terminal.error("problem: \(problem)") }
+            return
         }
         draw()
     }
@@ -88,20 +99,15 @@ final class Progress: Sendable {
         }
     }
 
-    /// Clears the line for good: nothing is drawn after this.
-    func finish() {
-        state.withLock { $0.stopped = true }
-        clearLine()
-    }
-
     private func draw() {
         guard Terminal.stderrIsTerminal else { return }
         let line = state.withLock { state -> String? in
-            guard !state.stopped, state.done < total else { return nil }
+            guard !state.stopped, state.done < state.total else { return nil }
             state.lineShown = true
             let elapsed = Terminal.seconds(ContinuousClock.now - start)
             let running = state.running.prefix(6).joined(separator: ", ") + (state.running.count > 6 ? ", …" : "")
-            return "[\(state.done)/\(total)] \(elapsed) running: \(running)"
+            let failed = state.failed > 0 ? " \(state.failed) failed" : ""
+            return "[\(state.done)/\(state.total)]\(failed) \(elapsed) running: \(running)"
         }
         guard let line else { return }
         FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))

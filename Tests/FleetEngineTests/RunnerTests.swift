@@ -102,13 +102,14 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
         #expect(outcomes.filter { $0.status == .skipped }.count == 4)
     }
 
-    @Test func reportCountsAndExitCodeComeFromTheOutcomes() {
+    @Test func reportCountsAndExitCodeComeFromTheOutcomes() throws {
         let outcomes = [
             VenueOutcome(slug: "a", database: "gwi_pos_a", status: .ok, figures: VenueFigures([("bytes", .int(5))])),
             VenueOutcome(slug: "b", database: "gwi_pos_b", status: .skipped, error: "disabled in the fleet file"),
         ]
-        var report = FleetReport(command: "backup", fleetPath: "/f.yaml", startedAt: Date(timeIntervalSince1970: 0),
-                                 finishedAt: Date(timeIntervalSince1970: 1.5), interrupted: false, outcomes: outcomes)
+        var report = RunReport(command: "backup", fleet: RunReport.FleetReference(path: "/f.yaml", venuesSHA256: "ab"),
+                               startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 1.5),
+                               interrupted: false, outcomes: outcomes)
         #expect(report.exitCode == 0)
         let json = report.json
         #expect(json["summary"] == .object([("ok", .int(1)), ("warning", .int(0)), ("failed", .int(0)), ("skipped", .int(1))]))
@@ -121,11 +122,45 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
         report.strict = false
         report.outcomes[1].status = .failed
         #expect(report.exitCode == 1)
+        report.outcomes[1].status = .skipped
+        report.problems = ["combined file not written"]
+        #expect(report.exitCode == 1, "a fleet-level problem fails the run even when every venue is ok")
+        let decoded = try? RunReport(json: try JSONDecoder().decode(JSONValue.self, from: Data(report.json.serialized().utf8)))
+        #expect(decoded?.json == report.json)
+        #expect(report.json["schema_version"] == .int(2) && report.json["shard"] == .null)
+        #expect(report.json["fleet"] == .object([("path", .string("/f.yaml")), ("venues_sha256", .string("ab"))]))
         report.interrupted = true
         #expect(report.exitCode == 130)
         // The serialized text parses back as JSON with the same values.
         let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(report.json.serialized().utf8))
         #expect(parsed?["venues"] != nil)
         #expect(parsed?["command"] == .string("backup"))
+    }
+
+    @Test func anOlderReportIsRecognisedAsSuchAndANewerOneIsRefused() throws {
+        let older: JSONValue = .object([("command", .string("backup")), ("venues", .array([]))])
+        #expect(throws: ReportError.otherSchema(1)) { try RunReport(json: older) }
+        #expect("\(ReportError.otherSchema(1))".contains("an older report (schema 1"))
+        #expect("\(ReportError.otherSchema(9))".contains("upgrade gwi-fleet"))
+        #expect(throws: ReportError.notAReport) { try RunReport(json: .object([("venues", .array([]))])) }
+    }
+
+    @Test func reportFileNamesStayUniqueForTenRunsStartedInTheSameSecond() async throws {
+        let directory = try scratchDirectory("reports")
+        let venue = testVenue("one", url: "postgresql://x/{database}", directory: directory)
+        let fleet = Fleet(path: directory + "/fleet.yaml", venues: [venue], reportsDirectory: directory + "/reports")
+        let paths = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<10 {
+                group.addTask {
+                    await FleetRun(command: "check", fleet: fleet, venues: [venue], handleSignals: false)
+                        .run { _ in VenueFigures(summary: "fine") }.savedAt
+                }
+            }
+            return await group.reduce(into: [String]()) { if let path = $1 { $0.append(path) } }
+        }
+        #expect(Set(paths).count == 10)
+        #expect(files(in: directory + "/reports").filter { $0.hasSuffix(".json") }.count == 10)
+        let ids = try paths.map { try RunReport(json: JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: $0)))).runID }
+        #expect(Set(ids).count == 10)
     }
 }

@@ -134,6 +134,31 @@ public enum BackupCatalog {
         return result.sorted { ($0.date, $0.path) > ($1.date, $1.path) }
     }
 
+    /// A venue's backups as `backups --json` lists them.
+    public static func listing(of venue: Venue, entries: [CatalogEntry], now: Date) -> JSONValue {
+        .object([
+            ("slug", .string(venue.slug)), ("database", .string(venue.database)),
+            ("directory", .string(directory(of: venue))),
+            ("backups", .array(entries.map { entry in
+                .object([
+                    ("file", .string(entry.path)),
+                    ("time", .string(Timestamp.iso8601(entry.date))),
+                    ("age_seconds", .int(Int(now.timeIntervalSince(entry.date)))),
+                    ("bytes", .int(entry.bytes)),
+                    ("format", entry.manifest.map { .string($0.format.rawValue) } ?? .null),
+                    ("state", .string(entry.state.rawValue)),
+                    ("verified_at", entry.verification.map { .string(Timestamp.iso8601($0.verifiedAt)) } ?? .null),
+                    ("reason", entry.reason.map(JSONValue.string) ?? .null),
+                ])
+            })),
+        ])
+    }
+
+    /// The venue a backup file belongs to: the directory it sits in, `<backup dir>/<slug>/<file>`.
+    public static func venueSlug(ofBackupFile path: String) -> String {
+        URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
+    }
+
     /// The newest backup that is complete or verified.
     public static func latestComplete(of venue: Venue) -> CatalogEntry? {
         entries(of: venue).first { $0.isComplete }

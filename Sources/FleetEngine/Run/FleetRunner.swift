@@ -1,4 +1,5 @@
 import FleetModel
+import Logging
 
 /// What the runner tells its observer while it works (for a progress line or log lines).
 public enum RunnerEvent: Sendable {
@@ -15,12 +16,15 @@ public struct FleetRunner: Sendable {
     /// Replaces each venue's own timeout when set (the command line's `--timeout`).
     public var timeoutOverride: Duration?
     public var observer: (@Sendable (RunnerEvent) -> Void)?
+    /// Each venue's work logs through this, with the venue's slug as metadata.
+    public var logger: Logger
     /// Stop starting venues once this many have failed (`--max-failures`); the rest are skipped.
     public var maxFailures: Int?
 
-    public init(jobs: Int, timeoutOverride: Duration? = nil, maxFailures: Int? = nil,
+    public init(jobs: Int, timeoutOverride: Duration? = nil, maxFailures: Int? = nil, logger: Logger = RunContext.silent,
                 observer: (@Sendable (RunnerEvent) -> Void)? = nil) {
         self.jobs = max(1, jobs)
+        self.logger = logger
         self.timeoutOverride = timeoutOverride
         self.maxFailures = maxFailures
         self.observer = observer
@@ -51,8 +55,12 @@ public struct FleetRunner: Sendable {
                 let timeout = timeoutOverride ?? venue.timeout
                 running.append(venue.slug)
                 observer?(.started(slug: venue.slug, running: running, done: done, total: total))
+                var logger = self.logger
+                logger[metadataKey: "venue"] = .string(venue.slug)
                 group.addTask {
-                    (index, await Self.outcome(of: venue, timeout: timeout, operation: operation))
+                    (index, await RunContext.$logger.withValue(logger) {
+                        await Self.outcome(of: venue, timeout: timeout, operation: operation)
+                    })
                 }
                 return true
             }
@@ -108,7 +116,7 @@ public struct FleetRunner: Sendable {
         let start = clock.now
         var outcome = VenueOutcome(slug: venue.slug, database: venue.database, status: .ok)
         do {
-            outcome.figures = try await withTimeout(timeout) { try await operation(venue) }
+            outcome.figures = try await withDeadline(timeout) { try await operation(venue) }
             if !outcome.figures.warnings.isEmpty { outcome.status = .warning }
         } catch let failure as VenueFailure {
             outcome.status = .failed
@@ -131,27 +139,5 @@ public struct FleetRunner: Sendable {
         case is CancellationError: FleetEngineError.interrupted.description
         default: String(describing: error)
         }
-    }
-}
-
-/// Runs `body`, cancelling it and throwing `timedOut` once `limit` has passed. A body that, once
-/// cancelled, still reports what it did (a `VenueFailure`, e.g. exec's rollback) keeps its figures.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        if let value = try await group.next() ?? nil { return value }
-        group.cancelAll()
-        let timedOut = FleetEngineError.timedOut(limit)
-        do {
-            _ = try await group.next()
-        } catch let failure as VenueFailure {
-            throw VenueFailure(message: "\(timedOut); \(failure.message)", figures: failure.figures)
-        } catch {}
-        throw timedOut
     }
 }

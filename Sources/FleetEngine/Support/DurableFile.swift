@@ -58,16 +58,19 @@ final class DurableFile {
     }
 
     /// fsync, rename to the final name, fsync the directory: after this the file survives a crash.
-    func commit() throws {
+    /// `replacing: false` fails with EEXIST instead of replacing a file of that name.
+    func commit(replacing: Bool = true) throws {
         guard descriptor >= 0 else { return }
         guard fsync(descriptor) == 0 else { throw FleetEngineError.file(path: temporaryPath, operation: "fsync", errno: errno) }
         close(descriptor)
         descriptor = -1
-        guard rename(temporaryPath, finalPath) == 0 else {
+        let moved = replacing ? rename(temporaryPath, finalPath) : link(temporaryPath, finalPath)
+        guard moved == 0 else {
             let code = errno
             unlink(temporaryPath)
             throw FleetEngineError.file(path: finalPath, operation: "rename into place", errno: code)
         }
+        if !replacing { unlink(temporaryPath) }
         Self.syncDirectory(of: finalPath)
     }
 
@@ -84,6 +87,13 @@ final class DurableFile {
         let file = try DurableFile(finalPath: path)
         try file.write(data)
         try file.commit()
+    }
+
+    /// `write`, refusing to replace a file that exists (`link` is atomic where `rename` replaces).
+    static func writeNew(_ data: Data, to path: String) throws {
+        let file = try DurableFile(finalPath: path)
+        try file.write(data)
+        try file.commit(replacing: false)
     }
 
     /// Reads a whole file in 1 MiB chunks.
@@ -120,29 +130,5 @@ final class DurableFile {
             throw FleetEngineError.file(path: path, operation: "create directory", errno: errno == 0 ? EACCES : errno)
         }
         chmod(path, 0o700)
-    }
-}
-
-/// An exclusive, non-blocking lock on a venue's backup directory (`flock` on `.lock`). The kernel
-/// drops it when the process dies, so a killed run never leaves a venue locked.
-final class VenueLock {
-    private let descriptor: Int32
-
-    init(directory: String) throws {
-        let path = directory + "/.lock"
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw FleetEngineError.file(path: path, operation: "open lock", errno: errno) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
-            throw FleetEngineError.locked(path: path)
-        }
-        ftruncate(descriptor, 0)
-        let pid = "\(getpid())\n"
-        _ = pid.withCString { Foundation.write(descriptor, $0, strlen($0)) }
-    }
-
-    deinit {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
     }
 }

@@ -27,7 +27,7 @@ public struct BackupOperation: Sendable {
         guard prune else {
             return Self.figures(of: try await backup(venue), directory: BackupCatalog.directory(of: venue))
         }
-        let lock = try VenueLock(directory: try Self.prepareDirectory(of: venue))
+        let lock = try await VenueLock.acquire(directory: try Self.prepareDirectory(of: venue))
         defer { withExtendedLifetime(lock) {} }
         var figures = Self.figures(of: try await backup(venue, lockHeld: true), directory: BackupCatalog.directory(of: venue))
         let pruned = try PruneOperation().prune(venue)
@@ -46,7 +46,7 @@ public struct BackupOperation: Sendable {
     /// the venue's lock already (a safety backup inside `restore`).
     public func backup(_ venue: Venue, lockHeld: Bool = false) async throws -> BackupManifest {
         let directory = try Self.prepareDirectory(of: venue)
-        let lock = lockHeld ? nil : try VenueLock(directory: directory)
+        let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
         do {
             let manifest = try await takeBackup(venue, directory: directory)

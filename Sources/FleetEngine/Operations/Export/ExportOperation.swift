@@ -105,6 +105,21 @@ public struct ExportOperation: Sendable {
 
     var isCombined: Bool { if case .combined = destination { true } else { false } }
 
+    /// The fleet-level part of a combined export: the file, or the problem that fails the run.
+    public func conclude(_ outcomes: [VenueOutcome], venues: [Venue]) async -> FleetRun.Conclusion {
+        guard isCombined else { return FleetRun.Conclusion() }
+        let failure: String
+        do {
+            if let (file, bytes) = try await combine(outcomes, venues: venues) {
+                return FleetRun.Conclusion(fields: [("combined_file", .string(file)), ("bytes", .int(bytes))])
+            }
+            failure = "no venue succeeded; no combined file written"
+        } catch {
+            failure = "combined file not written: \(error)"
+        }
+        return FleetRun.Conclusion(fields: [("combined_file", .null), ("error", .string(failure))], problems: [failure])
+    }
+
     /// After every venue: the header once, then the parts of the venues that succeeded, in the
     /// fleet's order, into a temporary file renamed into place. Parts are removed either way.
     public func combine(_ outcomes: [VenueOutcome], venues: [Venue]) async throws -> (String, Int)? {

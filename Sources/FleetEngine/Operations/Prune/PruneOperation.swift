@@ -26,7 +26,7 @@ public struct PruneOperation: Sendable {
         guard FileManager.default.fileExists(atPath: directory) else {
             return VenueFigures([("deleted", .array([])), ("kept", .array([]))], summary: "no backups yet")
         }
-        let lock = try VenueLock(directory: directory)
+        let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
         return try prune(venue)
     }
@@ -52,6 +52,18 @@ public struct PruneOperation: Sendable {
             ("deleted", .array(deleted.map(entry))),
             ("kept", .array(kept.map(entry))),
         ], summary: "\(verb) \(deleted.count), kept \(kept.count)")
+    }
+
+    /// One line per file of a prune outcome: `airport: keep x.dump: one of the newest 3 complete backups`.
+    public static func decisionLines(of outcome: VenueOutcome, dryRun: Bool) -> [String] {
+        ["deleted", "kept"].flatMap { key -> [String] in
+            guard case .array(let files)? = outcome.figures[key] else { return [] }
+            let verb = key == "kept" ? "keep" : (dryRun ? "would delete" : "deleted")
+            return files.map { file in
+                let name = URL(fileURLWithPath: file["file"]?.stringValue ?? "").lastPathComponent
+                return "\(outcome.slug): \(verb) \(name): \(file["reason"]?.stringValue ?? "")"
+            }
+        }
     }
 
     /// The policy, as a pure function of the catalog (newest first) and the time.

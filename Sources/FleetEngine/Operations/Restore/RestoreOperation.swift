@@ -35,7 +35,7 @@ public struct RestoreOperation: Sendable {
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
         let directory = try BackupOperation.prepareDirectory(of: venue)
-        let lock = try VenueLock(directory: directory)
+        let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
         let entry = try chooseBackup(of: venue)

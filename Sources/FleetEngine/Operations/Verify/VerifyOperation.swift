@@ -27,7 +27,7 @@ public struct VerifyOperation: Sendable {
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
         let directory = try BackupOperation.prepareDirectory(of: venue)
-        let lock = try VenueLock(directory: directory)
+        let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
         let entries = BackupCatalog.entries(of: venue)

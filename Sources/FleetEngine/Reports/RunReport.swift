@@ -1,0 +1,185 @@
+import Crypto
+import FleetModel
+import Foundation
+
+/// The summary of one command over the fleet, computed from the outcomes, saved as JSON under the
+/// reports directory, rendered by `report` and the terminal. Versioned: `schema_version` 2 added
+/// `run_id`, `fleet.venues_sha256`, `shard` and `problems`; files without it are schema 1.
+public struct RunReport: Sendable, Codable {
+    public static let schemaVersion = 2
+
+    /// Which fleet the run worked on: the file and a hash of every venue it resolved to, so
+    /// reports of shards (or of a changed fleet) can be told apart.
+    public struct FleetReference: Sendable, Equatable {
+        public var path: String
+        public var venuesSHA256: String
+
+        public init(path: String, venuesSHA256: String) {
+            self.path = path
+            self.venuesSHA256 = venuesSHA256
+        }
+
+        /// SHA-256 of the resolved venue list: slug, database, enabled and redacted URLs, in file order.
+        public init(_ fleet: Fleet) {
+            var digest = SHA256()
+            for venue in fleet.venues {
+                let line = [venue.slug, venue.database, venue.enabled ? "1" : "0", venue.redactedURL, venue.redactedDirectURL]
+                    .joined(separator: "\t") + "\n"
+                digest.update(data: Data(line.utf8))
+            }
+            self.init(path: fleet.path, venuesSHA256: Digester.hex(digest.finalize()))
+        }
+    }
+
+    public var runID: String
+    public var command: String
+    public var fleet: FleetReference
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var interrupted: Bool
+    public var outcomes: [VenueOutcome]
+    /// `--strict`: a warning counts as a failure for the exit code.
+    public var strict: Bool
+    /// Fleet-level failures (a combined export that could not be written, a report that could not
+    /// be saved): each makes the exit code 1 even when every venue is ok.
+    public var problems: [String]
+    /// Fleet-wide figures of the command (e.g. `sizes`' totals), after the venues in the JSON.
+    public var fleetFields: [(String, JSONValue)]
+
+    public init(runID: String = RunReport.newRunID(), command: String, fleet: FleetReference, startedAt: Date,
+                finishedAt: Date, interrupted: Bool, outcomes: [VenueOutcome], strict: Bool = false,
+                problems: [String] = [], fleetFields: [(String, JSONValue)] = []) {
+        self.runID = runID
+        self.command = command
+        self.fleet = fleet
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.interrupted = interrupted
+        self.outcomes = outcomes
+        self.strict = strict
+        self.problems = problems
+        self.fleetFields = fleetFields
+    }
+
+    /// `20261126T134501Z-3f9a2c1d`: sorts by time, unique across machines and processes.
+    public static func newRunID(at date: Date = Date()) -> String {
+        Timestamp.compact(date) + "-" + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+    }
+
+    public func count(_ status: VenueStatus) -> Int { outcomes.filter { $0.status == status }.count }
+
+    /// 0 all ok (or warning, or skipped), 1 any failed, any fleet-level problem (or a warning with
+    /// --strict), 130 interrupted.
+    public var exitCode: Int32 {
+        if interrupted { return ExitCodes.interrupted }
+        let failed = count(.failed) > 0 || !problems.isEmpty || (strict && count(.warning) > 0)
+        return failed ? ExitCodes.venueFailed : ExitCodes.ok
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("schema_version", .int(Self.schemaVersion)),
+            ("run_id", .string(runID)),
+            ("command", .string(command)),
+            ("fleet", .object([("path", .string(fleet.path)), ("venues_sha256", .string(fleet.venuesSHA256))])),
+            ("shard", .null),
+            ("started_at", .string(Timestamp.iso8601(startedAt))),
+            ("finished_at", .string(Timestamp.iso8601(finishedAt))),
+            ("interrupted", .bool(interrupted)),
+            ("strict", .bool(strict)),
+            ("exit_code", .int(Int(exitCode))),
+            ("summary", .object([("ok", .int(count(.ok))), ("warning", .int(count(.warning))), ("failed", .int(count(.failed))),
+                                 ("skipped", .int(count(.skipped)))])),
+            ("problems", .array(problems.map(JSONValue.string))),
+            ("venues", .array(outcomes.map(Self.json))),
+        ] + (fleetFields.isEmpty ? [] : [("fleet_totals", .object(fleetFields))]))
+    }
+
+    static func json(_ outcome: VenueOutcome) -> JSONValue {
+        .object([
+            ("slug", .string(outcome.slug)),
+            ("database", .string(outcome.database)),
+            ("status", .string(outcome.status.rawValue)),
+            ("duration_ms", .int(outcome.durationMilliseconds)),
+            ("error", outcome.error.map(JSONValue.string) ?? .null),
+            ("summary", .string(outcome.figures.summary)),
+        ] + (outcome.figures.warnings.isEmpty ? [] : [("warnings", .array(outcome.figures.warnings.map(JSONValue.string)))])
+          + outcome.figures.fields)
+    }
+
+    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
+
+    public init(from decoder: Decoder) throws {
+        try self.init(json: try JSONValue(from: decoder))
+    }
+
+    /// Reads a schema-2 report back from its JSON; any other schema is an error that says which.
+    public init(json: JSONValue) throws(ReportError) {
+        let version = json["schema_version"]?.intValue ?? 1
+        guard json["command"] != nil, case .array? = json["venues"] else { throw .notAReport }
+        guard version == Self.schemaVersion else { throw .otherSchema(version) }
+        guard let command = json["command"]?.stringValue, let runID = json["run_id"]?.stringValue,
+              let started = json["started_at"]?.stringValue.flatMap(Timestamp.parse),
+              let finished = json["finished_at"]?.stringValue.flatMap(Timestamp.parse),
+              case .array(let venues)? = json["venues"] else { throw .notAReport }
+        let known: Set<String> = ["slug", "database", "status", "duration_ms", "error", "summary", "warnings"]
+        var outcomes: [VenueOutcome] = []
+        for venue in venues {
+            guard let slug = venue["slug"]?.stringValue, let status = venue["status"]?.stringValue.flatMap(VenueStatus.init) else {
+                throw .notAReport
+            }
+            var fields: [(String, JSONValue)] = []
+            if case .object(let pairs) = venue { fields = pairs.filter { !known.contains($0.0) } }
+            outcomes.append(VenueOutcome(
+                slug: slug, database: venue["database"]?.stringValue ?? "", status: status,
+                duration: .milliseconds(venue["duration_ms"]?.intValue ?? 0), error: venue["error"]?.stringValue,
+                figures: VenueFigures(fields, summary: venue["summary"]?.stringValue ?? "",
+                                      warnings: venue["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? [])))
+        }
+        var totals: [(String, JSONValue)] = []
+        if case .object(let pairs)? = json["fleet_totals"] { totals = pairs }
+        self.init(runID: runID, command: command,
+                  fleet: FleetReference(path: json["fleet"]?["path"]?.stringValue ?? "",
+                                        venuesSHA256: json["fleet"]?["venues_sha256"]?.stringValue ?? ""),
+                  startedAt: started, finishedAt: finished, interrupted: json["interrupted"] == .bool(true),
+                  outcomes: outcomes, strict: json["strict"] == .bool(true),
+                  problems: json["problems"]?.arrayValue?.compactMap(\.stringValue) ?? [], fleetFields: totals)
+    }
+
+    /// Saves `<directory>/<command>-<run id>.json` (0600, written durably) under a name no other
+    /// run takes, also in the same second; returns the path.
+    @discardableResult
+    public func save(in directory: String) throws -> String {
+        try DurableFile.makePrivateDirectory(directory)
+        let path = "\(directory)/\(command)-\(runID).json"
+        try DurableFile.writeNew(Data(json.serialized().utf8), to: path)
+        return path
+    }
+}
+
+/// Why a file could not be read as a report.
+public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notAReport
+    case otherSchema(Int)
+
+    public var description: String {
+        switch self {
+        case .notAReport: "not a gwi-fleet report"
+        case .otherSchema(let version) where version < RunReport.schemaVersion:
+            "an older report (schema \(version); this gwi-fleet writes schema \(RunReport.schemaVersion))"
+        case .otherSchema(let version):
+            "a report of a newer gwi-fleet (schema \(version); this one reads up to \(RunReport.schemaVersion)): upgrade gwi-fleet"
+        }
+    }
+}
+
+/// The process exit codes, documented in the README.
+public enum ExitCodes {
+    public static let ok: Int32 = 0
+    /// At least one selected venue failed, or a fleet-level problem.
+    public static let venueFailed: Int32 = 1
+    /// Bad command line or invalid fleet file: nothing was touched.
+    public static let usage: Int32 = 2
+    /// Interrupted by SIGINT or SIGTERM; the report was still written.
+    public static let interrupted: Int32 = 130
+}

@@ -1,0 +1,112 @@
+import FleetModel
+import Foundation
+import Logging
+import Synchronization
+
+/// One command over the fleet, from start to report: the selected venues through the bounded
+/// runner, SIGINT/SIGTERM turned into cancellation, the report built from the outcomes and saved,
+/// and every step told to the sinks through one event stream. The executable only parses options,
+/// makes one of these and renders what it returns.
+public struct FleetRun: Sendable {
+    /// What the whole fleet adds once every venue is done: figures (a combined export's file,
+    /// fleet totals) and problems that fail the run.
+    public struct Conclusion: Sendable {
+        public var fields: [(String, JSONValue)]
+        public var problems: [String]
+
+        public init(fields: [(String, JSONValue)] = [], problems: [String] = []) {
+            self.fields = fields
+            self.problems = problems
+        }
+    }
+
+    public var command: String
+    public var fleet: Fleet
+    /// The selected venues, in fleet order (disabled ones are reported skipped).
+    public var venues: [Venue]
+    public var runner: FleetRunner
+    /// Run this many enabled venues first; stop if any of them fails (`exec --canary`).
+    public var canary: Int?
+    /// A warning fails the run (`sweep --strict`).
+    public var strict: Bool
+    public var sinks: [any RunSink]
+    /// SIGINT and SIGTERM cancel the run (off in tests that cancel it themselves).
+    public var handleSignals: Bool
+    public let runID: String
+
+    public init(command: String, fleet: Fleet, venues: [Venue], jobs: Int? = nil, timeoutOverride: Duration? = nil,
+                maxFailures: Int? = nil, canary: Int? = nil, strict: Bool = false, sinks: [any RunSink] = [],
+                logger: Logger = RunContext.silent, handleSignals: Bool = true) {
+        let startedAt = Date()
+        runID = RunReport.newRunID(at: startedAt)
+        var logger = logger
+        logger[metadataKey: "run"] = .string(runID)
+        logger[metadataKey: "command"] = .string(command)
+        self.command = command
+        self.fleet = fleet
+        self.venues = venues
+        self.runner = FleetRunner(jobs: jobs ?? fleet.jobs, timeoutOverride: timeoutOverride, maxFailures: maxFailures,
+                                  logger: logger)
+        self.canary = canary
+        self.strict = strict
+        self.sinks = sinks
+        self.handleSignals = handleSignals
+    }
+
+    /// Runs `operation` on every selected venue, then `conclude` once, then saves the report in the
+    /// fleet's reports directory. A report that cannot be saved is a problem of the run (exit 1).
+    public func run(
+        _ operation: @escaping @Sendable (Venue) async throws -> VenueFigures,
+        conclude: @escaping @Sendable ([VenueOutcome]) async -> Conclusion = { _ in Conclusion() }
+    ) async -> (report: RunReport, savedAt: String?) {
+        let startedAt = Date()
+        let (events, stream) = AsyncStream.makeStream(of: RunEvent.self, bufferingPolicy: .unbounded)
+        let sinks = self.sinks
+        let delivery = Task {
+            for await event in events {
+                for sink in sinks { await sink.receive(event) }
+            }
+        }
+        stream.yield(.started(command: command, runID: runID, venues: venues.filter(\.enabled).count))
+        var runner = self.runner
+        let failures = FailureCount()
+        runner.observer = { event in
+            switch event {
+            case .started(let slug, let running, let done, let total):
+                stream.yield(.venueStarted(slug: slug, running: running, done: done, total: total))
+            case .finished(let outcome, let running, let done, let total):
+                let failed = failures.add(outcome.status == .failed)
+                stream.yield(.venueFinished(outcome, running: running, done: done, total: total, failed: failed))
+            }
+        }
+        let (venues, canary) = (self.venues, self.canary)
+        let work = Task {
+            if let canary { await runner.run(venues, canary: canary, operation: operation) }
+            else { await runner.run(venues, operation: operation) }
+        }
+        let watcher = handleSignals ? SignalWatcher { stream.yield(.interrupted); work.cancel() } : nil
+        let outcomes = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        watcher?.stop()
+        let interrupted = (watcher?.fired ?? false) || Task.isCancelled
+        let conclusion = await conclude(outcomes)
+        var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
+                               finishedAt: Date(), interrupted: interrupted, outcomes: outcomes, strict: strict,
+                               problems: conclusion.problems, fleetFields: conclusion.fields)
+        var savedAt: String?
+        do {
+            savedAt = try report.save(in: fleet.reportsDirectory)
+        } catch {
+            report.problems.append("the report could not be saved in \(fleet.reportsDirectory): \(error)")
+        }
+        stream.yield(.finished(report, savedAt: savedAt))
+        stream.finish()
+        await delivery.value
+        return (report, savedAt)
+    }
+}
+
+/// Failed venues so far, counted from the runner's observer.
+private final class FailureCount: Sendable {
+    private let count = Mutex(0)
+    func add(_ failed: Bool) -> Int { count.withLock { if failed { $0 += 1 }; return $0 } }
+}

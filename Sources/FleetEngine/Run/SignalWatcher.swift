@@ -1,0 +1,40 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Turns SIGINT and SIGTERM into one call of `onSignal` (the run's cancellation). While it
+/// watches, the signals no longer end the process: the run stops its venues and writes its report.
+final class SignalWatcher: Sendable {
+    private let queue = DispatchQueue(label: "gwi-fleet.signals")
+    // The sources are created, resumed and cancelled on `queue` only.
+    nonisolated(unsafe) private var sources: [any DispatchSourceSignal] = []
+    private let state = SignalFlag()
+
+    init(onSignal: @escaping @Sendable () -> Void) {
+        let state = self.state
+        queue.sync {
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+                source.setEventHandler { if state.raise() { onSignal() } }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
+
+    /// True once a signal arrived.
+    var fired: Bool { state.fired }
+
+    func stop() {
+        queue.sync { sources.forEach { $0.cancel() } }
+    }
+}
+
+/// Set once, by the first signal.
+private final class SignalFlag: Sendable {
+    private let value = Mutex(false)
+    /// Sets the flag; true only for the first caller.
+    func raise() -> Bool { value.withLock { fired in defer { fired = true }; return !fired } }
+    var fired: Bool { value.withLock { $0 } }
+}
