@@ -159,3 +159,31 @@ import TestSupport
         #expect(outcomes[1].figures["counts"]?.arrayValue?.count == 2)
     }
 }
+
+@Suite struct SweepCountFailureTests {
+    let cluster = TestCluster.shared
+
+    @Test func aSweepWhoseCountHitsALockTimeoutFails() async throws {
+        // Row-level security makes counting "Gated" wait on an advisory lock held elsewhere. The
+        // sweep runs as a role that owns nothing, so ANALYZE and the sizes pass; only the count waits.
+        try await cluster.createVenue(database: "gwi_pos_count_lock")
+        try await cluster.psql(database: "gwi_pos_count_lock", sql: """
+            DO $$ BEGIN CREATE ROLE sweeper LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+            CREATE FUNCTION gate() RETURNS int LANGUAGE sql AS 'SELECT pg_advisory_xact_lock_shared(4242); SELECT 1';
+            CREATE TABLE "Gated" (id int);
+            INSERT INTO "Gated" VALUES (1);
+            ALTER TABLE "Gated" ENABLE ROW LEVEL SECURITY;
+            CREATE POLICY wait_for_gate ON "Gated" USING (gate() = 1);
+            GRANT SELECT ON ALL TABLES IN SCHEMA public TO sweeper;
+            """)
+        let holder = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_count_lock")))
+        _ = try await holder.query("SELECT pg_advisory_lock(4242)")
+        let url = "postgresql://sweeper@localhost/gwi_pos_count_lock?host=\(cluster.directory)&port=\(cluster.port)"
+        var venue = testVenue("count_lock", url: url, directory: try scratchDirectory("count-lock"), timeout: .seconds(4))
+        venue.verifyTables = ["Order", "Gated"]
+        let outcomes = await FleetRunner(jobs: 1).run([venue]) { try await SweepOperation().run($0) }
+        _ = try await holder.query("SELECT pg_advisory_unlock(4242)")
+        #expect(outcomes[0].status == .failed)
+        #expect(outcomes[0].error?.hasPrefix("count rows: lock timeout") == true, "\(outcomes[0].error ?? "")")
+    }
+}

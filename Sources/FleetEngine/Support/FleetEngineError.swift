@@ -17,6 +17,8 @@ public enum FleetEngineError: Error, Sendable, CustomStringConvertible {
     case backupNotFound(String)
     case verificationFailed(String)
     case refused(String)
+    /// Tables named (in `verify.tables` or `--table`) that the database does not have.
+    case noSuchTable([String])
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum FleetEngineError: Error, Sendable, CustomStringConvertible {
             "\(key): \(error)"
         case .backupNotFound(let message), .verificationFailed(let message), .refused(let message):
             message
+        case .noSuchTable(let names):
+            "no table " + names.map { "\"\($0)\"" }.joined(separator: ", ") + " in this database"
         }
     }
 }

@@ -71,9 +71,9 @@ public struct BackupOperation: Sendable {
         do {
             try await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             let info = try await connection.query("SELECT pg_export_snapshot(), current_setting('server_version_num')::int / 10000, current_setting('server_version')")
-            snapshot = info.rows[0][0]!
-            serverVersion = info.rows[0][2]!
-            let serverMajor = Int(info.rows[0][1]!)!
+            snapshot = try info.value(0, 0, "a snapshot id")
+            serverVersion = try info.value(0, 2, "server_version")
+            let serverMajor = try info.int(0, 1, "the server's major version")
             if tools.pgDumpMajor < serverMajor {
                 throw FleetEngineError.toolTooOld(tool: "pg_dump", toolMajor: tools.pgDumpMajor, serverMajor: serverMajor)
             }
@@ -160,17 +160,25 @@ enum TableCounter {
 
     /// `{"public.Order": 4000, …}`
     static func countAll(on connection: PostgresConnection) async throws -> [String: Int] {
-        let tables = try await connection.query(userTablesSQL).rows.map { ($0[0]!, $0[1]!) }
+        let tables = try await userTables(on: connection)
         guard !tables.isEmpty else { return [:] }
         let sql = tables.enumerated().map { index, table in
             "SELECT \(index), count(*) FROM \(SQLQuoting.qualified(schema: table.0, name: table.1))"
         }.joined(separator: " UNION ALL ")
         var counts: [String: Int] = [:]
-        for row in try await connection.query(sql).rows {
-            let table = tables[Int(row[0]!)!]
-            counts["\(table.0).\(table.1)"] = Int(row[1]!)
+        let counted = try await connection.query(sql)
+        for row in counted.rows.indices {
+            let index = try counted.int(row, 0, "a table index")
+            guard tables.indices.contains(index) else { throw PostgresError.unexpectedResult("table index \(index) out of range") }
+            counts["\(tables[index].0).\(tables[index].1)"] = try counted.int(row, 1, "a row count")
         }
         return counts
+    }
+
+    /// `(schema, table)` of every user table.
+    static func userTables(on connection: PostgresConnection) async throws -> [(String, String)] {
+        let result = try await connection.query(userTablesSQL)
+        return try result.rows.indices.map { (try result.value($0, 0, "a schema name"), try result.value($0, 1, "a table name")) }
     }
 }
 

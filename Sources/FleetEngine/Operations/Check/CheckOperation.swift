@@ -26,9 +26,14 @@ public struct CheckOperation: Sendable {
         if venue.directURL != venue.url {
             _ = try await connector.connect(venue, .direct, step: "connect (direct_url)")
         }
-        let version = result.rows[0][0]!
-        let serverMajor = Int(result.rows[0][1]!)! / 10000
-        let size = Int(result.rows[0][2]!)!
+        let version: String, serverMajor: Int, size: Int
+        do {
+            version = try result.value(0, 0, "server_version")
+            serverMajor = try result.int(0, 1, "server_version_num") / 10000
+            size = try result.int(0, 2, "the database size")
+        } catch {
+            throw FleetEngineError.database(step: "read server facts", error)
+        }
         let dumpable = tools.pgDumpMajor >= serverMajor
         if !dumpable {
             throw FleetEngineError.toolTooOld(tool: "pg_dump", toolMajor: tools.pgDumpMajor, serverMajor: serverMajor)

@@ -53,7 +53,8 @@ struct TableStats: Sendable {
 
     static func read(on connection: PostgresConnection) async throws -> [TableStats] {
         try await connection.query(sql).rows.map { row in
-            TableStats(table: row[0]!, live: Int(row[1]!) ?? 0, dead: Int(row[2]!) ?? 0, lastVacuum: row[3], lastAnalyze: row[4])
+            TableStats(table: row[0] ?? "?", live: row[1].flatMap { Int($0) } ?? 0, dead: row[2].flatMap { Int($0) } ?? 0,
+                       lastVacuum: row[3], lastAnalyze: row[4])
         }
     }
 
@@ -136,7 +137,7 @@ public struct SizesOperation: Sendable {
     /// The database size and its `top` largest tables (total, table, indexes, TOAST bytes).
     static func read(on connection: PostgresConnection, top: Int) async throws -> (Int, [JSONValue]) {
         do {
-            let size = Int(try await connection.query("SELECT pg_database_size(current_database())").scalar!)!
+            let size = try await connection.query("SELECT pg_database_size(current_database())").int(0, 0, "the database size")
             let tables = try await connection.query("""
                 SELECT n.nspname || '.' || c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid),
                        pg_indexes_size(c.oid), coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)
@@ -145,9 +146,10 @@ public struct SizesOperation: Sendable {
                   AND n.nspname NOT LIKE 'pg\\_toast%'
                 ORDER BY 2 DESC, 1 LIMIT $1
                 """, [String(top)])
-            let rows = tables.rows.map { row in
-                JSONValue.object([("table", .string(row[0]!)), ("total_bytes", .int(Int(row[1]!)!)), ("table_bytes", .int(Int(row[2]!)!)),
-                                  ("index_bytes", .int(Int(row[3]!)!)), ("toast_bytes", .int(Int(row[4]!)!))])
+            let rows = try tables.rows.indices.map { row in
+                JSONValue.object([("table", .string(try tables.value(row, 0, "a table name"))),
+                                  ("total_bytes", .int(try tables.int(row, 1, "a size"))), ("table_bytes", .int(try tables.int(row, 2, "a size"))),
+                                  ("index_bytes", .int(try tables.int(row, 3, "a size"))), ("toast_bytes", .int(try tables.int(row, 4, "a size")))])
             }
             return (size, rows)
         } catch let error as PostgresError {
@@ -211,7 +213,7 @@ public struct CountsOperation: Sendable {
     static func count(_ names: [String], on connection: PostgresConnection) async throws -> [(String, Int)] {
         do {
             guard !names.isEmpty else { return try await TableCounter.countAll(on: connection).sorted { $0.key < $1.key } }
-            let all = try await connection.query(TableCounter.userTablesSQL).rows.map { ($0[0]!, $0[1]!) }
+            let all = try await TableCounter.userTables(on: connection)
             var chosen: [(String, String)] = []
             var missing: [String] = []
             for name in names {
@@ -219,16 +221,19 @@ public struct CountsOperation: Sendable {
                 if matches.isEmpty { missing.append(name) } else { chosen += matches.filter { m in !chosen.contains { $0 == m } } }
             }
             if !missing.isEmpty {
-                throw FleetEngineError.refused("no table " + missing.map { "\"\($0)\"" }.joined(separator: ", ") + " in this database")
+                throw FleetEngineError.noSuchTable(missing)
             }
             let sql = chosen.enumerated().map { index, table in
                 "SELECT \(index), count(*) FROM \(SQLQuoting.qualified(schema: table.0, name: table.1))"
             }.joined(separator: " UNION ALL ")
             var result: [(String, Int)] = chosen.map { ("\($0.0).\($0.1)", 0) }
-            for row in try await connection.query(sql).rows { result[Int(row[0]!)!].1 = Int(row[1]!)! }
+            let counted = try await connection.query(sql)
+            for row in counted.rows.indices {
+                result[try counted.int(row, 0, "a table index")].1 = try counted.int(row, 1, "a row count")
+            }
             return result
         } catch let error as PostgresError {
-            throw FleetEngineError.database(step: "count rows", error)
+            throw MaintenanceSession.describe(error, step: "count rows")
         }
     }
 }

@@ -50,6 +50,9 @@ public struct SweepOperation: Sendable {
                     counts.append(CountsOperation.row(table: name, rows: rows, backup: latest?.manifest))
                 }
             } catch let error as FleetEngineError {
+                // A missing table is the venue's schema speaking; anything else (a lock, a lost
+                // connection) means the sweep could not do its job.
+                guard case .noSuchTable = error else { throw error }
                 warnings.append("\(error)")
             }
         }
