@@ -303,14 +303,14 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// `PQcancel` on a thread of its own: it opens a new connection to the server and may block.
+    /// `PQcancel` handed to a blocking thread: it opens a new connection to the server and may
+    /// block. The closure holds `self`, so the token outlives the request.
     private func requestServerCancel() {
         guard cancelToken != nil else { return }
-        let thread = Thread { [self] in
+        BlockingExecutor.shared.submit { [self] in
             var errorBuffer = [CChar](repeating: 0, count: 256)
             _ = PQcancel(cancelToken, &errorBuffer, Int32(errorBuffer.count))
         }
-        thread.start()
     }
 
     private func call<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {

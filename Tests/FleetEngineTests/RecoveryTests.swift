@@ -253,7 +253,7 @@ import TestSupport
         let old = try backup(in: directory, daysAgo: 100)
         for age in [1.0, 2, 3] { _ = try backup(in: directory, daysAgo: age) }
         let venue = venue(root)
-        BackupCatalog.recordAttempt(AttemptRecord(status: .failed, at: now, error: "cannot connect"), of: venue)
+        try BackupCatalog.recordAttempt(AttemptRecord(status: .failed, at: now, error: "cannot connect"), of: venue)
         let outcomes = await FleetRunner(jobs: 1).run([venue]) { try await PruneOperation(now: { Date(timeIntervalSince1970: 1_800_000_000) }).run($0) }
         #expect(outcomes[0].status == .skipped)
         #expect(outcomes[0].error?.contains("the latest backup attempt failed") == true)

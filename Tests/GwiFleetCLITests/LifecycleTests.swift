@@ -73,10 +73,9 @@ import TestSupport
             try await CLI.run(["exec", "--rollback", "--fleet", directory.fleet, "--", "sh", "-c",
                                #"psql -X -q "$DIRECT_URL" -c 'DELETE FROM "Audit Log"' && sleep 300.\#(marker)"#])
         }
-        // Interrupt once the migration has done its damage and hangs (the shell and its sleep both
-        // carry the marker in their command lines).
+        // Interrupt once the migration has done its damage and hangs in its sleep.
         var waited = 0
-        while ProcessTable.pids(commandContaining: ["sleep 300.\(marker)"]).count < 2 && waited < 600 {
+        while ProcessTable.pids(commandStartingWith: "sleep 300.\(marker)").isEmpty && waited < 600 {
             try await Task.sleep(for: .milliseconds(100))
             waited += 1
         }

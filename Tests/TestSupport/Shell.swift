@@ -93,6 +93,15 @@ public enum ProcessTable {
 }
 
 extension ProcessTable {
+    /// Processes whose command line (arguments joined by spaces) starts with `prefix`.
+    public static func pids(commandStartingWith prefix: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).hasPrefix(prefix) ? pid : nil
+        }
+    }
+
     /// Watches /proc from a thread of its own and freezes (SIGSTOP) the first matching process the
     /// moment it appears, so a test can act on a child at a known point. Nil after `timeout`.
     public static func freezeFirst(commandContaining needles: [String], timeout: Duration = .seconds(30)) async -> pid_t? {

@@ -1,101 +1,43 @@
 import FleetModel
 import Foundation
 
-/// What a backup on disk is worth.
-public enum BackupState: String, Sendable, Codable {
-    /// Dump and manifest agree on size; never restore-tested (or not since it last changed).
-    case complete
-    /// Restored into a scratch database and every table matched the manifest.
-    case verified
-    /// Checksum or size differs from the manifest, or its restore did not match.
-    case corrupt
-    /// No manifest, a manifest that does not parse, a missing dump, or a leftover temporary file.
-    case incomplete
-}
+/// One venue's backups in a store: dumps, manifests, verification and attempt records, leftovers.
+/// Everything here goes through the `BackupStore`; nothing touches the file system directly.
+public struct BackupCatalog: Sendable {
+    public let store: any BackupStore
+    public let slug: String
 
-/// The outcome of restore-testing one backup, saved beside it as `<stem>.verify.json`.
-public struct VerificationRecord: Codable, Sendable, Equatable {
-    /// One table whose rows after the restore differ from the manifest (nil: the table is missing).
-    public struct Mismatch: Codable, Sendable, Equatable, CustomStringConvertible {
-        public var table: String
-        public var expected: Int?
-        public var actual: Int?
-
-        /// `public.Order expected 4000, got 3999`
-        public var description: String {
-            "\(table) expected \(expected.map(String.init) ?? "missing"), got \(actual.map(String.init) ?? "missing")"
-        }
+    public init(store: any BackupStore, slug: String) {
+        self.store = store
+        self.slug = slug
     }
 
-    public var verifiedAt: Date
-    /// The manifest's SHA-256 at the time of the check, so a replaced backup is not taken as verified.
-    public var sha256: String
-    public var checksumOK: Bool
-    public var restoreOK: Bool
-    public var tablesMatched: Int
-    public var tables: Int
-    public var mismatches: [Mismatch]
-    public var error: String?
-    public var ok: Bool { checksumOK && restoreOK && mismatches.isEmpty && error == nil }
-
-    enum CodingKeys: String, CodingKey {
-        case verifiedAt = "verified_at", sha256, checksumOK = "checksum_ok", restoreOK = "restore_ok"
-        case tablesMatched = "tables_matched", tables, mismatches, error
+    /// The venue's catalog in its local backup directory.
+    public init(venue: Venue) {
+        self.init(store: LocalDirectoryStore(root: venue.backup.directory), slug: venue.slug)
     }
-}
 
-/// The last backup attempt on a venue (`.last-attempt.json`), so `prune` can refuse to delete
-/// anything while the newest attempt failed.
-public struct AttemptRecord: Codable, Sendable, Equatable {
-    public var status: VenueStatus
-    public var at: Date
-    public var error: String?
-}
-
-/// One backup (or leftover) in a venue's directory.
-public struct CatalogEntry: Sendable {
-    /// The dump file, or the temporary file / manifest when that is all there is.
-    public var path: String
-    public var manifestPath: String?
-    public var manifest: BackupManifest?
-    public var verification: VerificationRecord?
-    public var state: BackupState
-    /// Why the state is corrupt or incomplete.
-    public var reason: String?
-    /// When the backup started (from the manifest), else the file's modification time.
-    public var date: Date
-    public var bytes: Int
-
-    public var isComplete: Bool { state == .complete || state == .verified }
-    public var fileName: String { URL(fileURLWithPath: path).lastPathComponent }
-}
-
-/// Reads and writes the files of `<backup dir>/<slug>/`: dumps, manifests, verification and
-/// attempt records, leftovers.
-public enum BackupCatalog {
-    public static func directory(of venue: Venue) -> String { venue.backup.directory + "/" + venue.slug }
+    static let attemptName = ".last-attempt.json"
 
     /// Every backup of the venue, newest first.
-    public static func entries(of venue: Venue) -> [CatalogEntry] {
-        entries(in: directory(of: venue))
-    }
-
-    public static func entries(in directory: String) -> [CatalogEntry] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    public func entries() -> [CatalogEntry] {
+        let files = (try? store.list(slug)) ?? []
+        let byName = Dictionary(files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [CatalogEntry] = []
         var manifestsSeen: Set<String> = []
-        for name in names {
-            let path = directory + "/" + name
-            if name.hasPrefix(".") && name.hasSuffix(".partial") {
+        for file in files {
+            let path = store.localPath(slug, file.name)
+            if file.name.hasPrefix(".") && file.name.hasSuffix(".partial") {
                 result.append(CatalogEntry(path: path, state: .incomplete, reason: "leftover temporary file of an interrupted run",
-                                           date: modified(path), bytes: size(path)))
+                                           date: file.modified, bytes: file.bytes))
                 continue
             }
-            guard !name.hasPrefix("."), name.hasSuffix(".dump") || name.hasSuffix(".sql") else { continue }
-            let manifestPath = BackupManifest.path(forDump: path)
-            manifestsSeen.insert(manifestPath)
-            var entry = CatalogEntry(path: path, manifestPath: manifestPath, state: .incomplete, date: modified(path), bytes: size(path))
-            guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            guard !file.name.hasPrefix("."), let stem = Self.dumpStem(file.name) else { continue }
+            let manifestName = stem + ".manifest.json"
+            manifestsSeen.insert(manifestName)
+            var entry = CatalogEntry(path: path, manifestPath: store.localPath(slug, manifestName), state: .incomplete,
+                                     date: file.modified, bytes: file.bytes)
+            guard byName[manifestName] != nil, let data = try? store.read(slug, manifestName) else {
                 entry.reason = "no manifest (the backup never finished)"
                 entry.manifestPath = nil
                 result.append(entry)
@@ -113,7 +55,7 @@ public enum BackupCatalog {
                 entry.reason = "file has \(entry.bytes) bytes, manifest says \(manifest.bytes)"
             } else {
                 entry.state = .complete
-                if let record = verification(forDump: path), record.sha256 == manifest.sha256 {
+                if let record = verification(ofDump: file.name), record.sha256 == manifest.sha256 {
                     entry.verification = record
                     if record.ok {
                         entry.state = .verified
@@ -125,13 +67,86 @@ public enum BackupCatalog {
             }
             result.append(entry)
         }
-        for name in names where name.hasSuffix(".manifest.json") && !name.hasPrefix(".") {
-            let path = directory + "/" + name
-            guard !manifestsSeen.contains(path) else { continue }
+        for file in files where file.name.hasSuffix(".manifest.json") && !file.name.hasPrefix(".") && !manifestsSeen.contains(file.name) {
+            let path = store.localPath(slug, file.name)
             result.append(CatalogEntry(path: path, manifestPath: path, state: .incomplete, reason: "dump file missing",
-                                       date: modified(path), bytes: 0))
+                                       date: file.modified, bytes: 0))
         }
         return result.sorted { ($0.date, $0.path) > ($1.date, $1.path) }
+    }
+
+    /// The newest backup that is complete or verified.
+    public func latestComplete() -> CatalogEntry? { entries().first { $0.isComplete } }
+
+    /// `x.dump` → `x`, `x.sql` → `x`; nil for anything that is not a dump.
+    static func dumpStem(_ name: String) -> String? {
+        for suffix in [".dump", ".sql"] where name.hasSuffix(suffix) { return String(name.dropLast(suffix.count)) }
+        return nil
+    }
+
+    // MARK: - Records
+
+    public func verification(ofDump name: String) -> VerificationRecord? {
+        guard let stem = Self.dumpStem(name), let data = try? store.read(slug, stem + ".verify.json") else { return nil }
+        return try? Self.decoder.decode(VerificationRecord.self, from: data)
+    }
+
+    func record(_ verification: VerificationRecord, ofDump name: String) throws {
+        guard let stem = Self.dumpStem(name) else { return }
+        try store.write(try Self.encoder.encode(verification), slug, stem + ".verify.json")
+    }
+
+    public func lastAttempt() -> AttemptRecord? {
+        guard let data = try? store.read(slug, Self.attemptName) else { return nil }
+        return try? Self.decoder.decode(AttemptRecord.self, from: data)
+    }
+
+    func recordAttempt(_ attempt: AttemptRecord) throws {
+        try store.write(try Self.encoder.encode(attempt), slug, Self.attemptName)
+    }
+
+    /// Deletes a backup: manifest first (it stops counting), then the dump, then its record.
+    func delete(_ entry: CatalogEntry) throws {
+        let name = entry.fileName
+        guard let stem = Self.dumpStem(name) else { return try store.delete(slug, name) }
+        for file in [stem + ".manifest.json", name, stem + ".verify.json"] { try store.delete(slug, file) }
+    }
+
+    // MARK: - Conveniences by venue and by path (the local directory store)
+
+    public static func directory(of venue: Venue) -> String { venue.backup.directory + "/" + venue.slug }
+
+    /// Every backup of the venue, newest first.
+    public static func entries(of venue: Venue) -> [CatalogEntry] { BackupCatalog(venue: venue).entries() }
+
+    /// The catalog of a venue directory `<root>/<slug>`.
+    public static func entries(in directory: String) -> [CatalogEntry] { catalog(containing: directory + "/x").entries() }
+
+    public static func latestComplete(of venue: Venue) -> CatalogEntry? { BackupCatalog(venue: venue).latestComplete() }
+
+    public static func lastAttempt(of venue: Venue) -> AttemptRecord? { BackupCatalog(venue: venue).lastAttempt() }
+
+    static func recordAttempt(_ attempt: AttemptRecord, of venue: Venue) throws {
+        try BackupCatalog(venue: venue).recordAttempt(attempt)
+    }
+
+    public static func verification(forDump path: String) -> VerificationRecord? {
+        catalog(containing: path).verification(ofDump: URL(fileURLWithPath: path).lastPathComponent)
+    }
+
+    static func record(_ verification: VerificationRecord, forDump path: String) throws {
+        try catalog(containing: path).record(verification, ofDump: URL(fileURLWithPath: path).lastPathComponent)
+    }
+
+    static func verificationPath(forDump path: String) -> String {
+        URL(fileURLWithPath: path).deletingPathExtension().path + ".verify.json"
+    }
+
+    /// The catalog whose venue directory holds `path`.
+    static func catalog(containing path: String) -> BackupCatalog {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return BackupCatalog(store: LocalDirectoryStore(root: directory.deletingLastPathComponent().path),
+                             slug: directory.lastPathComponent)
     }
 
     /// A venue's backups as `backups --json` lists them.
@@ -159,35 +174,6 @@ public enum BackupCatalog {
         URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
     }
 
-    /// The newest backup that is complete or verified.
-    public static func latestComplete(of venue: Venue) -> CatalogEntry? {
-        entries(of: venue).first { $0.isComplete }
-    }
-
-    // MARK: - Records
-
-    static func verificationPath(forDump path: String) -> String {
-        URL(fileURLWithPath: path).deletingPathExtension().path + ".verify.json"
-    }
-
-    public static func verification(forDump path: String) -> VerificationRecord? {
-        guard let data = FileManager.default.contents(atPath: verificationPath(forDump: path)) else { return nil }
-        return try? decoder.decode(VerificationRecord.self, from: data)
-    }
-
-    static func record(_ verification: VerificationRecord, forDump path: String) throws {
-        try DurableFile.write(try encoder.encode(verification), to: verificationPath(forDump: path))
-    }
-
-    public static func lastAttempt(of venue: Venue) -> AttemptRecord? {
-        guard let data = FileManager.default.contents(atPath: directory(of: venue) + "/.last-attempt.json") else { return nil }
-        return try? decoder.decode(AttemptRecord.self, from: data)
-    }
-
-    static func recordAttempt(_ attempt: AttemptRecord, of venue: Venue) {
-        try? DurableFile.write(try encoder.encode(attempt), to: directory(of: venue) + "/.last-attempt.json")
-    }
-
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -209,12 +195,4 @@ public enum BackupCatalog {
         }
         return decoder
     }()
-
-    private static func size(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-    }
-
-    private static func modified(_ path: String) -> Date {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
-    }
 }

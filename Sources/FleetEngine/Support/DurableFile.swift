@@ -3,11 +3,11 @@ import Foundation
 /// A file written under a temporary name beside its final one, then fsynced and renamed, so a
 /// reader never sees a half-written file under the final name. Until `commit()`, the file is
 /// `.<name>.partial`; `abandon()` (or an error) removes it.
-final class DurableFile {
-    let finalPath: String
-    let temporaryPath: String
+public final class DurableFile {
+    public let finalPath: String
+    public let temporaryPath: String
     /// The open temporary file, for writers that stream into it directly.
-    private(set) var descriptor: Int32
+    public private(set) var descriptor: Int32
 
     /// Creates `.<name>.partial` (mode 0600), failing if it already exists.
     init(finalPath: String) throws {
@@ -59,7 +59,7 @@ final class DurableFile {
 
     /// fsync, rename to the final name, fsync the directory: after this the file survives a crash.
     /// `replacing: false` fails with EEXIST instead of replacing a file of that name.
-    func commit(replacing: Bool = true) throws {
+    public func commit(replacing: Bool = true) throws {
         guard descriptor >= 0 else { return }
         guard fsync(descriptor) == 0 else { throw FleetEngineError.file(path: temporaryPath, operation: "fsync", errno: errno) }
         close(descriptor)
@@ -75,7 +75,7 @@ final class DurableFile {
     }
 
     /// Closes and removes the temporary file; nothing under the final name is touched.
-    func abandon() {
+    public func abandon() {
         guard descriptor >= 0 else { return }
         close(descriptor)
         descriptor = -1

@@ -37,29 +37,36 @@ public struct BackupOperation: Sendable {
     }
 
     static func prepareDirectory(of venue: Venue) throws -> String {
-        try DurableFile.makePrivateDirectory(venue.backup.directory)
-        try DurableFile.makePrivateDirectory(BackupCatalog.directory(of: venue))
-        return BackupCatalog.directory(of: venue)
+        try LocalDirectoryStore(root: venue.backup.directory).prepare(venue.slug)
     }
 
     /// Takes one backup and returns its manifest (already written). `lockHeld`: the caller holds
     /// the venue's lock already (a safety backup inside `restore`).
     public func backup(_ venue: Venue, lockHeld: Bool = false) async throws -> BackupManifest {
-        let directory = try Self.prepareDirectory(of: venue)
+        let store = LocalDirectoryStore(root: venue.backup.directory)
+        let directory = try store.prepare(venue.slug)
         let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
+        let catalog = BackupCatalog(store: store, slug: venue.slug)
+        let manifest: BackupManifest
         do {
-            let manifest = try await takeBackup(venue, directory: directory)
-            BackupCatalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil), of: venue)
-            return manifest
+            manifest = try await takeBackup(venue, into: catalog)
         } catch {
             let reason = Task.isCancelled ? FleetEngineError.interrupted.description : FleetRunner.describe(error)
-            BackupCatalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason), of: venue)
+            try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason))
             throw error
         }
+        do {
+            try catalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil))
+        } catch {
+            // Without the record, prune cannot tell a good night from a bad one: say so, loudly.
+            throw FleetEngineError.refused("backup \(manifest.file) is complete, but its attempt record could not be saved (\(error)); nothing will be pruned until it can")
+        }
+        RunContext.logger.debug("backup complete", metadata: ["file": .string(manifest.file), "bytes": .stringConvertible(manifest.bytes)])
+        return manifest
     }
 
-    private func takeBackup(_ venue: Venue, directory: String) async throws -> BackupManifest {
+    private func takeBackup(_ venue: Venue, into catalog: BackupCatalog) async throws -> BackupManifest {
         let format = formatOverride ?? venue.backup.format
 
         let startedAt = Date()
@@ -87,43 +94,43 @@ public struct BackupOperation: Sendable {
             throw FleetEngineError.database(step: "count rows", error)
         }
 
-        let path = Self.availablePath(directory: directory, database: venue.database, date: startedAt, format: format)
-        let (bytes, sha256) = try await dump(venue, snapshot: snapshot, format: format, to: path)
+        let name = Self.availableName(in: catalog, database: venue.database, date: startedAt, format: format)
+        let (bytes, sha256) = try await dump(venue, snapshot: snapshot, format: format, to: try catalog.store.create(catalog.slug, name))
         // The snapshot had to stay open until pg_dump was done with it.
         _ = try? await connection.execute("COMMIT")
 
         let manifest = BackupManifest(
-            venue: venue.slug, database: venue.database, file: URL(fileURLWithPath: path).lastPathComponent,
+            venue: venue.slug, database: venue.database, file: name,
             format: format, bytes: bytes, sha256: sha256, startedAt: startedAt, finishedAt: Date(),
             serverVersion: serverVersion, pgDumpVersion: tools.pgDumpVersion, snapshot: snapshot,
             rowCounts: rowCounts, tool: "gwi-fleet")
         try Task.checkCancellation()
-        try DurableFile.write(try manifest.encoded(), to: BackupManifest.path(forDump: path))
+        try catalog.store.write(try manifest.encoded(), catalog.slug, BackupManifest.name(forDump: name))
         return manifest
     }
 
     /// Runs the chain `pg_dump → SHA-256 → durable file` on the snapshot: nothing in memory, the
     /// file renamed into place only once pg_dump succeeded and every byte is on disk.
-    func dump(_ venue: Venue, snapshot: String, format: BackupFormat, to path: String) async throws -> (Int, String) {
+    func dump(_ venue: Venue, snapshot: String, format: BackupFormat, to file: DurableFile) async throws -> (Int, String) {
         let (conninfo, environment) = try connector.childSettings(for: venue, .direct)
         let pgDump = ChildProcess(tools.pgDump, [
             "--format=\(format == .custom ? "custom" : "plain")", "--snapshot=\(snapshot)", "--no-password",
             "--dbname=\(conninfo)",
         ], environment: environment)
-        let file = try DurableFile(finalPath: path)
         defer { file.abandon() }
         let stored = DigestTap()
-        try await BytePipeline(.process(pgDump), [.tap(stored)], into: .descriptor(file.descriptor, name: path)).run()
+        try await BytePipeline(.process(pgDump), [.tap(stored)], into: .descriptor(file.descriptor, name: file.finalPath)).run()
         try file.commit()
         return (stored.bytes, stored.sha256)
     }
 
-    /// `<dir>/<database>-<YYYYMMDDTHHMMSSZ>.<ext>`, with `-2`, `-3` … if that second is taken.
-    static func availablePath(directory: String, database: String, date: Date, format: BackupFormat) -> String {
-        let stem = "\(directory)/\(database)-\(Timestamp.compact(date))"
+    /// `<database>-<YYYYMMDDTHHMMSSZ>.<ext>`, with `-2`, `-3` … if that second is taken.
+    static func availableName(in catalog: BackupCatalog, database: String, date: Date, format: BackupFormat) -> String {
+        let taken = Set(((try? catalog.store.list(catalog.slug)) ?? []).map(\.name))
+        let stem = "\(database)-\(Timestamp.compact(date))"
         var candidate = "\(stem).\(format.fileExtension)"
         var counter = 2
-        while FileManager.default.fileExists(atPath: candidate) || FileManager.default.fileExists(atPath: BackupManifest.path(forDump: candidate)) {
+        while taken.contains(candidate) || taken.contains(BackupManifest.name(forDump: candidate)) {
             candidate = "\(stem)-\(counter).\(format.fileExtension)"
             counter += 1
         }

@@ -33,13 +33,16 @@ public struct PruneOperation: Sendable {
 
     /// Prunes with the venue's lock already held (`backup --prune`).
     func prune(_ venue: Venue) throws -> VenueFigures {
-        if let attempt = BackupCatalog.lastAttempt(of: venue), attempt.status == .failed {
+        let catalog = BackupCatalog(venue: venue)
+        if let attempt = catalog.lastAttempt(), attempt.status == .failed {
             throw VenueSkipped(reason: "not pruned: the latest backup attempt failed at \(Timestamp.iso8601(attempt.at)) (\(attempt.error ?? "unknown error"))")
         }
-        let decisions = Self.plan(BackupCatalog.entries(of: venue), retention: venue.backup.retention, now: now())
+        let entries = catalog.entries()
+        let decisions = Self.plan(entries, retention: venue.backup.retention, now: now())
         if !dryRun {
             for decision in decisions where decision.delete {
-                try Self.delete(decision.path)
+                guard let entry = entries.first(where: { $0.path == decision.path }) else { continue }
+                try catalog.delete(entry)
             }
         }
         let deleted = decisions.filter(\.delete), kept = decisions.filter { !$0.delete }
@@ -104,18 +107,6 @@ public struct PruneOperation: Sendable {
             }
         }
         return decisions
-    }
-
-    /// Manifest first (the backup stops counting), then the dump, then its verification record.
-    static func delete(_ path: String) throws {
-        var paths = [path]
-        if path.hasSuffix(".dump") || path.hasSuffix(".sql") {
-            paths = [BackupManifest.path(forDump: path), path, BackupCatalog.verificationPath(forDump: path)]
-        }
-        for file in paths where unlink(file) != 0 && errno != ENOENT {
-            throw FleetEngineError.file(path: file, operation: "delete", errno: errno)
-        }
-        DurableFile.syncDirectory(of: path)
     }
 }
 

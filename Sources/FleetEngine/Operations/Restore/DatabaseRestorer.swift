@@ -59,7 +59,7 @@ struct DatabaseRestorer: Sendable {
         }.value
     }
 
-    /// Restores a dump into `target`. `keepOwners` keeps ownership and grants (same server);
+    /// Restores a dump into `target`, streaming it through the restore chain. `keepOwners` keeps ownership and grants (same server);
     /// `clean` replaces existing objects in one transaction (`--in-place`).
     /// A plain dump has no DROP statements, so `clean` runs `cleanPlainSQL` first in the same transaction.
     func restore(_ path: String, format: BackupFormat, into target: ConnectionInfo, keepOwners: Bool, clean: Bool,
@@ -73,15 +73,15 @@ struct DatabaseRestorer: Sendable {
             var options = ["--exit-on-error", "--no-password", dbname]
             if !keepOwners { options += ["--no-owner", "--no-privileges"] }
             if clean { options += ["--clean", "--if-exists", "--single-transaction"] }
-            (tool, arguments) = (tools.pgRestore, options + [path])
+            (tool, arguments) = (tools.pgRestore, options)
         case .plain:
             var options = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", dbname]
             if clean { options += ["-c", cleanPlainSQL] }
-            (tool, arguments) = (tools.psql, options + ["-f", path])
+            (tool, arguments) = (tools.psql, options + ["-f", "-"])
         }
+        // The reverse chain: the stored file → (decryption, decompression: later stages) → the tool's stdin.
         let child = ChildProcess(tool, arguments, environment: environment, errorLimit: 256 * 1024)
-        let result = try await child.run()
-        guard result.succeeded else { throw child.failure(result) }
+        try await BytePipeline(.file(path), into: .process(child)).run()
     }
 
     /// Exact row counts of every user table in a database.

@@ -1,0 +1,32 @@
+import FleetModel
+import Foundation
+
+/// What a backup on disk is worth.
+public enum BackupState: String, Sendable, Codable {
+    /// Dump and manifest agree on size; never restore-tested (or not since it last changed).
+    case complete
+    /// Restored into a scratch database and every table matched the manifest.
+    case verified
+    /// Checksum or size differs from the manifest, or its restore did not match.
+    case corrupt
+    /// No manifest, a manifest that does not parse, a missing dump, or a leftover temporary file.
+    case incomplete
+}
+
+/// One backup (or leftover) in a venue's directory.
+public struct CatalogEntry: Sendable {
+    /// The dump file, or the temporary file / manifest when that is all there is.
+    public var path: String
+    public var manifestPath: String?
+    public var manifest: BackupManifest?
+    public var verification: VerificationRecord?
+    public var state: BackupState
+    /// Why the state is corrupt or incomplete.
+    public var reason: String?
+    /// When the backup started (from the manifest), else the file's modification time.
+    public var date: Date
+    public var bytes: Int
+
+    public var isComplete: Bool { state == .complete || state == .verified }
+    public var fileName: String { URL(fileURLWithPath: path).lastPathComponent }
+}
