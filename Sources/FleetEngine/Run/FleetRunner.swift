@@ -1,12 +1,6 @@
 import FleetModel
 import Logging
 
-/// What the runner tells its observer while it works (for a progress line or log lines).
-public enum RunnerEvent: Sendable {
-    case started(slug: String, running: [String], done: Int, total: Int)
-    case finished(VenueOutcome, running: [String], done: Int, total: Int)
-}
-
 /// The one bounded-concurrency primitive every command uses: at most `jobs` venues at once, each
 /// under its own timeout, each ending as a `VenueOutcome` value so one failure never cancels the
 /// rest. When the calling task is cancelled (Ctrl-C, SIGTERM), no new venue starts, running ones

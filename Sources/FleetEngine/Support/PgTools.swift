@@ -1,5 +1,4 @@
 import Foundation
-import Subprocess
 
 /// The PostgreSQL client programs gwi-fleet runs, and pg_dump's version.
 ///
@@ -16,9 +15,7 @@ public struct PgTools: Sendable {
 
     public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> PgTools {
         let pgDump = try find("pg_dump", environment: environment)
-        let result = try await Subprocess.run(.path(.init(pgDump)), arguments: ["--version"], output: .string(limit: 4096),
-                                              error: .discarded)
-        let text = result.standardOutput
+        let text = try await ChildProcess(pgDump, ["--version"]).run(output: .captured(limit: 4096)).standardOutput
         guard let version = text.split(separator: " ").first(where: { $0.first?.isNumber == true }).map(String.init),
               let major = Int(version.split(separator: ".").first ?? "") else {
             throw FleetEngineError.toolFailed(tool: "pg_dump --version", status: "printed no version", message: text)

@@ -46,31 +46,3 @@ public struct CheckOperation: Sendable {
         ], summary: "PostgreSQL \(version), \(ByteCount.human(size)), pg_dump \(tools.pgDumpVersion) ok")
     }
 }
-
-/// `gwi-fleet query "SQL"` on one venue: one statement inside `BEGIN READ ONLY`, rolled back.
-public struct QueryOperation: Sendable {
-    public var sql: String
-    public var connector: VenueConnector
-
-    public init(sql: String, connector: VenueConnector = VenueConnector()) {
-        self.sql = sql
-        self.connector = connector
-    }
-
-    public func run(_ venue: Venue) async throws -> VenueFigures {
-        let connection = try await connector.connect(venue, .pooled)
-        do {
-            try await connection.execute("BEGIN READ ONLY")
-            let result = try await connection.query(sql)
-            try await connection.execute("ROLLBACK")
-            let rows = result.rows.map { row in JSONValue.array(row.map { $0.map(JSONValue.string) ?? .null }) }
-            return VenueFigures([
-                ("columns", .array(result.columns.map(JSONValue.string))),
-                ("row_count", .int(result.rows.count)),
-                ("rows", .array(rows)),
-            ], summary: result.rows.count == 1 ? "1 row" : "\(result.rows.count) rows")
-        } catch let error as PostgresError {
-            throw FleetEngineError.database(step: "query", error)
-        }
-    }
-}

@@ -3,13 +3,6 @@ import Foundation
 import PostgresClient
 import Subprocess
 
-/// A venue that failed but still has figures worth reporting (an exec's log and exit code).
-public struct VenueFailure: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var figures: VenueFigures
-    public var description: String { message }
-}
-
 /// `gwi-fleet exec -- COMMAND …` on one venue: a backup first (unless told not to), the command
 /// with the venue's URLs in its environment and its output in a log file, and, with `--rollback`,
 /// a restore from that backup when the command fails.
@@ -117,32 +110,5 @@ public struct ExecOperation: Sendable {
             return ("ROLLBACK FAILED: \(error.text); the backup is \(backup)",
                     [("rolled_back", .bool(false)), ("rollback_error", .string(error.text))])
         }
-    }
-}
-
-/// An error's text, carried out of a task.
-struct FleetEngineErrorText: Error, Sendable {
-    let text: String
-    init(_ text: String) { self.text = text }
-}
-
-extension VenueConnector {
-    /// The venue's URL with the password in it (from the URL or `password_env`), for a child that
-    /// reads DATABASE_URL. It only ever goes into a child's environment.
-    func urlWithPassword(for venue: Venue, _ endpoint: VenueEndpoint) throws -> String {
-        let url = endpoint == .pooled ? venue.url : venue.directURL
-        let info = try connectionInfo(for: venue, endpoint)
-        guard let password = info.password else { return url }
-        if let scheme = url.range(of: "://") {
-            let authorityEnd = url[scheme.upperBound...].firstIndex { $0 == "/" || $0 == "?" } ?? url.endIndex
-            let authority = url[scheme.upperBound..<authorityEnd]
-            guard let at = authority.lastIndex(of: "@") else { return url }
-            let userinfo = authority[..<at]
-            if userinfo.contains(":") { return url }
-            let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? password
-            return String(url[..<at]) + ":" + encoded + String(url[at...])
-        }
-        if url.range(of: #"(^|\s)password\s*="#, options: .regularExpression) != nil { return url }
-        return url + " password='" + password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
 }

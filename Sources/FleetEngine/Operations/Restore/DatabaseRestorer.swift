@@ -1,7 +1,6 @@
 import FleetModel
 import Foundation
 import PostgresClient
-import Subprocess
 
 /// Creates, fills, counts and drops databases for `verify` and `restore`: pg_restore for custom
 /// dumps, psql for plain ones, with the password in the child's environment only.
@@ -100,16 +99,5 @@ struct DatabaseRestorer: Sendable {
             expected[table] == actual[table] ? nil
                 : VerificationRecord.Mismatch(table: table, expected: expected[table], actual: actual[table])
         }
-    }
-}
-
-extension VenueConnector {
-    /// The server for scratch databases: `verify.scratch_url`, else the venue's direct URL.
-    func scratchServer(for venue: Venue) throws -> DatabaseRestorer.Server {
-        guard let url = venue.scratchURL else { return DatabaseRestorer.Server(info: try connectionInfo(for: venue, .direct)) }
-        var info: ConnectionInfo
-        do { info = try ConnectionInfo(parsing: url) } catch { throw FleetEngineError.invalidURL(key: "verify.scratch_url", error) }
-        if info.password == nil, let name = venue.passwordEnv, let password = environment[name] { info.password = password }
-        return DatabaseRestorer.Server(info: info)
     }
 }

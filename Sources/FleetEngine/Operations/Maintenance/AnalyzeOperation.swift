@@ -1,0 +1,50 @@
+import FleetModel
+import Foundation
+import PostgresClient
+
+/// `gwi-fleet analyze [--vacuum]`: ANALYZE or VACUUM (ANALYZE) on one venue.
+public struct AnalyzeOperation: Sendable {
+    public var vacuum: Bool
+    public var connector: VenueConnector
+    public var timeoutOverride: Duration?
+
+    public init(vacuum: Bool = false, connector: VenueConnector = VenueConnector(), timeoutOverride: Duration? = nil) {
+        self.vacuum = vacuum
+        self.connector = connector
+        self.timeoutOverride = timeoutOverride
+    }
+
+    public func run(_ venue: Venue) async throws -> VenueFigures {
+        let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: timeoutOverride ?? venue.timeout)
+        let (statement, before, milliseconds) = try await Self.analyze(on: connection, vacuum: vacuum)
+        let high = TableStats.highDead(before)
+        var summary = "\(statement) of \(before.count) tables in \(String(format: "%.1f", Double(milliseconds) / 1000))s"
+        if !high.isEmpty { summary += "; high dead tuples before: " + high.map { "\($0.table) \(Int($0.deadShare * 100))%" }.joined(separator: ", ") }
+        return VenueFigures([
+            ("statement", .string(statement)),
+            ("tables", .int(before.count)),
+            ("statement_ms", .int(milliseconds)),
+            ("high_dead_tables_before", .array(high.map(\.json))),
+        ], summary: summary)
+    }
+
+    /// Runs ANALYZE or VACUUM (ANALYZE); returns the statement, the table statistics from before, and its milliseconds.
+    static func analyze(on connection: PostgresConnection, vacuum: Bool) async throws -> (String, [TableStats], Int) {
+        let statement = vacuum ? "VACUUM (ANALYZE)" : "ANALYZE"
+        let before: [TableStats]
+        do {
+            before = try await TableStats.read(on: connection)
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "read pg_stat_user_tables", error)
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            try await connection.execute(statement)
+        } catch let error as PostgresError {
+            throw MaintenanceSession.describe(error, step: statement)
+        }
+        let elapsed = clock.now - start
+        return (statement, before, elapsed.milliseconds)
+    }
+}
