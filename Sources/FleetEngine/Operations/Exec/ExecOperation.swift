@@ -1,7 +1,8 @@
 import FleetModel
 import Foundation
+import Logging
 import PostgresClient
-import Subprocess
+import Subprocess  // TerminationStatus, as ChildProcess reports it
 
 /// `gwi-fleet exec -- COMMAND …` on one venue: a backup first (unless told not to), the command
 /// with the venue's URLs in its environment and its output in a log file, and, with `--rollback`,
@@ -99,6 +100,7 @@ public struct ExecOperation: Sendable {
     func rollBack(_ venue: Venue, from backup: String) async -> (text: String, fields: [(String, JSONValue)]) {
         let restore = RestoreOperation(tools: tools, connector: connector, backupFile: backup,
                                        target: inPlace ? .inPlace : .replace, confirmed: true)
+        RunContext.logger.notice("rolling back", metadata: ["backup": .string(backup)])
         let result = await Task { () -> Result<VenueFigures, FleetEngineErrorText> in
             do { return .success(try await restore.run(venue)) } catch { return .failure(FleetEngineErrorText(FleetRunner.describe(error))) }
         }.value

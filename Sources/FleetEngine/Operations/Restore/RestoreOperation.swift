@@ -1,5 +1,6 @@
 import FleetModel
 import Foundation
+import Logging
 import PostgresClient
 
 /// `gwi-fleet restore` on one venue. A checksum mismatch stops it before anything is touched;
@@ -78,6 +79,7 @@ public struct RestoreOperation: Sendable {
                 let note = untouched.isEmpty ? "" : "; tables not in the backup left as they were: " + untouched.joined(separator: ", ")
                 return VenueFigures(fields, summary: "restored \(entry.fileName) in place, \(matched) tables matched; safety backup \(safety!.file)" + note)
             }
+            RunContext.logger.info("restoring beside the live database", metadata: ["backup": .string(entry.fileName)])
             let stamp = Timestamp.compact(Date())
             let staging = String(venue.database.prefix(63 - 13 - stamp.count)) + "__restoring_" + stamp
             let matched = try await restoreCounted(entry, into: staging, on: server, restorer: restorer)

@@ -1,5 +1,6 @@
 import FleetModel
 import Foundation
+import Logging
 import PostgresClient
 
 /// `gwi-fleet verify` on one venue: checksum, restore into a scratch database, count every table
@@ -55,6 +56,7 @@ public struct VerifyOperation: Sendable {
         var results: [JSONValue] = []
         var failures: [String] = []
         for entry in chosen {
+            RunContext.logger.debug("verifying", metadata: ["backup": .string(entry.fileName)])
             let record = await verify(entry, of: venue, on: server, restorer: restorer)
             try Task.checkCancellation()
             try BackupCatalog.record(record, forDump: entry.path)
