@@ -26,9 +26,10 @@ import TestSupport
                 database: \(database)
               - slug: hung
                 url: postgresql://postgres@127.0.0.1:\(listener.port)/gwi_pos_hung?connect_timeout=60
+                timeout: 2s
             """)
         let started = ContinuousClock.now
-        let result = try await CLI.run([command, "--timeout", "2s", "--fleet", directory.fleet])
+        let result = try await CLI.run([command, "--fleet", directory.fleet])
         let elapsed = ContinuousClock.now - started
         #expect(result.status == 1, "\(result.stderr)")
         let byVenue = venues(try directory.report())
