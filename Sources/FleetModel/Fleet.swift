@@ -40,9 +40,25 @@ public struct BackupPolicy: Sendable, Equatable {
     }
 }
 
+/// What a venue's database is to the product.
+public enum VenueKind: String, Sendable, Codable, CaseIterable {
+    /// One venue's point-of-sale database.
+    case venue
+    /// The product's master database (`gwi_pos`, with the venue registry). Backed up, verified,
+    /// checked and sized like a venue; left out of exec, export, counts and query unless named
+    /// with `--venue`, and sweep does not count `verify.tables` in it.
+    case master
+}
+
 /// One venue database, with every setting resolved (venue > defaults > built-in).
 public struct Venue: Sendable, Equatable {
     public var slug: String
+    public var kind: VenueKind
+    /// Where the venue came from, for `validate`: `fleet file line 12`, `registry`,
+    /// `registry, overridden at line 12`, `server databases`.
+    public var origin: String
+    /// Set when this run leaves the venue out (a master database under exec); it is reported skipped.
+    public var skipReason: String?
     public var database: String
     /// Pooled URL for queries, `{slug}`/`{database}`/`${NAME}` already filled in. May hold a password.
     public var url: String
@@ -55,6 +71,8 @@ public struct Venue: Sendable, Equatable {
     /// Per venue, per operation.
     public var timeout: Duration
     public var backup: BackupPolicy
+    /// At most this long per venue per operation (and for `timeout` values in the fleet file).
+    public static let maximumTimeout = Duration.seconds(7 * 86_400)
     /// Server for `verify`'s scratch databases; the venue's own server (direct URL) when nil.
     public var scratchURL: String?
     /// Tables whose rows `sweep` counts (`verify.tables`).
@@ -69,8 +87,11 @@ public struct Venue: Sendable, Equatable {
     public init(slug: String, database: String, url: String, directURL: String? = nil, passwordEnv: String? = nil,
                 tags: [String] = [], enabled: Bool = true, timeout: Duration = Fleet.defaultTimeout,
                 backup: BackupPolicy, scratchURL: String? = nil, verifyTables: [String] = Venue.defaultVerifyTables,
-                maxBackupAge: Duration = Venue.defaultMaxBackupAge, line: Int? = nil) {
+                maxBackupAge: Duration = Venue.defaultMaxBackupAge, line: Int? = nil, kind: VenueKind = .venue,
+                origin: String = "fleet file") {
         self.slug = slug
+        self.kind = kind
+        self.origin = origin
         self.database = database
         self.url = url
         self.directURL = directURL ?? url
@@ -86,9 +107,63 @@ public struct Venue: Sendable, Equatable {
     }
 }
 
+/// Where venues are found besides the fleet file's list (`discover:`).
+public struct DiscoverySettings: Sendable, Equatable {
+    /// The product's registry table in the master database.
+    public struct Registry: Sendable, Equatable {
+        public static let defaultQuery =
+            #"SELECT slug, database_name AS database, is_active AS enabled FROM "_cron_venue_registry""#
+        public var url: String
+        public var query: String
+        public var passwordEnv: String?
+        public var line: Int?
+
+        public init(url: String, query: String = Registry.defaultQuery, passwordEnv: String? = nil, line: Int? = nil) {
+            self.url = url
+            self.query = query
+            self.passwordEnv = passwordEnv
+            self.line = line
+        }
+    }
+
+    /// Every database on a server whose name matches `include` and none of `exclude` (LIKE patterns).
+    public struct ServerDatabases: Sendable, Equatable {
+        public static let defaultInclude = ["gwi_pos_%"]
+        public static let defaultExclude = ["gwi_pos", "%\\_\\_replaced\\_%", "%\\_\\_restoring\\_%", "gwi\\_verify\\_%"]
+        public var url: String
+        public var include: [String]
+        public var exclude: [String]
+        public var passwordEnv: String?
+        public var line: Int?
+
+        public init(url: String, include: [String] = ServerDatabases.defaultInclude,
+                    exclude: [String] = ServerDatabases.defaultExclude, passwordEnv: String? = nil, line: Int? = nil) {
+            self.url = url
+            self.include = include
+            self.exclude = exclude
+            self.passwordEnv = passwordEnv
+            self.line = line
+        }
+    }
+
+    public var registry: Registry?
+    public var databases: ServerDatabases?
+
+    public init(registry: Registry? = nil, databases: ServerDatabases? = nil) {
+        self.registry = registry
+        self.databases = databases
+    }
+
+    /// `registry`, `server databases` or both, for messages and reports.
+    public var source: String {
+        [registry.map { _ in "registry" }, databases.map { _ in "server databases" }].compactMap { $0 }.joined(separator: " + ")
+    }
+}
+
 /// A validated fleet file.
 public struct Fleet: Sendable, Equatable {
     public static let defaultJobs = 4
+    public static let maximumJobs = 1024
     public static let defaultTimeout = Duration.seconds(30 * 60)
 
     /// Absolute path of the fleet file.
@@ -98,13 +173,30 @@ public struct Fleet: Sendable, Equatable {
     public var jobs: Int
     /// Absolute directory where every command saves its JSON report.
     public var reportsDirectory: String
+    /// Where more venues are found (`discover:`); nil when the list is all there is.
+    public var discovery: DiscoverySettings?
+    /// Databases that match the coverage patterns but are deliberately in no venue (`ignore:`):
+    /// names or LIKE patterns.
+    public var ignore: [String]
+    /// What the file said, kept so discovered venues resolve exactly as listed ones do.
+    public var defaults: VenueSettings
+    public var entries: [VenueEntry]
 
-    public init(path: String, venues: [Venue], jobs: Int = Fleet.defaultJobs, reportsDirectory: String) {
+    public init(path: String, venues: [Venue], jobs: Int = Fleet.defaultJobs, reportsDirectory: String,
+                discovery: DiscoverySettings? = nil, ignore: [String] = [], defaults: VenueSettings = VenueSettings(),
+                entries: [VenueEntry] = []) {
         self.path = path
         self.venues = venues
         self.jobs = jobs
         self.reportsDirectory = reportsDirectory
+        self.discovery = discovery
+        self.ignore = ignore
+        self.defaults = defaults
+        self.entries = entries
     }
+
+    /// The LIKE patterns of databases that should each belong to a venue (coverage).
+    public var coveragePatterns: [String] { discovery?.databases?.include ?? DiscoverySettings.ServerDatabases.defaultInclude }
 
     /// The venues a command works on: all, or those named by `--venue` / carrying a `--tag`
     /// (a venue matching either is in). Disabled venues stay in the list, to be reported skipped.

@@ -11,7 +11,8 @@ public enum FleetDuration {
         guard !rest.isEmpty else { return nil }
         while !rest.isEmpty {
             let digits = rest.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty, let amount = Int(digits) else { return nil }
+            // Twelve digits at most: enough for any real duration, far from overflowing Duration.
+            guard !digits.isEmpty, digits.count <= 12, let amount = Int(digits) else { return nil }
             rest = rest.dropFirst(digits.count)
             guard let unit = units.first(where: { rest.hasPrefix($0.0) })
             else { return nil }

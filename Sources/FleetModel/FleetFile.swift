@@ -1,12 +1,13 @@
 import Foundation
 import Yams
 
-/// Reads a fleet file: YAML → raw values → every problem collected → a resolved `Fleet`.
+/// Reads a fleet file: YAML → entries and defaults, every problem collected → a resolved `Fleet`.
 ///
 /// Precedence is venue > `defaults:` > built-in; the command line applies its own overrides after.
+/// Discovered venues (`discover:`) are added later by the engine, through `Fleet.adding(discovered:)`.
 public enum FleetFile {
     /// Built-in URL-free defaults.
-    public static let defaultDatabaseTemplate = "gwi_pos_{slug}"
+    public static let defaultDatabaseTemplate = "gwi_pos_{slug_}"
     public static let defaultBackupDirectory = "backups"
     public static let defaultReportsDirectory = "reports"
 
@@ -28,36 +29,178 @@ public enum FleetFile {
     /// Validates fleet-file text; `path` anchors relative directories and names the file in errors.
     public static func parse(yaml: String, path: String, environment: [String: String]) throws(FleetFileError) -> Fleet {
         var reader = Reader(environment: environment, baseDirectory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        let fleet = reader.read(yaml)
-        if let fleet, reader.problems.isEmpty { return Fleet(path: path, venues: fleet.venues, jobs: fleet.jobs,
-                                                              reportsDirectory: fleet.reportsDirectory) }
-        let sorted = reader.problems.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }
-        throw .invalid(path: path, problems: sorted.map(\.element))
+        guard let read = reader.read(yaml) else { throw .invalid(path: path, problems: Self.sorted(reader.problems)) }
+        // Every problem at once: those of reading, and those of resolving what could be read.
+        var problems = reader.problems
+        let venues = Resolver(baseDirectory: reader.baseDirectory).venues(read.entries, defaults: read.defaults, problems: &problems)
+        guard problems.isEmpty else { throw .invalid(path: path, problems: Self.sorted(problems)) }
+        return Fleet(path: path, venues: venues, jobs: read.jobs, reportsDirectory: read.reportsDirectory,
+                     discovery: read.discovery, ignore: read.ignore, defaults: read.defaults, entries: read.entries)
+    }
+
+    static func sorted(_ problems: [FleetFileProblem]) -> [FleetFileProblem] {
+        problems.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(\.element)
+    }
+
+    /// `^[a-z0-9]+([-_][a-z0-9]+)*$`, at most 50 characters: the product's kebab-case slugs
+    /// (`joes-bar`), underscores still accepted.
+    public static func isValidSlug(_ slug: String) -> Bool {
+        guard !slug.isEmpty, slug.utf8.count <= 50 else { return false }
+        var previousWasSeparator = true
+        for scalar in slug.unicodeScalars {
+            let isSeparator = scalar == "-" || scalar == "_"
+            if isSeparator {
+                if previousWasSeparator { return false }
+            } else if !(("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)) {
+                return false
+            }
+            previousWasSeparator = isSeparator
+        }
+        return !previousWasSeparator
+    }
+
+    /// Why a database name cannot be used, or nil: PostgreSQL's 63 bytes, and nothing that could
+    /// leave the backup directory or break a connection string (`/`, NUL, control characters).
+    public static func databaseNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "database name is empty" }
+        if name.utf8.count > 63 { return "database name `\(name)` is \(name.utf8.count) bytes; PostgreSQL allows 63" }
+        if name.unicodeScalars.contains(where: { $0 == "/" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7f }) {
+            return "database name `\(name.debugDescription.dropFirst().dropLast())` has a `/`, `\\` or control character"
+        }
+        return nil
     }
 }
 
-/// Settings a venue may set itself or inherit from `defaults:`.
-private struct Settings {
-    var url: String?
-    /// True when `url` was written, even if it could not be used.
-    var urlWritten = false
-    var directURL: String?
-    var passwordEnv: String?
-    var timeout: Duration?
-    var backupDirectory: String?
-    var backupFormat: BackupFormat?
-    var keepDays: Int?
-    var keepMin: Int?
-    var maxAge: Duration?
-    var scratchURL: String?
-    var verifyTables: [String]?
+/// Turns entries into venues: the entry's own settings over `defaults:` over the built-ins, the
+/// templates filled in (escaped for the URL form they go into).
+public struct Resolver: Sendable {
+    public let baseDirectory: String
 
-    func over(_ base: Settings) -> Settings {
-        Settings(url: url ?? base.url, urlWritten: urlWritten || base.urlWritten, directURL: directURL ?? base.directURL, passwordEnv: passwordEnv ?? base.passwordEnv,
-                 timeout: timeout ?? base.timeout, backupDirectory: backupDirectory ?? base.backupDirectory,
-                 backupFormat: backupFormat ?? base.backupFormat, keepDays: keepDays ?? base.keepDays,
-                 keepMin: keepMin ?? base.keepMin, maxAge: maxAge ?? base.maxAge, scratchURL: scratchURL ?? base.scratchURL,
-                 verifyTables: verifyTables ?? base.verifyTables)
+    public init(baseDirectory: String) {
+        self.baseDirectory = baseDirectory
+    }
+
+    /// Every entry resolved; duplicates and bad entries become problems.
+    public func venues(_ entries: [VenueEntry], defaults: VenueSettings, problems: inout [FleetFileProblem]) -> [Venue] {
+        var venues: [Venue] = []
+        var firstLineOfSlug: [String: Int] = [:]
+        for entry in entries {
+            if let first = firstLineOfSlug[entry.slug] {
+                problems.append(FleetFileProblem(venue: entry.slug, key: "slug", line: entry.line,
+                                                 message: "duplicate slug; already used by the venue at line \(first)"))
+                continue
+            }
+            firstLineOfSlug[entry.slug] = entry.line ?? 0
+            if let venue = venue(entry, defaults: defaults, problems: &problems) { venues.append(venue) }
+        }
+        return venues
+    }
+
+    public func venue(_ entry: VenueEntry, defaults: VenueSettings, problems: inout [FleetFileProblem]) -> Venue? {
+        let slug = entry.slug
+        var valid = true
+        func problem(_ key: String, _ message: String) {
+            problems.append(FleetFileProblem(venue: slug, key: key, line: entry.line,
+                                             message: entry.line == nil ? "\(message) (from \(entry.origin))" : message))
+            valid = false
+        }
+        if !FleetFile.isValidSlug(slug) {
+            problem("slug", "slug must match ^[a-z0-9]+([-_][a-z0-9]+)*$ (lowercase letters and digits, single - or _ between them), at most 50 characters")
+        }
+        let underscored = slug.replacingOccurrences(of: "-", with: "_")
+        let database = (entry.database ?? FleetFile.defaultDatabaseTemplate)
+            .replacingOccurrences(of: "{slug_}", with: underscored).replacingOccurrences(of: "{slug}", with: slug)
+        if let message = FleetFile.databaseNameProblem(database) { problem(entry.database == nil ? "slug" : "database", message) }
+        let resolved = entry.settings.over(defaults)
+        guard let urlTemplate = resolved.url else {
+            // A url that is present but broken has its own problem already.
+            if !resolved.urlWritten { problem("url", "missing: set `url` on the venue or in `defaults:`") }
+            return nil
+        }
+        if let timeout = resolved.timeout, timeout > Venue.maximumTimeout {
+            problem("timeout", "at most \(FleetDuration.format(Venue.maximumTimeout)), got \(FleetDuration.format(timeout))")
+        }
+        guard valid else { return nil }
+        let fill = { (template: String) in Self.fill(template, slug: slug, underscored: underscored, database: database) }
+        return Venue(
+            slug: slug, database: database, url: fill(urlTemplate), directURL: resolved.directURL.map(fill),
+            passwordEnv: resolved.passwordEnv, tags: entry.tags ?? [], enabled: entry.enabled ?? true,
+            timeout: resolved.timeout ?? Fleet.defaultTimeout,
+            backup: BackupPolicy(directory: absolute(resolved.backupDirectory ?? FleetFile.defaultBackupDirectory),
+                                 format: resolved.backupFormat ?? .custom,
+                                 retention: RetentionPolicy(keepDays: resolved.keepDays ?? RetentionPolicy.defaultKeepDays,
+                                                            keepMin: resolved.keepMin ?? RetentionPolicy.defaultKeepMin)),
+            scratchURL: resolved.scratchURL.map(fill),
+            verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
+            maxBackupAge: resolved.maxAge ?? Venue.defaultMaxBackupAge,
+            line: entry.line, kind: entry.kind ?? .venue,
+            origin: entry.line.map { entry.origin == "fleet file" ? "fleet file line \($0)" : entry.origin } ?? entry.origin)
+    }
+
+    /// Fills `{database}`, `{slug}` and `{slug_}` into a connection string: percent-encoded in a
+    /// URI, quoted in `key=value` form, so a name can never add a parameter or another host.
+    public static func fill(_ template: String, slug: String, underscored: String, database: String) -> String {
+        guard template.contains("{") else { return template }
+        let isURI = template.hasPrefix("postgresql://") || template.hasPrefix("postgres://")
+        let escape = { (value: String) -> String in
+            if isURI { return ConnectionText.percentEncoded(value) }
+            let safe = value.allSatisfy { !$0.isWhitespace && $0 != "'" && $0 != "\\" }
+            return safe ? value : "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        }
+        return template.replacingOccurrences(of: "{database}", with: escape(database))
+            .replacingOccurrences(of: "{slug_}", with: escape(underscored)).replacingOccurrences(of: "{slug}", with: escape(slug))
+    }
+
+    func absolute(_ directory: String) -> String {
+        directory.hasPrefix("/") ? directory
+            : URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: baseDirectory, isDirectory: true)).standardizedFileURL.path
+    }
+}
+
+/// Escaping for values put into connection strings.
+public enum ConnectionText {
+    /// RFC 3986 unreserved characters kept, everything else as `%XX` (UTF-8).
+    public static func percentEncoded(_ value: String) -> String {
+        var result = ""
+        for byte in value.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || "-._~".unicodeScalars.contains(scalar) {
+                result.unicodeScalars.append(scalar)
+            } else {
+                result += String(format: "%%%02X", byte)
+            }
+        }
+        return result
+    }
+}
+
+extension Fleet {
+    /// This fleet with the venues discovery found: each entry over `defaults:`, the fleet file's
+    /// entry of the same slug on top of it; discovered venues get the tag `discovered`. Listed
+    /// venues keep their order; venues found only by discovery follow, in the order found.
+    public func adding(discovered: [VenueEntry]) -> (Fleet, [FleetFileProblem]) {
+        let listedBySlug = Dictionary(entries.map { ($0.slug, $0) }, uniquingKeysWith: { first, _ in first })
+        var merged: [VenueEntry] = entries
+        var indexBySlug = Dictionary(entries.enumerated().map { ($1.slug, $0) }, uniquingKeysWith: { first, _ in first })
+        var problems: [FleetFileProblem] = []
+        for var found in discovered {
+            found.tags = (found.tags ?? []) + ["discovered"]
+            if let index = indexBySlug[found.slug] {
+                if let listed = listedBySlug[found.slug], merged[index] == listed {
+                    merged[index] = found.overridden(by: listed)
+                    if !(merged[index].tags ?? []).contains("discovered") { merged[index].tags = (merged[index].tags ?? []) + ["discovered"] }
+                } else {
+                    problems.append(FleetFileProblem(venue: found.slug, key: "slug", message: "found twice by discovery (\(found.origin))"))
+                }
+            } else {
+                indexBySlug[found.slug] = merged.count
+                merged.append(found)
+            }
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var copy = self
+        copy.venues = Resolver(baseDirectory: base).venues(merged, defaults: defaults, problems: &problems)
+        return (copy, problems)
     }
 }
 
@@ -66,21 +209,35 @@ private struct Reader {
     let baseDirectory: String
     var problems: [FleetFileProblem] = []
 
-    static let topKeys = ["version", "defaults", "venues", "reports"]
+    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore"]
     static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
     static let defaultsKeys = settingKeys + ["jobs"]
-    static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled"]
+    static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled", "kind"]
     static let backupKeys = ["dir", "format", "retention", "max_age"]
     static let retentionKeys = ["keep_days", "keep_min"]
     static let verifyKeys = ["scratch_url", "tables"]
     static let reportsKeys = ["dir"]
+    static let discoverKeys = ["registry", "databases"]
+    static let registryKeys = ["url", "query", "password_env"]
+    static let databasesKeys = ["url", "include", "exclude", "password_env"]
+    /// Keys whose values are connection strings: `${NAME}` goes into them percent-encoded.
+    static let urlKeys: Set<String> = ["url", "direct_url", "scratch_url"]
+
+    struct Read {
+        var entries: [VenueEntry]
+        var defaults: VenueSettings
+        var jobs: Int
+        var reportsDirectory: String
+        var discovery: DiscoverySettings?
+        var ignore: [String]
+    }
 
     init(environment: [String: String], baseDirectory: String) {
         self.environment = environment
         self.baseDirectory = baseDirectory
     }
 
-    mutating func read(_ yaml: String) -> (venues: [Venue], jobs: Int, reportsDirectory: String)? {
+    mutating func read(_ yaml: String) -> Read? {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -103,14 +260,14 @@ private struct Reader {
             }
         }
 
-        var defaults = Settings()
+        var defaults = VenueSettings()
         var jobs = Fleet.defaultJobs
         if let node = top["defaults"], let map = mapping(node.value, key: "defaults", venue: nil, allowed: Self.defaultsKeys) {
             defaults = settings(map, prefix: "defaults.", venue: nil)
             if let jobsNode = map["jobs"], let value = int(jobsNode.value, key: "defaults.jobs", venue: nil) {
-                if value >= 1 { jobs = value } else {
+                if (1...Fleet.maximumJobs).contains(value) { jobs = value } else {
                     problems.append(FleetFileProblem(key: "defaults.jobs", line: line(jobsNode.value),
-                                                     message: "must be at least 1, got \(value)"))
+                                                     message: "must be at least 1 and at most \(Fleet.maximumJobs), got \(value)"))
                 }
             }
         }
@@ -121,34 +278,61 @@ private struct Reader {
             reportsDirectory = value
         }
 
-        guard let venuesNode = top["venues"] else {
-            problems.append(FleetFileProblem(key: "venues", message: "missing: list the venue databases under `venues:`"))
-            return nil
-        }
-        guard case .sequence(let list) = venuesNode.value else {
-            problems.append(FleetFileProblem(key: "venues", line: line(venuesNode.value), message: "must be a list of venues"))
-            return nil
-        }
-        if list.isEmpty {
-            problems.append(FleetFileProblem(key: "venues", line: line(venuesNode.value), message: "the list is empty"))
-        }
+        let discovery = top["discover"].flatMap { discoverySettings($0.value) }
+        var ignore: [String] = []
+        if let node = top["ignore"] { ignore = stringList(node.value, key: "ignore", venue: nil) ?? [] }
 
-        var venues: [Venue] = []
-        var firstLineOfSlug: [String: Int] = [:]
-        for (index, node) in list.enumerated() {
-            guard let venue = venue(node, index: index, defaults: defaults) else { continue }
-            if let first = firstLineOfSlug[venue.slug] {
-                problems.append(FleetFileProblem(venue: venue.slug, key: "slug", line: venue.line,
-                                                 message: "duplicate slug; already used by the venue at line \(first)"))
-                continue
+        var entries: [VenueEntry] = []
+        if let venuesNode = top["venues"] {
+            if case .sequence(let list) = venuesNode.value {
+                if list.isEmpty && discovery == nil {
+                    problems.append(FleetFileProblem(key: "venues", line: line(venuesNode.value), message: "the list is empty"))
+                }
+                for (index, node) in list.enumerated() {
+                    if let entry = entry(node, index: index) { entries.append(entry) }
+                }
+            } else if venuesNode.value.null == nil || discovery == nil {
+                problems.append(FleetFileProblem(key: "venues", line: line(venuesNode.value), message: "must be a list of venues"))
             }
-            firstLineOfSlug[venue.slug] = venue.line ?? 0
-            venues.append(venue)
+        } else if discovery == nil {
+            problems.append(FleetFileProblem(key: "venues", message: "missing: list the venue databases under `venues:` (or find them with `discover:`)"))
+            return nil
         }
-        return (venues, jobs, absolute(reportsDirectory))
+        return Read(entries: entries, defaults: defaults, jobs: jobs, reportsDirectory: Resolver(baseDirectory: baseDirectory).absolute(reportsDirectory),
+                    discovery: discovery, ignore: ignore)
     }
 
-    mutating func venue(_ node: Node, index: Int, defaults: Settings) -> Venue? {
+    mutating func discoverySettings(_ node: Node) -> DiscoverySettings? {
+        guard let map = mapping(node, key: "discover", venue: nil, allowed: Self.discoverKeys) else { return nil }
+        var result = DiscoverySettings()
+        if let node = map["registry"], let registry = mapping(node.value, key: "discover.registry", venue: nil, allowed: Self.registryKeys) {
+            if let url = registry["url"].flatMap({ string($0.value, key: "discover.registry.url", venue: nil) }) {
+                var settings = DiscoverySettings.Registry(url: url, line: line(node.value))
+                if let query = registry["query"].flatMap({ string($0.value, key: "discover.registry.query", venue: nil) }) { settings.query = query }
+                settings.passwordEnv = registry["password_env"].flatMap { passwordEnv($0.value, key: "discover.registry.password_env", venue: nil) }
+                result.registry = settings
+            } else if registry["url"] == nil {
+                problems.append(FleetFileProblem(key: "discover.registry.url", line: line(node.value), message: "missing: the master database's URL"))
+            }
+        }
+        if let node = map["databases"], let databases = mapping(node.value, key: "discover.databases", venue: nil, allowed: Self.databasesKeys) {
+            if let url = databases["url"].flatMap({ string($0.value, key: "discover.databases.url", venue: nil) }) {
+                var settings = DiscoverySettings.ServerDatabases(url: url, line: line(node.value))
+                if let include = databases["include"].flatMap({ stringList($0.value, key: "discover.databases.include", venue: nil) }) { settings.include = include }
+                if let exclude = databases["exclude"].flatMap({ stringList($0.value, key: "discover.databases.exclude", venue: nil) }) { settings.exclude = exclude }
+                settings.passwordEnv = databases["password_env"].flatMap { passwordEnv($0.value, key: "discover.databases.password_env", venue: nil) }
+                result.databases = settings
+            } else if databases["url"] == nil {
+                problems.append(FleetFileProblem(key: "discover.databases.url", line: line(node.value), message: "missing: a database on the server to list"))
+            }
+        }
+        if result.registry == nil && result.databases == nil && map["registry"] == nil && map["databases"] == nil {
+            problems.append(FleetFileProblem(key: "discover", line: line(node), message: "give `registry:` or `databases:` (or both)"))
+        }
+        return result.registry == nil && result.databases == nil ? nil : result
+    }
+
+    mutating func entry(_ node: Node, index: Int) -> VenueEntry? {
         // Name the venue by its slug in every problem, when it has a readable one.
         var name = "venues[\(index + 1)]"
         if case .mapping(let raw) = node, let slug = raw["slug"]?.scalar?.string { name = slug }
@@ -158,103 +342,72 @@ private struct Reader {
             return nil
         }
         guard let slug = string(slugNode.value, key: "slug", venue: name) else { return nil }
-        name = slug
-        var valid = true
-        if !Self.isValidSlug(slug) {
-            problems.append(FleetFileProblem(venue: slug, key: "slug", line: line(slugNode.value),
-                                             message: "slug must match [a-z0-9][a-z0-9_]* (lowercase letters, digits, underscores)"))
-            valid = false
-        }
-        let own = settings(map, prefix: "", venue: slug)
-        let resolved = own.over(defaults)
-
-        var database = FleetFile.defaultDatabaseTemplate.replacingOccurrences(of: "{slug}", with: slug)
-        if let node = map["database"], let value = string(node.value, key: "database", venue: slug) {
-            database = value.replacingOccurrences(of: "{slug}", with: slug)
-        }
-        if database.utf8.count > 63 {
-            problems.append(FleetFileProblem(venue: slug, key: map["database"] == nil ? "slug" : "database",
-                                             line: line((map["database"] ?? slugNode).value),
-                                             message: "database name `\(database)` is \(database.utf8.count) bytes; PostgreSQL allows 63"))
-            valid = false
-        }
-
-        var tags: [String] = []
-        if let node = map["tags"] { tags = stringList(node.value, key: "tags", venue: slug) ?? [] }
-        var enabled = true
+        var entry = VenueEntry(slug: slug, settings: settings(map, prefix: "", venue: slug), line: line(node), origin: "fleet file")
+        if let node = map["database"] { entry.database = string(node.value, key: "database", venue: slug) }
+        if let node = map["tags"] { entry.tags = stringList(node.value, key: "tags", venue: slug) ?? [] }
         if let node = map["enabled"] {
-            if let value = node.value.bool, node.value.scalar != nil { enabled = value } else {
+            if let value = node.value.bool, node.value.scalar != nil { entry.enabled = value } else {
                 problems.append(FleetFileProblem(venue: slug, key: "enabled", line: line(node.value), message: "must be true or false"))
             }
         }
-
-        guard let urlTemplate = resolved.url else {
-            // A url that is present but broken has its own problem already.
-            if map["url"] == nil && !defaults.urlWritten {
-                problems.append(FleetFileProblem(venue: slug, key: "url", line: line(node),
-                                                 message: "missing: set `url` on the venue or in `defaults:`"))
+        if let node = map["kind"], let text = string(node.value, key: "kind", venue: slug) {
+            if let kind = VenueKind(rawValue: text) { entry.kind = kind } else {
+                problems.append(FleetFileProblem(venue: slug, key: "kind", line: line(node.value), message: "bad kind `\(text)`; use venue or master"))
             }
-            return nil
         }
-        let fill = { (template: String) in
-            template.replacingOccurrences(of: "{slug}", with: slug).replacingOccurrences(of: "{database}", with: database)
-        }
-        guard valid else { return nil }
-        return Venue(
-            slug: slug, database: database, url: fill(urlTemplate), directURL: resolved.directURL.map(fill),
-            passwordEnv: resolved.passwordEnv, tags: tags, enabled: enabled,
-            timeout: resolved.timeout ?? Fleet.defaultTimeout,
-            backup: BackupPolicy(directory: absolute(resolved.backupDirectory ?? FleetFile.defaultBackupDirectory),
-                                 format: resolved.backupFormat ?? .custom,
-                                 retention: RetentionPolicy(keepDays: resolved.keepDays ?? RetentionPolicy.defaultKeepDays,
-                                                            keepMin: resolved.keepMin ?? RetentionPolicy.defaultKeepMin)),
-            scratchURL: resolved.scratchURL.map(fill),
-            verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
-            maxBackupAge: resolved.maxAge ?? Venue.defaultMaxBackupAge,
-            line: line(node))
+        return entry
     }
 
-    mutating func settings(_ map: [String: (key: Node, value: Node)], prefix: String, venue: String?) -> Settings {
-        var result = Settings()
+    mutating func passwordEnv(_ node: Node, key: String, venue: String?) -> String? {
+        guard let name = string(node, key: key, venue: venue) else { return nil }
+        if name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) == nil {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "`\(name)` is not an environment variable name"))
+            return nil
+        }
+        if environment[name] == nil {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "environment variable \(name) is not set"))
+            return nil
+        }
+        return name
+    }
+
+    mutating func duration(_ node: Node, key: String, venue: String?, example: String) -> Duration? {
+        guard let text = string(node, key: key, venue: venue) else { return nil }
+        guard let duration = FleetDuration.parse(text) else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "bad duration `\(text)` (write e.g. \(example))"))
+            return nil
+        }
+        return duration
+    }
+
+    mutating func settings(_ map: [String: (key: Node, value: Node)], prefix: String, venue: String?) -> VenueSettings {
+        var result = VenueSettings()
         if let node = map["url"] {
             result.urlWritten = true
             result.url = string(node.value, key: prefix + "url", venue: venue)
         }
         if let node = map["direct_url"] { result.directURL = string(node.value, key: prefix + "direct_url", venue: venue) }
-        if let node = map["password_env"], let name = string(node.value, key: prefix + "password_env", venue: venue) {
-            if name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) == nil {
-                problems.append(FleetFileProblem(venue: venue, key: prefix + "password_env", line: line(node.value),
-                                                 message: "`\(name)` is not an environment variable name"))
-            } else if environment[name] == nil {
-                problems.append(FleetFileProblem(venue: venue, key: prefix + "password_env", line: line(node.value),
-                                                 message: "environment variable \(name) is not set"))
-            } else {
-                result.passwordEnv = name
-            }
-        }
-        if let node = map["timeout"], let text = string(node.value, key: prefix + "timeout", venue: venue) {
-            if let duration = FleetDuration.parse(text) { result.timeout = duration } else {
+        if let node = map["password_env"] { result.passwordEnv = passwordEnv(node.value, key: prefix + "password_env", venue: venue) }
+        if let node = map["timeout"], let value = duration(node.value, key: prefix + "timeout", venue: venue, example: "90s, 30m, 1h30m") {
+            if value > Venue.maximumTimeout {
                 problems.append(FleetFileProblem(venue: venue, key: prefix + "timeout", line: line(node.value),
-                                                 message: "bad duration `\(text)` (write e.g. 90s, 30m, 1h30m)"))
+                                                 message: "at most \(FleetDuration.format(Venue.maximumTimeout)), got \(FleetDuration.format(value))"))
+            } else {
+                result.timeout = value
             }
         }
         if let node = map["backup"],
            let backup = mapping(node.value, key: prefix + "backup", venue: venue, allowed: Self.backupKeys) {
             if let dir = backup["dir"] { result.backupDirectory = string(dir.value, key: prefix + "backup.dir", venue: venue) }
-            if let node = backup["max_age"], let text = string(node.value, key: prefix + "backup.max_age", venue: venue) {
-                if let duration = FleetDuration.parse(text) { result.maxAge = duration } else {
-                    problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.max_age", line: line(node.value),
-                                                     message: "bad duration `\(text)` (write e.g. 26h, 2d)"))
-                }
-            }
+            if let node = backup["max_age"] { result.maxAge = duration(node.value, key: prefix + "backup.max_age", venue: venue, example: "26h, 2d") }
             if let node = backup["retention"],
                let retention = mapping(node.value, key: prefix + "backup.retention", venue: venue, allowed: Self.retentionKeys) {
                 for (name, minimum) in [("keep_days", 0), ("keep_min", 1)] {
                     guard let node = retention[name], let value = int(node.value, key: prefix + "backup.retention." + name, venue: venue)
                     else { continue }
-                    if value < minimum {
+                    if value < minimum || value > 100_000 {
                         problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.retention." + name, line: line(node.value),
-                                                         message: "must be at least \(minimum), got \(value)"))
+                                                         message: "must be at least \(minimum) and at most 100000, got \(value)"))
                     } else if name == "keep_days" { result.keepDays = value } else { result.keepMin = value }
                 }
             }
@@ -304,8 +457,11 @@ private struct Reader {
             problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "must be a single value"))
             return nil
         }
-        return substitute(scalar.string, key: key, venue: venue, line: line(node))
+        let isURL = Self.urlKeys.contains(String(key.split(separator: ".").last ?? ""))
+        return substitute(scalar.string, key: key, venue: venue, line: line(node), encode: isURL && Self.isURI(scalar.string))
     }
+
+    static func isURI(_ text: String) -> Bool { text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") }
 
     mutating func int(_ node: Node, key: String, venue: String?) -> Int? {
         guard node.scalar != nil, let value = node.int else {
@@ -323,8 +479,9 @@ private struct Reader {
         return sequence.compactMap { string($0, key: key, venue: venue) }
     }
 
-    /// Replaces `${NAME}` with the environment's value; an undefined name is a problem.
-    mutating func substitute(_ text: String, key: String, venue: String?, line: Int?) -> String? {
+    /// Replaces `${NAME}` with the environment's value (percent-encoded in a URI, so a password
+    /// with `@` or `/` stays a password); an undefined name is a problem.
+    mutating func substitute(_ text: String, key: String, venue: String?, line: Int?, encode: Bool = false) -> String? {
         guard text.contains("${") else { return text }
         var result = ""
         var rest = Substring(text)
@@ -337,7 +494,7 @@ private struct Reader {
             }
             let name = String(rest[start.upperBound..<end])
             if let value = environment[name] {
-                result += value
+                result += encode ? ConnectionText.percentEncoded(value) : value
             } else {
                 problems.append(FleetFileProblem(venue: venue, key: key, line: line,
                                                  message: "environment variable \(name) is not set (used as ${\(name)})"))
@@ -350,16 +507,6 @@ private struct Reader {
     }
 
     func line(_ node: Node) -> Int? { node.mark?.line }
-
-    func absolute(_ directory: String) -> String {
-        directory.hasPrefix("/") ? directory
-            : URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: baseDirectory, isDirectory: true)).standardizedFileURL.path
-    }
-
-    static func isValidSlug(_ slug: String) -> Bool {
-        guard let first = slug.unicodeScalars.first, ("a"..."z").contains(first) || ("0"..."9").contains(first) else { return false }
-        return slug.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
-    }
 
     static func closest(to word: String, in candidates: [String]) -> String? {
         candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0

@@ -10,11 +10,12 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         if options.json {
             let venues = JSONValue.array(session.venues.map { venue in
                 .object([
-                    ("slug", .string(venue.slug)), ("database", .string(venue.database)),
+                    ("slug", .string(venue.slug)), ("database", .string(venue.database)), ("kind", .string(venue.kind.rawValue)),
+                    ("origin", .string(venue.origin)),
                     ("enabled", .bool(venue.enabled)), ("tags", .array(venue.tags.map(JSONValue.string))),
                     ("url", .string(venue.redactedURL)), ("direct_url", .string(venue.redactedDirectURL)),
                     ("password_env", venue.passwordEnv.map(JSONValue.string) ?? .null),
@@ -25,20 +26,26 @@ struct ValidateCommand: AsyncParsableCommand {
             })
             Terminal.out(JSONValue.object([
                 ("fleet", .string(session.fleet.path)), ("jobs", .int(session.fleet.jobs)),
-                ("reports_dir", .string(session.fleet.reportsDirectory)), ("venues", venues),
+                ("reports_dir", .string(session.fleet.reportsDirectory)), ("discovery", session.discovery?.json ?? .null),
+                ("venues", venues),
             ]).serialized(), terminator: "")
             return
         }
         Terminal.out(Terminal.table(
-            headers: ["VENUE", "DATABASE", "ENABLED", "TAGS", "TIMEOUT", "BACKUP", "URL", "DIRECT URL"],
+            headers: ["VENUE", "DATABASE", "KIND", "FROM", "ENABLED", "TAGS", "TIMEOUT", "BACKUP", "URL", "DIRECT URL"],
             rows: session.venues.map { venue in
-                [venue.slug, venue.database, venue.enabled ? "yes" : "no", venue.tags.joined(separator: ","),
+                [venue.slug, venue.database, venue.kind.rawValue, venue.origin, venue.enabled ? "yes" : "no", venue.tags.joined(separator: ","),
                  FleetDuration.format(options.timeoutOverride ?? venue.timeout),
                  "\(venue.backup.format.rawValue) → \(venue.backup.directory)/\(venue.slug)",
                  venue.redactedURL, venue.directURL == venue.url ? "(url)" : venue.redactedDirectURL]
             }))
         let enabled = session.venues.filter(\.enabled).count
+        if let discovery = session.discovery {
+            Terminal.out("discovery (\(discovery.source)): \(discovery.venues) venues, \(discovery.fresh ? "read now" : "STALE, saved \(Timestamp.iso8601(discovery.asOf))")")
+        }
         Terminal.out("\(session.fleet.path): valid, \(session.venues.count) venues (\(enabled) enabled), jobs \(session.fleet.jobs), reports → \(session.fleet.reportsDirectory)")
+        // A venue list from an old discovery is not what the registry says now: not a clean bill.
+        if session.discovery?.fresh == false { throw ExitCode(ExitCodes.venueFailed) }
     }
 }
 
@@ -50,10 +57,10 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let tools = try await locateTools()
         let operation = CheckOperation(tools: tools)
-        let (report, path) = await session.run(command: "check") { try await operation.run($0) }
+        let (report, path) = await session.run(command: "check", conclude: session.coverage) { try await operation.run($0) }
         try session.finish(report, savedAt: path)
     }
 }
@@ -74,7 +81,7 @@ struct QueryCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options, leavingMasterOutOf: "query")
         let operation = QueryOperation(sql: sql)
         let (report, path) = await session.run(command: "query") { try await operation.run($0) }
         if options.json { try session.finish(report, savedAt: path) }
@@ -99,10 +106,10 @@ struct BackupCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let tools = try await locateTools()
         let operation = BackupOperation(tools: tools, formatOverride: format, prune: prune)
-        let (report, path) = await session.run(command: "backup") { try await operation.run($0) }
+        let (report, path) = await session.run(command: "backup", conclude: session.coverage) { try await operation.run($0) }
         try session.finish(report, savedAt: path)
     }
 }

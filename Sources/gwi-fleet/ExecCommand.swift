@@ -43,7 +43,7 @@ struct ExecCommand: AsyncParsableCommand {
     func run() async throws {
         var options = self.options
         if options.jobs == nil { options.jobs = 1 }  // a rollout goes one venue at a time unless asked
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options, leavingMasterOutOf: "exec")
         let started = Timestamp.compact(Date())
         let operation = ExecOperation(command: command, backupFirst: !noBackup, rollback: rollback, inPlace: inPlace,
                                       logDirectory: session.fleet.reportsDirectory + "/exec-\(started)", tools: try await locateTools())

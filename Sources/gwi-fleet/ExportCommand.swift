@@ -41,7 +41,7 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options, leavingMasterOutOf: "export")
         let source: ExportOperation.Source = table.map {
             .table($0, columns: (columns ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
                    filter: `where`)

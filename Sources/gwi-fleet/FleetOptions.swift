@@ -25,9 +25,14 @@ struct FleetOptions: ParsableArguments {
     var json = false
 
     func validate() throws {
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if let timeout, FleetDuration.parse(timeout) == nil {
-            throw ValidationError("--timeout: bad duration `\(timeout)` (write e.g. 90s, 30m, 1h30m)")
+        if let jobs, !(1...Fleet.maximumJobs).contains(jobs) { throw ValidationError("--jobs must be between 1 and \(Fleet.maximumJobs)") }
+        if let timeout {
+            guard let duration = FleetDuration.parse(timeout) else {
+                throw ValidationError("--timeout: bad duration `\(timeout)` (write e.g. 90s, 30m, 1h30m)")
+            }
+            if duration > Venue.maximumTimeout {
+                throw ValidationError("--timeout: at most \(FleetDuration.format(Venue.maximumTimeout))")
+            }
         }
     }
 

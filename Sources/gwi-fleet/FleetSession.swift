@@ -12,9 +12,12 @@ struct FleetSession {
     let fleet: Fleet
     let venues: [Venue]
     let logger: Logger
+    let discovery: DiscoveryStatus?
 
-    /// Reads and validates the fleet file; an invalid one exits 2 before anything is touched.
-    init(options: FleetOptions) throws {
+    /// Reads and validates the fleet file and runs its discovery; an invalid file, or a failed
+    /// discovery with no saved list to fall back on, exits 2 before anything is touched.
+    /// `command`: commands that leave the master database out unless `--venue` names it pass theirs.
+    init(options: FleetOptions, leavingMasterOutOf command: String? = nil) async throws {
         self.options = options
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -23,16 +26,21 @@ struct FleetSession {
         }
         logger = Logger(label: "gwi-fleet")
         do {
-            var fleet = try FleetFile.load(path: options.fleet)
-            let problems = FleetPreflight.problems(in: fleet)
-            if !problems.isEmpty { throw FleetFileError.invalid(path: fleet.path, problems: problems) }
+            let loaded = try await FleetLoader.load(
+                path: options.fleet, reportsDirectory: options.reportsDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+            var fleet = loaded.fleet
             if let jobs = options.jobs { fleet.jobs = jobs }
-            if let directory = options.reportsDirectory {
-                fleet.reportsDirectory = URL(fileURLWithPath: directory).standardizedFileURL.path
-            }
             self.fleet = fleet
-            venues = try fleet.selecting(slugs: options.venue, tags: options.tag)
-        } catch let error as FleetFileError {
+            discovery = loaded.discovery
+            if let problem = loaded.discovery?.problem { Terminal.error("warning: \(problem)") }
+            var venues = try fleet.selecting(slugs: options.venue, tags: options.tag)
+            if let command {
+                for index in venues.indices where venues[index].kind == .master && !options.venue.contains(venues[index].slug) {
+                    venues[index].skipReason = "master database: \(command) leaves it out unless named with --venue"
+                }
+            }
+            self.venues = venues
+        } catch let error as FleetLoadError {
             Terminal.error(error.description)
             throw ExitCode(ExitCodes.usage)
         } catch let error as SelectionError {
@@ -48,11 +56,18 @@ struct FleetSession {
              operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (RunReport, String?) {
         let progress = Progress(logger: logger)
         let run = FleetRun(command: command, fleet: fleet, venues: venues, timeoutOverride: options.timeoutOverride,
-                           maxFailures: maxFailures, canary: canary, strict: strict, sinks: [progress], logger: logger)
+                           maxFailures: maxFailures, canary: canary, strict: strict, sinks: [progress], logger: logger,
+                           discovery: discovery)
         let ticker = Task { await progress.tick() }
         let (report, path) = await run.run(operation, conclude: conclude)
         ticker.cancel()
         return (report, path)
+    }
+
+    /// The coverage check of `check`, `backup` and `sweep`: databases no venue covers, and leftovers.
+    var coverage: @Sendable ([VenueOutcome]) async -> FleetRun.Conclusion {
+        let coverage = Coverage(fleet: fleet)
+        return { _ in await coverage.conclusion() }
     }
 
     /// Prints the report (JSON, or rendered as `format`) and exits with its code.

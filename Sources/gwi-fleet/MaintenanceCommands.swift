@@ -16,7 +16,7 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let operation = AnalyzeOperation(vacuum: vacuum, timeoutOverride: options.timeoutOverride)
         let (report, path) = await session.run(command: "analyze") { try await operation.run($0) }
         try session.finish(report, savedAt: path, format: format)
@@ -40,7 +40,7 @@ struct SizesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let operation = SizesOperation(top: top)
         let top = self.top
         let (report, path) = await session.run(command: "sizes", conclude: { FleetRun.Conclusion(fields: SizesOperation.fleetTotals($0, top: top)) }) {
@@ -63,7 +63,7 @@ struct CountsCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options, leavingMasterOutOf: "counts")
         let operation = CountsOperation(tables: table)
         let (report, path) = await session.run(command: "counts") { try await operation.run($0) }
         try session.finish(report, savedAt: path, format: format)
@@ -90,10 +90,10 @@ struct SweepCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let operation = SweepOperation(vacuum: vacuum, top: top, timeoutOverride: options.timeoutOverride,
                                        previousSizes: SweepOperation.previousSizes(in: session.fleet.reportsDirectory))
-        let (report, path) = await session.run(command: "sweep", strict: strict) { try await operation.run($0) }
+        let (report, path) = await session.run(command: "sweep", strict: strict, conclude: session.coverage) { try await operation.run($0) }
         try session.finish(report, savedAt: path, format: format)
     }
 }

@@ -11,7 +11,7 @@ struct BackupsCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let now = Date()
         var rows: [[String]] = []
         var venues: [JSONValue] = []
@@ -60,7 +60,7 @@ struct VerifyCommand: AsyncParsableCommand {
         if let backup, options.venue.isEmpty, options.tag.isEmpty {
             options.venue = [BackupCatalog.venueSlug(ofBackupFile: backup)]
         }
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
         let operation = VerifyOperation(tools: try await locateTools(), selection: selection)
         let (report, path) = await session.run(command: "verify") { try await operation.run($0) }
@@ -98,7 +98,7 @@ struct RestoreCommand: AsyncParsableCommand {
     func run() async throws {
         var options = self.options
         options.venue = [slug]
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let target: RestoreOperation.Target = newDatabase.map { .newDatabase($0) } ?? (inPlace ? .inPlace : .replace)
         let operation = RestoreOperation(tools: try await locateTools(), backupFile: backup == "latest" ? nil : backup,
                                          target: target, confirmed: yes)
@@ -118,7 +118,7 @@ struct PruneCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try FleetSession(options: options)
+        let session = try await FleetSession(options: options)
         let operation = PruneOperation(dryRun: dryRun)
         let (report, path) = await session.run(command: "prune") { try await operation.run($0) }
         if !options.json {

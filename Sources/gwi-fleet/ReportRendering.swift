@@ -24,6 +24,7 @@ enum ReportRendering {
         case .table:
             var parts = [Terminal.table(headers: ["VENUE", "STATUS", "DURATION", "DETAILS"], rows: status)]
             if let details { parts.append(Terminal.table(headers: details.headers.map { $0.uppercased() }, rows: details.rows.map { $0.human })) }
+            if let coverage = coverageLines(report) { parts.append(coverage) }
             parts.append(totals(report) + (path.map { "\nreport: \($0)" } ?? ""))
             return parts.joined(separator: "\n\n")
         case .markdown:
@@ -44,8 +45,13 @@ enum ReportRendering {
         var rows: [Row]
     }
 
+    /// Failed venues first, then warnings, then the rest, each group in fleet order.
     static func statusRows(_ venues: [JSONValue]) -> [[String]] {
-        venues.map { venue in
+        let rank = ["failed": 0, "warning": 1]
+        let ordered = venues.enumerated().sorted {
+            (rank[text($0.element["status"])] ?? 2, $0.offset) < (rank[text($1.element["status"])] ?? 2, $1.offset)
+        }.map(\.element)
+        return ordered.map { venue in
             let milliseconds = venue["duration_ms"]?.intValue ?? 0
             return [text(venue["slug"]), text(venue["status"]), String(format: "%.1fs", Double(milliseconds) / 1000), detail(venue)]
         }
@@ -61,12 +67,39 @@ enum ReportRendering {
         return text
     }
 
+    /// One line per server of `check`, `backup` and `sweep`: what no venue covers, what gwi-fleet left.
+    static func coverageLines(_ report: JSONValue) -> String? {
+        guard let servers = report["fleet_totals"]?["coverage"]?.arrayValue, !servers.isEmpty else { return nil }
+        return servers.map { server in
+            let name = text(server["server"])
+            if let error = server["error"]?.stringValue { return "coverage of \(name): not checked: \(error)" }
+            let describe = { (database: JSONValue) -> String in
+                var parts = [text(database["database"])]
+                if let bytes = database["bytes"]?.intValue { parts.append(ByteCount.human(bytes)) }
+                if let age = database["age_seconds"]?.intValue { parts.append(Terminal.age(TimeInterval(age)) + " old") }
+                if database["ignored"] == .bool(true) { parts.append("ignored") }
+                return parts.count == 1 ? parts[0] : parts[0] + " (" + parts.dropFirst().joined(separator: ", ") + ")"
+            }
+            let all = server["uncovered"]?.arrayValue ?? [], leftovers = server["leftovers"]?.arrayValue ?? []
+            let uncovered = all.filter { $0["ignored"] != .bool(true) }
+            var line = "coverage of \(name): \(uncovered.count) uncovered"
+            if !uncovered.isEmpty { line += " [" + uncovered.prefix(10).map(describe).joined(separator: "; ") + (uncovered.count > 10 ? "; …" : "") + "]" }
+            if all.count > uncovered.count { line += " (\(all.count - uncovered.count) ignored)" }
+            line += ", \(leftovers.count) leftovers"
+            if !leftovers.isEmpty { line += " [" + leftovers.prefix(10).map(describe).joined(separator: "; ") + (leftovers.count > 10 ? "; …" : "") + "] (gwi-fleet leftovers)" }
+            return line
+        }.joined(separator: "\n")
+    }
+
     static func totals(_ report: JSONValue) -> String {
         let summary = report["summary"]
         let count = { (key: String) in summary?[key]?.intValue ?? 0 }
         var text = "\(count("ok")) ok, "
         if count("warning") > 0 { text += "\(count("warning")) warning, " }
-        text += "\(count("failed")) failed, \(count("skipped")) skipped"
+        let failed = (report["venues"]?.arrayValue ?? []).filter { $0["status"] == .string("failed") }.compactMap { $0["slug"]?.stringValue }
+        text += "\(count("failed")) failed"
+        if !failed.isEmpty { text += " (" + failed.prefix(10).joined(separator: ", ") + (failed.count > 10 ? ", and \(failed.count - 10) more" : "") + ")" }
+        text += ", \(count("skipped")) skipped"
         if let started = report["started_at"]?.stringValue.flatMap(Timestamp.parse),
            let finished = report["finished_at"]?.stringValue.flatMap(Timestamp.parse) {
             text += String(format: " in %.1fs", finished.timeIntervalSince(started))

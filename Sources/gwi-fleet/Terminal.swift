@@ -12,6 +12,18 @@ enum Terminal {
         FileHandle.standardOutput.write(Data((text + terminator).utf8))
     }
 
+    /// The terminal's width in columns (stderr), 80 when it cannot be told.
+    static var columns: Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
+
+    /// A line cut to `width` characters (with `…`), so it never wraps.
+    static func fit(_ line: String, width: Int) -> String {
+        line.count < width ? line : String(line.prefix(max(1, width - 2))) + "…"
+    }
+
     static func error(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
@@ -110,7 +122,7 @@ final class Progress: RunSink {
             return "[\(state.done)/\(state.total)]\(failed) \(elapsed) running: \(running)"
         }
         guard let line else { return }
-        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + Terminal.fit(line, width: Terminal.columns)).utf8))
     }
 
     private func clearLine() {

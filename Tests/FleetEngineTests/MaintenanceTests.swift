@@ -179,7 +179,8 @@ import TestSupport
         let holder = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_count_lock")))
         _ = try await holder.query("SELECT pg_advisory_lock(4242)")
         let url = "postgresql://sweeper@localhost/gwi_pos_count_lock?host=\(cluster.directory)&port=\(cluster.port)"
-        var venue = testVenue("count_lock", url: url, directory: try scratchDirectory("count-lock"), timeout: .seconds(4))
+        // lock_timeout is half the venue timeout: 8 s, with room for the rest of the sweep on a busy machine.
+        var venue = testVenue("count_lock", url: url, directory: try scratchDirectory("count-lock"), timeout: .seconds(16))
         venue.verifyTables = ["Order", "Gated"]
         let outcomes = await FleetRunner(jobs: 1).run([venue]) { try await SweepOperation().run($0) }
         _ = try await holder.query("SELECT pg_advisory_unlock(4242)")

@@ -102,9 +102,12 @@ import TestSupport
 
     @Test func aScratchDatabaseLeftByAKilledRunIsDroppedByTheNextVerify() async throws {
         let (venue, _, _) = try await backedUpVenue("leftover")
-        try await cluster.createDatabase("gwi_verify_leftover_deadbeef")
+        try await cluster.createDatabase("gwi_verify_leftover_20261120101500_beef")
+        // Another venue's scratch database whose name starts the same way is not this venue's to drop.
+        try await cluster.createDatabase("gwi_verify_leftover_two_20261120101500_beef")
         _ = try await VerifyOperation(tools: try await tools()).run(venue)
-        #expect(try await databases(like: "gwi\\_verify\\_leftover\\_%").isEmpty)
+        #expect(try await databases(like: "gwi\\_verify\\_leftover\\_%") == ["gwi_verify_leftover_two_20261120101500_beef"])
+        try await cluster.psql(database: "postgres", sql: "DROP DATABASE gwi_verify_leftover_two_20261120101500_beef")
     }
 
     @Test func restoreReplacingAVenueKeepsTheOldDatabaseAndTakesASafetyBackup() async throws {

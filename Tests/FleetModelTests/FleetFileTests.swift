@@ -74,11 +74,90 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(found.first?.message.contains("line 5") == true)
     }
 
-    @Test func badSlugsAndOverlongDatabaseNamesAreRejected() {
+    @Test func badSlugsAndBadDatabaseNamesAreRejected() {
         let found = problems("bad-slugs")
-        #expect(found.filter { $0.message.contains("[a-z0-9][a-z0-9_]*") }.map(\.venue) == ["Downtown", "_hidden", "air-port"])
+        #expect(found.filter { $0.message.contains("^[a-z0-9]+([-_][a-z0-9]+)*$") }.map(\.venue) == ["Downtown", "_hidden", "air--port", "-edge"])
         #expect(found.contains { $0.line == 8 && $0.message.contains("63") && $0.message.contains("bytes") })
-        #expect(found.count == 4)
+        #expect(found.contains { $0.venue == "escape" && $0.key == "database" && $0.message.contains("`/`") })
+        #expect(found.count == 6)
+    }
+
+    func parse(_ yaml: String, environment: [String: String] = [:]) throws(FleetFileError) -> Fleet {
+        try FleetFile.parse(yaml: yaml, path: "/srv/ops/fleet.yaml", environment: environment)
+    }
+
+    @Test func hyphenatedSlugsNameUnderscoredDatabasesAndBothFormsFillTemplates() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://ops@db/{database}?application_name={slug}
+            venues:
+              - slug: joes-bar
+              - slug: old_mill
+              - slug: x-1
+                database: pos_{slug_}_{slug}
+            """)
+        #expect(fleet.venues.map(\.database) == ["gwi_pos_joes_bar", "gwi_pos_old_mill", "pos_x_1_x-1"])
+        #expect(fleet.venues[0].url == "postgresql://ops@db/gwi_pos_joes_bar?application_name=joes-bar")
+        #expect(FleetFile.isValidSlug(String(repeating: "a", count: 50)) && !FleetFile.isValidSlug(String(repeating: "a", count: 51)))
+        for bad in ["Joes-bar", "joes--bar", "-joes", "joes-", "joes bar", "joes.bar", ""] { #expect(!FleetFile.isValidSlug(bad), "\(bad)") }
+    }
+
+    @Test func environmentValuesArePercentEncodedIntoURLs() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://ops:${PW}@db/{database}
+              direct_url: host=db dbname={database} user=ops
+            venues:
+              - slug: a
+              - slug: b
+                database: "b b'c"
+            """, environment: ["PW": "Sec@127.0.0.1/x"])
+        #expect(fleet.venues[0].url == "postgresql://ops:Sec%40127.0.0.1%2Fx@db/gwi_pos_a")
+        #expect(fleet.venues[1].url == "postgresql://ops:Sec%40127.0.0.1%2Fx@db/b%20b%27c")
+        #expect(fleet.venues[1].directURL == "host=db dbname='b b\\'c' user=ops")
+    }
+
+    @Test func numbersAreBoundedAtValidation() {
+        #expect { try parse("version: 1\ndefaults: {url: 'postgresql://x/{database}', jobs: 9223372036854775807, timeout: 30d}\nvenues: [{slug: a}]\n") } throws: { error in
+            let problems = (error as? FleetFileError)?.problems ?? []
+            return problems.contains { $0.key == "defaults.jobs" && $0.message.contains("at most 1024") }
+                && problems.contains { $0.key == "defaults.timeout" && $0.message.contains("at most 7d") }
+        }
+        #expect(FleetDuration.parse("9223372036854775807d") == nil)
+    }
+
+    @Test func discoveredVenuesInheritDefaultsAndListedEntriesOverrideThem() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://ops@db/{database}
+              timeout: 5m
+            discover:
+              registry:
+                url: postgresql://ops@db/gwi_pos
+            venues:
+              - slug: joes-bar
+                tags: [vip]
+                timeout: 1m
+              - slug: gwi
+                database: gwi_pos
+                kind: master
+            """)
+        #expect(fleet.discovery?.registry?.query == DiscoverySettings.Registry.defaultQuery)
+        let found = [VenueEntry(slug: "joes-bar", database: "gwi_pos_joes_bar_v2", origin: "registry"),
+                     VenueEntry(slug: "new-place", enabled: false, origin: "registry")]
+        let (merged, problems) = fleet.adding(discovered: found)
+        #expect(problems.isEmpty)
+        #expect(merged.venues.map(\.slug) == ["joes-bar", "gwi", "new-place"])
+        let joes = merged.venues[0]
+        #expect(joes.database == "gwi_pos_joes_bar_v2" && joes.tags == ["vip", "discovered"] && joes.timeout == .seconds(60))
+        #expect(joes.origin == "registry, overridden at line 9")
+        #expect(merged.venues[1].kind == .master && merged.venues[1].origin == "fleet file line 12")
+        let newPlace = merged.venues[2]
+        #expect(newPlace.database == "gwi_pos_new_place" && newPlace.tags == ["discovered"] && !newPlace.enabled)
+        #expect(newPlace.timeout == .seconds(300) && newPlace.url == "postgresql://ops@db/gwi_pos_new_place")
     }
 
     @Test func undefinedEnvironmentVariablesAreRejected() {

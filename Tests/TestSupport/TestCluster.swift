@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A throwaway PostgreSQL server for the tests: its own data directory, socket directory and
 /// loopback port, started once per test process (as the `postgres` user when run as root) and
@@ -7,6 +8,12 @@ public final class TestCluster: Sendable {
     /// The cluster every test in this process shares.
     public static let shared: TestCluster = {
         do { return try TestCluster() } catch { fatalError("cannot start the test PostgreSQL: \(error)") }
+    }()
+
+    /// A second cluster that holds only what its tests create: for coverage, which looks at
+    /// every database on a server (the shared cluster holds every other test's databases).
+    public static let isolated: TestCluster = {
+        do { return try TestCluster() } catch { fatalError("cannot start the isolated test PostgreSQL: \(error)") }
     }()
 
     public let port: Int
@@ -49,17 +56,22 @@ public final class TestCluster: Sendable {
         }
         guard let started else { throw Shell.Failure(message: "pg_ctl could not start a server on any port") }
         port = started
-        Self.stopAtExit = (binDirectory + "/pg_ctl", data, directory)
-        atexit {
-            guard let (pgCtl, data, directory) = TestCluster.stopAtExit else { return }
-            _ = try? TestCluster.asPostgres(pgCtl, ["-D", data, "-m", "immediate", "stop"])
-            try? FileManager.default.removeItem(atPath: directory)
+        Self.stopAtExit.withLock { clusters in
+            if clusters.isEmpty {
+                atexit {
+                    for (pgCtl, data, directory) in TestCluster.stopAtExit.withLock({ $0 }) {
+                        _ = try? TestCluster.asPostgres(pgCtl, ["-D", data, "-m", "immediate", "stop"])
+                        try? FileManager.default.removeItem(atPath: directory)
+                    }
+                }
+            }
+            clusters.append((binDirectory + "/pg_ctl", data, directory))
         }
         try Shell.run(binDirectory + "/psql", psqlArguments(database: "postgres", variables: [:])
                       + ["-c", "CREATE ROLE \(passwordRole) LOGIN SUPERUSER PASSWORD '\(password)'"])
     }
 
-    nonisolated(unsafe) private static var stopAtExit: (String, String, String)?
+    private static let stopAtExit = Mutex<[(String, String, String)]>([])
 
     /// `postgresql://postgres@127.0.0.1:PORT/DATABASE`
     public func url(database: String) -> String {

@@ -45,11 +45,14 @@ public struct RunReport: Sendable, Codable {
     public var problems: [String]
     /// Fleet-wide figures of the command (e.g. `sizes`' totals), after the venues in the JSON.
     public var fleetFields: [(String, JSONValue)]
+    /// How the venues were found (`discover:`): source, `fresh` or `stale`, as of when.
+    public var discovery: JSONValue
 
     public init(runID: String = RunReport.newRunID(), command: String, fleet: FleetReference, startedAt: Date,
                 finishedAt: Date, interrupted: Bool, outcomes: [VenueOutcome], strict: Bool = false,
-                problems: [String] = [], fleetFields: [(String, JSONValue)] = []) {
+                problems: [String] = [], fleetFields: [(String, JSONValue)] = [], discovery: JSONValue = .null) {
         self.runID = runID
+        self.discovery = discovery
         self.command = command
         self.fleet = fleet
         self.startedAt = startedAt
@@ -83,6 +86,7 @@ public struct RunReport: Sendable, Codable {
             ("command", .string(command)),
             ("fleet", .object([("path", .string(fleet.path)), ("venues_sha256", .string(fleet.venuesSHA256))])),
             ("shard", .null),
+            ("discovery", discovery),
             ("started_at", .string(Timestamp.iso8601(startedAt))),
             ("finished_at", .string(Timestamp.iso8601(finishedAt))),
             ("interrupted", .bool(interrupted)),
@@ -143,7 +147,8 @@ public struct RunReport: Sendable, Codable {
                                         venuesSHA256: json["fleet"]?["venues_sha256"]?.stringValue ?? ""),
                   startedAt: started, finishedAt: finished, interrupted: json["interrupted"] == .bool(true),
                   outcomes: outcomes, strict: json["strict"] == .bool(true),
-                  problems: json["problems"]?.arrayValue?.compactMap(\.stringValue) ?? [], fleetFields: totals)
+                  problems: json["problems"]?.arrayValue?.compactMap(\.stringValue) ?? [], fleetFields: totals,
+                  discovery: json["discovery"] ?? .null)
     }
 
     /// Saves `<directory>/<command>-<run id>.json` (0600, written durably) under a name no other

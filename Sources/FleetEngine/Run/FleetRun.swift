@@ -33,10 +33,12 @@ public struct FleetRun: Sendable {
     /// SIGINT and SIGTERM cancel the run (off in tests that cancel it themselves).
     public var handleSignals: Bool
     public let runID: String
+    /// How the venues were found; a stale list fails the run at the end.
+    public var discovery: DiscoveryStatus?
 
     public init(command: String, fleet: Fleet, venues: [Venue], jobs: Int? = nil, timeoutOverride: Duration? = nil,
                 maxFailures: Int? = nil, canary: Int? = nil, strict: Bool = false, sinks: [any RunSink] = [],
-                logger: Logger = RunContext.silent, handleSignals: Bool = true) {
+                logger: Logger = RunContext.silent, handleSignals: Bool = true, discovery: DiscoveryStatus? = nil) {
         let startedAt = Date()
         runID = RunReport.newRunID(at: startedAt)
         var logger = logger
@@ -51,6 +53,7 @@ public struct FleetRun: Sendable {
         self.strict = strict
         self.sinks = sinks
         self.handleSignals = handleSignals
+        self.discovery = discovery
     }
 
     /// Runs `operation` on every selected venue, then `conclude` once, then saves the report in the
@@ -67,7 +70,7 @@ public struct FleetRun: Sendable {
                 for sink in sinks { await sink.receive(event) }
             }
         }
-        stream.yield(.started(command: command, runID: runID, venues: venues.filter(\.enabled).count))
+        stream.yield(.started(command: command, runID: runID, venues: venues.filter { FleetRunner.skipReason($0) == nil }.count))
         var runner = self.runner
         let failures = FailureCount()
         runner.observer = { event in
@@ -91,7 +94,8 @@ public struct FleetRun: Sendable {
         let conclusion = await conclude(outcomes)
         var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
                                finishedAt: Date(), interrupted: interrupted, outcomes: outcomes, strict: strict,
-                               problems: conclusion.problems, fleetFields: conclusion.fields)
+                               problems: (discovery?.problem.map { [$0] } ?? []) + conclusion.problems,
+                               fleetFields: conclusion.fields, discovery: discovery?.json ?? .null)
         var savedAt: String?
         do {
             savedAt = try report.save(in: fleet.reportsDirectory)

@@ -31,9 +31,10 @@ public struct FleetRunner: Sendable {
         var outcomes = [VenueOutcome?](repeating: nil, count: venues.count)
         var pending: [Int] = []
         for (index, venue) in venues.enumerated() {
-            if venue.enabled { pending.append(index) } else {
-                outcomes[index] = VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped,
-                                               error: "disabled in the fleet file")
+            if let reason = Self.skipReason(venue) {
+                outcomes[index] = VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped, error: reason)
+            } else {
+                pending.append(index)
             }
         }
         let total = pending.count
@@ -85,7 +86,7 @@ public struct FleetRunner: Sendable {
     ) async -> [VenueOutcome] {
         var enabledSeen = 0
         let split = venues.firstIndex { venue in
-            if venue.enabled { enabledSeen += 1 }
+            if Self.skipReason(venue) == nil { enabledSeen += 1 }
             return enabledSeen > canary
         } ?? venues.endIndex
         let first = await run(Array(venues[..<split]), operation: operation)
@@ -95,12 +96,18 @@ public struct FleetRunner: Sendable {
             let reason = Task.isCancelled ? "not started: the run was interrupted" : "not started: the canary failed"
             return first + rest.map { venue in
                 VenueOutcome(slug: venue.slug, database: venue.database, status: .skipped,
-                             error: venue.enabled ? reason : "disabled in the fleet file")
+                             error: Self.skipReason(venue) ?? reason)
             }
         }
         var remaining = self
         remaining.maxFailures = maxFailures.map { $0 - failed }
         return first + (await remaining.run(rest, operation: operation))
+    }
+
+    /// Why a venue is not worked on at all in this run, or nil.
+    static func skipReason(_ venue: Venue) -> String? {
+        if !venue.enabled { return venue.origin.hasPrefix("registry") ? "disabled (registry: not active)" : "disabled in the fleet file" }
+        return venue.skipReason
     }
 
     static func outcome(

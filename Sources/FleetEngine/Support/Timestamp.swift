@@ -14,6 +14,15 @@ public enum Timestamp {
             ?? (try? Date(text, strategy: .iso8601))
     }
 
+    /// Reads `20261124T233939Z` back.
+    public static func parseCompact(_ text: String) -> Date? {
+        let digits = text.filter(\.isNumber)
+        guard digits.count == 14 else { return nil }
+        let d = Array(digits)
+        let iso = "\(String(d[0..<4]))-\(String(d[4..<6]))-\(String(d[6..<8]))T\(String(d[8..<10])):\(String(d[10..<12])):\(String(d[12..<14]))Z"
+        return parse(iso)
+    }
+
     /// `20261124T233939Z`, for file names: sorts by time, no characters shells dislike.
     public static func compact(_ date: Date) -> String {
         let (parts, _) = utc(date)

@@ -44,7 +44,8 @@ public struct SweepOperation: Sendable {
         let now = self.now()
         let (verdict, latest) = Self.backupVerdict(of: venue, now: now)
         var counts: [JSONValue] = []
-        for table in venue.verifyTables {
+        // The master database holds the registry, not a venue's tables.
+        for table in venue.kind == .master ? [] : venue.verifyTables {
             do {
                 for (name, rows) in try await CountsOperation.count([table], on: connection) {
                     counts.append(CountsOperation.row(table: name, rows: rows, backup: latest?.manifest))

@@ -24,7 +24,24 @@ public struct VerifyOperation: Sendable {
     }
 
     /// Scratch databases are `gwi_verify_<slug>_<8 hex>`: never a venue's `gwi_pos_` name.
-    static func scratchPrefix(for slug: String) -> String { "gwi_verify_" + String(slug.prefix(43)) + "_" }
+    /// `gwi_verify_<slug, underscored, 30 at most>_<YYYYMMDDHHMMSS>_<4 hex>`: never a venue's
+    /// `gwi_pos_` name, at most 61 bytes, and its time tells `leftovers` how old it is.
+    static func scratchName(for slug: String, at date: Date = Date()) -> String {
+        let stamp = Timestamp.compact(date).filter(\.isNumber)
+        return scratchStem(for: slug) + "_" + stamp + "_" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+    }
+
+    static func scratchStem(for slug: String) -> String {
+        "gwi_verify_" + String(slug.replacingOccurrences(of: "-", with: "_").prefix(30))
+    }
+
+    /// True for this venue's scratch databases only: `big` never claims `big_two`'s.
+    static func isScratch(_ name: String, of slug: String) -> Bool {
+        let stem = scratchStem(for: slug)
+        guard name.hasPrefix(stem + "_") else { return false }
+        let rest = name.dropFirst(stem.count + 1)
+        return rest.range(of: #"^[0-9]{14}_[0-9a-f]{4}$"#, options: .regularExpression) != nil
+    }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
         let directory = try BackupOperation.prepareDirectory(of: venue)
@@ -88,7 +105,7 @@ public struct VerifyOperation: Sendable {
             return record
         }
 
-        let scratch = Self.scratchPrefix(for: venue.slug) + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+        let scratch = Self.scratchName(for: venue.slug)
         do {
             try await restorer.createDatabase(scratch, on: server)
         } catch {
@@ -115,10 +132,9 @@ public struct VerifyOperation: Sendable {
     /// Scratch databases of this venue left by a run that was killed (its own are always dropped).
     func dropLeftoverScratchDatabases(of venue: Venue, on server: DatabaseRestorer.Server, restorer: DatabaseRestorer) async throws {
         let connection = try await restorer.connect(server.info, step: "connect to the scratch server")
-        let pattern = Self.scratchPrefix(for: venue.slug).replacingOccurrences(of: "_", with: "\\_") + "%"
-        let leftovers = try await connection.query("SELECT datname FROM pg_database WHERE datname LIKE $1", [pattern])
+        let leftovers = try await connection.query(#"SELECT datname FROM pg_database WHERE datname LIKE 'gwi\_verify\_%'"#)
         for row in leftovers.rows {
-            if let name = row[0], let error = await restorer.dropDatabase(name, on: server) {
+            if let name = row[0], Self.isScratch(name, of: venue.slug), let error = await restorer.dropDatabase(name, on: server) {
                 throw FleetEngineError.verificationFailed(error)
             }
         }

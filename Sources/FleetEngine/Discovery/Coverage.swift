@@ -1,0 +1,137 @@
+import FleetModel
+import Foundation
+import PostgresClient
+
+/// Per server of the fleet: the databases that should belong to a venue but do not (`uncovered`,
+/// never backed up by anyone), and what gwi-fleet itself left behind (`leftovers`: the old copy
+/// of a safe replace, an interrupted restore, a verify scratch database).
+public struct Coverage: Sendable {
+    /// One database found on a server.
+    public struct Database: Sendable, Equatable {
+        public var name: String
+        public var bytes: Int?
+        /// For leftovers: `replaced`, `restoring` or `verify`; its age when the name carries a time.
+        public var kind: String?
+        public var ageSeconds: Int?
+        public var ignored = false
+
+        var json: JSONValue {
+            var pairs: [(String, JSONValue)] = [("database", .string(name)), ("bytes", bytes.map(JSONValue.int) ?? .null)]
+            if let kind { pairs += [("kind", .string(kind)), ("age_seconds", ageSeconds.map(JSONValue.int) ?? .null)] }
+            if ignored { pairs.append(("ignored", .bool(true))) }
+            return .object(pairs)
+        }
+    }
+
+    /// What one server holds.
+    public struct Server: Sendable {
+        public var server: String
+        public var uncovered: [Database] = []
+        public var leftovers: [Database] = []
+        public var error: String?
+
+        var json: JSONValue {
+            .object([("server", .string(server)), ("uncovered", .array(uncovered.map(\.json))),
+                     ("leftovers", .array(leftovers.map(\.json))), ("error", error.map(JSONValue.string) ?? .null)])
+        }
+    }
+
+    public var fleet: Fleet
+    public var connector: VenueConnector
+    public var now: @Sendable () -> Date
+
+    public init(fleet: Fleet, connector: VenueConnector = VenueConnector(), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.fleet = fleet
+        self.connector = connector
+        self.now = now
+    }
+
+    /// A leftover's kind and the time in its name: `…__replaced_20261126T101500Z`, `…__restoring_…`,
+    /// `gwi_verify_<slug>_<YYYYMMDDHHMMSS>_<hex>`. Nil for any other name: never a leftover.
+    public static func leftover(_ name: String) -> (kind: String, date: Date?)? {
+        for kind in ["replaced", "restoring"] {
+            if let range = name.range(of: "__\(kind)_", options: .backwards) {
+                let stamp = String(name[range.upperBound...])
+                guard stamp.range(of: #"^[0-9]{8}T[0-9]{6}Z$"#, options: .regularExpression) != nil else { continue }
+                return (kind, Timestamp.parseCompact(stamp))
+            }
+        }
+        if name.hasPrefix("gwi_verify_") {
+            let stamp = name.split(separator: "_").dropLast().last.map(String.init) ?? ""
+            return ("verify", stamp.count == 14 ? Timestamp.parseCompact(String(stamp.prefix(8)) + "T" + String(stamp.suffix(6)) + "Z") : nil)
+        }
+        return nil
+    }
+
+    /// Every server that the fleet's venues (all of them, selected or not) live on.
+    func servers() -> [(key: String, candidates: [Venue])] {
+        var order: [String] = []
+        var byServer: [String: [Venue]] = [:]
+        for venue in fleet.venues {
+            guard let info = try? connector.connectionInfo(for: venue, .direct) else { continue }
+            let key = FleetPreflight.serverKey(info)
+            if byServer[key] == nil { order.append(key) }
+            byServer[key, default: []].append(venue)
+        }
+        return order.map { ($0, byServer[$0] ?? []) }
+    }
+
+    /// Reads every server once. A server that no venue can reach is reported with the error.
+    public func check() async -> [Server] {
+        var result: [Server] = []
+        for (key, candidates) in servers() {
+            var server = Server(server: key)
+            var lastError = "no venue to connect through"
+            var listed: [(String, Int?)]?
+            // Any database on the server lists all of them; try the venues until one answers.
+            for venue in candidates.prefix(3) {
+                do {
+                    // Under the venue's own deadline (a minute at most): a hung server costs the run
+                    // no more here than it did for its venues.
+                    let rows = try await withDeadline(min(venue.timeout, .seconds(60))) {
+                        let connection = try await connector.connect(venue, .direct, step: "connect to list databases")
+                        return try await connection.query("""
+                            SELECT datname, CASE WHEN has_database_privilege(datname, 'CONNECT') THEN pg_database_size(oid) END
+                            FROM pg_database WHERE NOT datistemplate ORDER BY datname
+                            """)
+                    }
+                    listed = rows.rows.compactMap { row in row[0].map { ($0, row[1].flatMap { Int($0) }) } }
+                    break
+                } catch {
+                    lastError = "\(error)"
+                }
+            }
+            guard let listed else {
+                server.error = lastError
+                result.append(server)
+                continue
+            }
+            let owned = Set(candidates.map(\.database))
+            let now = self.now()
+            for (name, bytes) in listed where !owned.contains(name) {
+                if let (kind, date) = Self.leftover(name) {
+                    server.leftovers.append(Database(name: name, bytes: bytes, kind: kind,
+                                                     ageSeconds: date.map { Int(now.timeIntervalSince($0)) }))
+                } else if LikePattern.any(fleet.coveragePatterns, match: name) {
+                    server.uncovered.append(Database(name: name, bytes: bytes, ignored: LikePattern.any(fleet.ignore, match: name)))
+                }
+            }
+            result.append(server)
+        }
+        return result
+    }
+
+    /// For a run's report: the coverage figures, and a problem per uncovered database not ignored.
+    public func conclusion() async -> FleetRun.Conclusion {
+        let servers = await check()
+        var problems: [String] = []
+        for server in servers {
+            for database in server.uncovered where !database.ignored {
+                problems.append("uncovered database \(database.name) on \(server.server)"
+                    + (database.bytes.map { " (\(ByteCount.human($0)))" } ?? "") + ": no venue backs it up (add it to the fleet, or to `ignore:`)")
+            }
+            if let error = server.error { problems.append("coverage of \(server.server) not checked: \(error)") }
+        }
+        return FleetRun.Conclusion(fields: [("coverage", .array(servers.map(\.json)))], problems: problems)
+    }
+}

@@ -1,0 +1,130 @@
+import FleetModel
+import Foundation
+import PostgresClient
+
+/// How the venues of a run were found: fresh from discovery, or the last saved discovery because
+/// this one failed (the run then fails at the end, whatever its venues did).
+public struct DiscoveryStatus: Sendable, Equatable {
+    public var source: String
+    public var fresh: Bool
+    /// When the venue list was read.
+    public var asOf: Date
+    public var venues: Int
+    /// Why this run's discovery failed (stale lists only).
+    public var error: String?
+
+    public var json: JSONValue {
+        .object([("source", .string(source)), ("status", .string(fresh ? "fresh" : "stale")),
+                 ("as_of", .string(Timestamp.iso8601(asOf))), ("venues", .int(venues)),
+                 ("error", error.map(JSONValue.string) ?? .null)])
+    }
+
+    /// The problem a stale list puts on the run.
+    public var problem: String? {
+        fresh ? nil : "discovery failed (\(error ?? "unknown error")); used the venue list saved at \(Timestamp.iso8601(asOf))"
+    }
+}
+
+/// A fleet ready to run: the file validated, discovery merged in, every connection string
+/// accepted by libpq, no database claimed twice.
+public struct LoadedFleet: Sendable {
+    public var fleet: Fleet
+    public var discovery: DiscoveryStatus?
+}
+
+/// Why a fleet could not be loaded; nothing has been touched. Exit code 2.
+public enum FleetLoadError: Error, Sendable, CustomStringConvertible {
+    case invalid(FleetFileError)
+    case discoveryFailed(source: String, error: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let error): error.description
+        case .discoveryFailed(let source, let error):
+            "discovery (\(source)) failed and no earlier discovery was saved, so no venue was touched: \(error)"
+        }
+    }
+}
+
+/// Reads the fleet file, runs discovery (falling back to the last saved one), and checks the
+/// result before any venue is touched.
+public enum FleetLoader {
+    /// The last successful discovery, beside the reports.
+    static func savedPath(_ fleet: Fleet) -> String { fleet.reportsDirectory + "/.discovery.json" }
+
+    /// `reportsDirectory` replaces the file's `reports.dir` (`--reports-dir`), where the saved
+    /// discovery lives too.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            reportsDirectory: String? = nil, now: Date = Date()) async throws(FleetLoadError) -> LoadedFleet {
+        var fleet: Fleet
+        do { fleet = try FleetFile.load(path: path, environment: environment) } catch { throw .invalid(error) }
+        if let reportsDirectory { fleet.reportsDirectory = reportsDirectory }
+        var status: DiscoveryStatus?
+        if let settings = fleet.discovery {
+            let entries: [VenueEntry]
+            do {
+                let timeout = min(fleet.defaults.timeout ?? Fleet.defaultTimeout, .seconds(300))
+                entries = try await DiscoveredVenues(settings: settings, environment: environment, timeout: timeout).read()
+                status = DiscoveryStatus(source: settings.source, fresh: true, asOf: now, venues: entries.count)
+                save(entries, of: fleet, at: now, source: settings.source)
+            } catch {
+                let reason = ConnectionInfo.redacting("\(error)")
+                guard let saved = loadSaved(fleet) else { throw .discoveryFailed(source: settings.source, error: reason) }
+                entries = saved.entries
+                status = DiscoveryStatus(source: settings.source, fresh: false, asOf: saved.asOf, venues: entries.count, error: reason)
+            }
+            let (merged, problems) = fleet.adding(discovered: entries)
+            if !problems.isEmpty { throw .invalid(.invalid(path: fleet.path, problems: problems)) }
+            fleet = merged
+        }
+        let problems = FleetPreflight.problems(in: fleet)
+        if !problems.isEmpty { throw .invalid(.invalid(path: fleet.path, problems: problems)) }
+        return LoadedFleet(fleet: fleet, discovery: status)
+    }
+
+    struct Saved: Codable {
+        struct Entry: Codable {
+            var slug: String
+            var database: String?
+            var enabled: Bool?
+            var tags: [String]?
+            var kind: String?
+            var url: String?
+            var directURL: String?
+            var origin: String
+            enum CodingKeys: String, CodingKey { case slug, database, enabled, tags, kind, url, origin, directURL = "direct_url" }
+        }
+        var asOf: Date
+        var source: String
+        var entries: [Entry]
+        enum CodingKeys: String, CodingKey { case asOf = "as_of", source, entries }
+    }
+
+    /// Saves what discovery found (0600, durably). URLs that carry a password are left out: the
+    /// saved list then falls back to the fleet's `url`.
+    static func save(_ entries: [VenueEntry], of fleet: Fleet, at date: Date, source: String) {
+        let keep = { (url: String?) -> String? in
+            guard let url, let info = try? ConnectionInfo(parsing: url), info.password == nil else { return nil }
+            return url
+        }
+        let saved = Saved(asOf: date, source: source, entries: entries.map {
+            Saved.Entry(slug: $0.slug, database: $0.database, enabled: $0.enabled, tags: $0.tags, kind: $0.kind?.rawValue,
+                        url: keep($0.settings.url), directURL: keep($0.settings.directURL), origin: $0.origin)
+        })
+        guard let data = try? BackupCatalog.encoder.encode(saved) else { return }
+        try? DurableFile.makePrivateDirectory(fleet.reportsDirectory)
+        try? DurableFile.write(data, to: savedPath(fleet))
+    }
+
+    static func loadSaved(_ fleet: Fleet) -> (entries: [VenueEntry], asOf: Date)? {
+        guard let data = FileManager.default.contents(atPath: savedPath(fleet)),
+              let saved = try? BackupCatalog.decoder.decode(Saved.self, from: data) else { return nil }
+        let entries = saved.entries.map { entry in
+            var settings = VenueSettings(url: entry.url, directURL: entry.directURL)
+            settings.urlWritten = entry.url != nil
+            return VenueEntry(slug: entry.slug, database: entry.database, tags: entry.tags, enabled: entry.enabled,
+                              kind: entry.kind.flatMap(VenueKind.init), settings: settings, origin: entry.origin + " (saved)")
+        }
+        return (entries, saved.asOf)
+    }
+}

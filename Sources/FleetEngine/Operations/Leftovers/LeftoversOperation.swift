@@ -1,0 +1,64 @@
+import FleetModel
+import Foundation
+import PostgresClient
+
+/// `gwi-fleet leftovers`: the databases gwi-fleet itself left on the fleet's servers (the old copy
+/// of a safe replace, an interrupted restore, a verify scratch database), listed, and dropped only
+/// when asked. Nothing else is ever dropped: a name must parse as one of ours, with its time.
+public struct LeftoversOperation: Sendable {
+    /// What happens to one leftover.
+    public struct Decision: Sendable {
+        public var server: String
+        public var database: Coverage.Database
+        public var drop: Bool
+        public var reason: String
+        /// Set when the drop was tried and failed.
+        public var error: String?
+    }
+
+    public var fleet: Fleet
+    public var connector: VenueConnector
+
+    public init(fleet: Fleet, connector: VenueConnector = VenueConnector()) {
+        self.fleet = fleet
+        self.connector = connector
+    }
+
+    /// Every leftover with what `--drop --older-than` would do to it; servers that could not be read.
+    public func plan(olderThan: Duration) async -> (decisions: [Decision], unreachable: [(String, String)]) {
+        let servers = await Coverage(fleet: fleet, connector: connector).check()
+        var decisions: [Decision] = []
+        for server in servers {
+            for database in server.leftovers {
+                let limit = Int(olderThan.components.seconds)
+                let (drop, reason): (Bool, String) = switch database.ageSeconds {
+                case nil: (false, "age unknown (no time in its name): drop it by hand if it is not needed")
+                case let age? where age >= limit: (true, "older than \(FleetDuration.format(olderThan))")
+                case _: (false, "younger than \(FleetDuration.format(olderThan))")
+                }
+                decisions.append(Decision(server: server.server, database: database, drop: drop, reason: reason))
+            }
+        }
+        return (decisions, servers.compactMap { server in server.error.map { (server.server, $0) } })
+    }
+
+    /// Drops what the plan says to drop; returns the plan with any errors filled in.
+    public func drop(_ decisions: [Decision]) async -> [Decision] {
+        var result = decisions
+        for index in result.indices where result[index].drop {
+            let decision = result[index]
+            // Re-check the name: only ever one of ours.
+            guard Coverage.leftover(decision.database.name) != nil else { continue }
+            guard let venue = fleet.venues.first(where: { venue in
+                (try? connector.connectionInfo(for: venue, .direct)).map(FleetPreflight.serverKey) == decision.server
+            }) else { continue }
+            do {
+                let connection = try await connector.connect(venue, .direct, step: "connect to drop \(decision.database.name)")
+                try await connection.execute("DROP DATABASE IF EXISTS \(SQLQuoting.identifier(decision.database.name)) WITH (FORCE)")
+            } catch {
+                result[index].error = "\(error)"
+            }
+        }
+        return result
+    }
+}
