@@ -8,6 +8,9 @@ struct BackupsCommand: AsyncParsableCommand {
         commandName: "backups",
         abstract: "List each venue's backups: time, age, size, format and state (complete, verified, corrupt, incomplete).")
 
+    @Flag(name: .long, help: "Re-hash every complete backup against its manifest; a changed one is marked corrupt (exit 1).")
+    var check = false
+
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
@@ -15,25 +18,33 @@ struct BackupsCommand: AsyncParsableCommand {
         let now = Date()
         var rows: [[String]] = []
         var venues: [JSONValue] = []
+        var corrupt = 0
         for venue in session.venues {
-            let entries = BackupCatalog.entries(of: venue)
+            let catalog = BackupCatalog(venue: venue)
+            let entries = check ? try await catalog.recheck(now: now) : catalog.entries(now: now)
+            corrupt += entries.filter { $0.state == .corrupt }.count
             venues.append(BackupCatalog.listing(of: venue, entries: entries, now: now))
-            if entries.isEmpty { rows.append([venue.slug, "(no backups)", "", "", "", "", ""]) }
+            if entries.isEmpty { rows.append([venue.slug, "(no backups)", "", "", "", "", "", ""]) }
             for entry in entries {
                 var state = entry.state.rawValue
                 if let record = entry.verification, entry.state == .verified {
                     state += " " + Timestamp.iso8601(record.verifiedAt).prefix(16).replacingOccurrences(of: "T", with: " ")
                 }
                 if let reason = entry.reason { state += " (\(reason))" }
+                if entry.inTheFuture { state += " (dated in the future: never latest)" }
                 rows.append([venue.slug, entry.fileName, Timestamp.iso8601(entry.date).prefix(19).replacingOccurrences(of: "T", with: " ") + "Z",
                              Terminal.age(now.timeIntervalSince(entry.date)), ByteCount.human(entry.bytes),
-                             entry.manifest?.format.rawValue ?? "", state])
+                             entry.manifest?.format.rawValue ?? "", entry.manifest?.effectivePurpose.rawValue ?? "", state])
             }
         }
         if options.json {
             Terminal.out(JSONValue.object([("venues", .array(venues))]).serialized(), terminator: "")
         } else {
-            Terminal.out(Terminal.table(headers: ["VENUE", "BACKUP", "TIME (UTC)", "AGE", "SIZE", "FORMAT", "STATE"], rows: rows))
+            Terminal.out(Terminal.table(headers: ["VENUE", "BACKUP", "TIME (UTC)", "AGE", "SIZE", "FORMAT", "PURPOSE", "STATE"], rows: rows))
+        }
+        if check {
+            Terminal.error(corrupt == 0 ? "every backup matches its manifest" : "\(corrupt) corrupt backups")
+            if corrupt > 0 { throw ExitCode(ExitCodes.venueFailed) }
         }
     }
 }

@@ -160,10 +160,10 @@ import TestSupport
         try await cluster.psql(database: database, sql: "DELETE FROM \"Payment\"; CREATE TABLE stray (i int); INSERT INTO \"Employee\" (name, role, hired_on) VALUES ('x','y','2020-01-01')")
         let figures = try await RestoreOperation(tools: try await tools(), target: .inPlace, confirmed: true).run(venue)
         var expected = manifest.rowCounts
-        if format == .custom { expected["public.stray"] = 0 }  // pg_restore --clean drops only what the dump has
+        expected["public.stray"] = 0  // both formats drop only what the dump holds
         #expect(try await cluster.rowCounts(database: database) == expected)
         #expect(figures["safety_backup"] != nil)
-        if format == .custom { #expect(figures["untouched_tables"] == .array([.string("public.stray")])) }
+        #expect(figures["untouched_tables"] == .array([.string("public.stray")]))
     }
 }
 
@@ -205,9 +205,10 @@ import TestSupport
         let root = try scratchDirectory("prune")
         let directory = root + "/p"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let future = try backup(in: directory, daysAgo: -2)               // clock skew: kept
+        let future = try backup(in: directory, daysAgo: -2)               // clock skew: kept, not counted
         let young = try backup(in: directory, daysAgo: 1)                 // newest 3
         let ten = try backup(in: directory, daysAgo: 10)                  // newest 3
+        let thirty = try backup(in: directory, daysAgo: 35)               // newest 3 (the future one does not count)
         let forty = try backup(in: directory, daysAgo: 40)                // past keep_days: deleted
         let verifiedOld = try backup(in: directory, daysAgo: 50, verified: true)  // newest verified: kept
         let older = try backup(in: directory, daysAgo: 60, verified: true)        // verified but not newest: deleted
@@ -215,12 +216,12 @@ import TestSupport
         try "{ not json".write(toFile: BackupManifest.path(forDump: unparsable), atomically: true, encoding: .utf8)
         let dry = try await run(venue(root), dryRun: true)
         #expect(dry["dry_run"] == .bool(true))
-        #expect(dry.summary == "would delete 2, kept 5")
+        #expect(dry.summary == "would delete 2, kept 6")
         #expect(FileManager.default.fileExists(atPath: forty))
 
         _ = try await run(venue(root))
         let exists = { (path: String) in FileManager.default.fileExists(atPath: path) }
-        #expect(exists(future) && exists(young) && exists(ten) && exists(verifiedOld))
+        #expect(exists(future) && exists(young) && exists(ten) && exists(thirty) && exists(verifiedOld))
         #expect(!exists(forty) && !exists(BackupManifest.path(forDump: forty)))
         #expect(!exists(older) && !exists(BackupCatalog.verificationPath(forDump: older)))
         #expect(exists(unparsable) && exists(BackupManifest.path(forDump: unparsable)))

@@ -19,8 +19,8 @@ public struct BackupCatalog: Sendable {
 
     static let attemptName = ".last-attempt.json"
 
-    /// Every backup of the venue, newest first.
-    public func entries() -> [CatalogEntry] {
+    /// Every backup of the venue, newest first. `now` decides which are dated in the future.
+    public func entries(now: Date = Date()) -> [CatalogEntry] {
         let files = (try? store.list(slug)) ?? []
         let byName = Dictionary(files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [CatalogEntry] = []
@@ -50,6 +50,7 @@ public struct BackupCatalog: Sendable {
             }
             entry.manifest = manifest
             entry.date = manifest.startedAt
+            entry.inTheFuture = manifest.startedAt.timeIntervalSince(now) > CatalogEntry.clockTolerance
             if entry.bytes != manifest.bytes {
                 entry.state = .corrupt
                 entry.reason = "file has \(entry.bytes) bytes, manifest says \(manifest.bytes)"
@@ -75,8 +76,26 @@ public struct BackupCatalog: Sendable {
         return result.sorted { ($0.date, $0.path) > ($1.date, $1.path) }
     }
 
-    /// The newest backup that is complete or verified.
-    public func latestComplete() -> CatalogEntry? { entries().first { $0.isComplete } }
+    /// The newest restore point: complete or verified, not a safety backup, not from the future.
+    public func latestComplete(now: Date = Date()) -> CatalogEntry? { entries(now: now).first { $0.isRestorePoint } }
+
+    /// Every complete backup re-hashed against its manifest (`backups --check`): one whose bytes
+    /// changed is recorded corrupt, so every later command sees it. Returns the entries after.
+    public func recheck(now: Date = Date()) async throws -> [CatalogEntry] {
+        var entries = self.entries(now: now)
+        for index in entries.indices where entries[index].isComplete {
+            guard let manifest = entries[index].manifest else { continue }
+            let digest = try await DigestTap.file(entries[index].path)
+            guard digest.bytes != manifest.bytes || digest.sha256 != manifest.sha256 else { continue }
+            let reason = "checksum mismatch found by backups --check at \(Timestamp.iso8601(now)): SHA-256 \(digest.sha256.prefix(12))…, manifest says \(manifest.sha256.prefix(12))…"
+            try record(VerificationRecord(verifiedAt: now, sha256: manifest.sha256, checksumOK: false, restoreOK: false,
+                                          tablesMatched: 0, tables: manifest.rowCounts.count, mismatches: [], error: reason),
+                       ofDump: entries[index].fileName)
+            entries[index].state = .corrupt
+            entries[index].reason = reason
+        }
+        return entries
+    }
 
     /// `x.dump` → `x`, `x.sql` → `x`; nil for anything that is not a dump.
     static func dumpStem(_ name: String) -> String? {
@@ -162,6 +181,8 @@ public struct BackupCatalog: Sendable {
                     ("bytes", .int(entry.bytes)),
                     ("format", entry.manifest.map { .string($0.format.rawValue) } ?? .null),
                     ("state", .string(entry.state.rawValue)),
+                    ("purpose", entry.manifest.map { .string($0.effectivePurpose.rawValue) } ?? .null),
+                    ("in_the_future", .bool(entry.inTheFuture)),
                     ("verified_at", entry.verification.map { .string(Timestamp.iso8601($0.verifiedAt)) } ?? .null),
                     ("reason", entry.reason.map(JSONValue.string) ?? .null),
                 ])

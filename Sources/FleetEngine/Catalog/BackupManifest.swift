@@ -1,6 +1,15 @@
 import FleetModel
 import Foundation
 
+/// Why a backup was taken. "Latest" means the newest `scheduled` or `pre-exec` one: a `safety`
+/// backup (taken just before a restore or rollback replaces the database) holds the state being
+/// thrown away, often a half-migrated one.
+public enum BackupPurpose: String, Codable, Sendable {
+    case scheduled
+    case preExec = "pre-exec"
+    case safety
+}
+
 /// Written last, beside its dump: a backup counts only once this file exists. The row counts
 /// were taken inside the same snapshot pg_dump used, so a restore must reproduce them exactly.
 public struct BackupManifest: Codable, Sendable, Equatable {
@@ -19,12 +28,40 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     /// `{"public.Order": 4000, …}`: exact counts of every user table at the dump's snapshot.
     public var rowCounts: [String: Int]
     public var tool: String
+    /// Why the backup was taken; nil in manifests written before purposes (read as scheduled).
+    public var purpose: BackupPurpose?
+    /// A plain dump written with `--clean --if-exists`: it drops what it holds before creating it,
+    /// so it can be restored in place. Nil (false) in older plain dumps.
+    public var dropsFirst: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case venue, database, file, format, bytes, sha256, snapshot, tool
+        case venue, database, file, format, bytes, sha256, snapshot, tool, purpose
         case startedAt = "started_at", finishedAt = "finished_at", serverVersion = "server_version"
-        case pgDumpVersion = "pg_dump_version", rowCounts = "row_counts"
+        case pgDumpVersion = "pg_dump_version", rowCounts = "row_counts", dropsFirst = "drops_first"
     }
+
+    public init(venue: String, database: String, file: String, format: BackupFormat, bytes: Int, sha256: String,
+                startedAt: Date, finishedAt: Date, serverVersion: String, pgDumpVersion: String, snapshot: String,
+                rowCounts: [String: Int], tool: String, purpose: BackupPurpose? = .scheduled, dropsFirst: Bool? = nil) {
+        self.venue = venue
+        self.database = database
+        self.file = file
+        self.format = format
+        self.bytes = bytes
+        self.sha256 = sha256
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.serverVersion = serverVersion
+        self.pgDumpVersion = pgDumpVersion
+        self.snapshot = snapshot
+        self.rowCounts = rowCounts
+        self.tool = tool
+        self.purpose = purpose
+        self.dropsFirst = dropsFirst
+    }
+
+    /// The purpose, with older manifests read as scheduled.
+    public var effectivePurpose: BackupPurpose { purpose ?? .scheduled }
 
     /// `x.dump` → `x.manifest.json`
     public static func name(forDump name: String) -> String {

@@ -26,7 +26,14 @@ public struct CatalogEntry: Sendable {
     /// When the backup started (from the manifest), else the file's modification time.
     public var date: Date
     public var bytes: Int
+    /// Dated more than five minutes ahead of the catalog's clock: never latest, never counted for
+    /// `keep_min`, never deleted, and reported.
+    public var inTheFuture = false
 
     public var isComplete: Bool { state == .complete || state == .verified }
+    /// Complete, not from the future, not a safety backup: what "latest" may mean.
+    public var isRestorePoint: Bool { isComplete && !inTheFuture && manifest?.effectivePurpose != .safety }
+    /// How far ahead of now a backup's time may be before it is suspect.
+    public static let clockTolerance: TimeInterval = 300
     public var fileName: String { URL(fileURLWithPath: path).lastPathComponent }
 }

@@ -28,7 +28,7 @@ public struct BackupOperation: Sendable {
         let lock = try await VenueLock.acquire(directory: try Self.prepareDirectory(of: venue))
         defer { withExtendedLifetime(lock) {} }
         var figures = Self.figures(of: try await backup(venue, lockHeld: true), directory: BackupCatalog.directory(of: venue))
-        let pruned = try PruneOperation().prune(venue)
+        let pruned = try await PruneOperation().prune(venue)
         figures.fields += pruned.fields.filter { $0.0 != "dry_run" }.map { ("pruned_" + $0.0, $0.1) }
         figures.summary += "; pruned: \(pruned.summary)"
         return figures
@@ -40,7 +40,7 @@ public struct BackupOperation: Sendable {
 
     /// Takes one backup and returns its manifest (already written). `lockHeld`: the caller holds
     /// the venue's lock already (a safety backup inside `restore`).
-    public func backup(_ venue: Venue, lockHeld: Bool = false) async throws -> BackupManifest {
+    public func backup(_ venue: Venue, lockHeld: Bool = false, purpose: BackupPurpose = .scheduled) async throws -> BackupManifest {
         let store = LocalDirectoryStore(root: venue.backup.directory)
         let directory = try store.prepare(venue.slug)
         let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
@@ -48,7 +48,7 @@ public struct BackupOperation: Sendable {
         let catalog = BackupCatalog(store: store, slug: venue.slug)
         let manifest: BackupManifest
         do {
-            manifest = try await takeBackup(venue, into: catalog)
+            manifest = try await takeBackup(venue, into: catalog, purpose: purpose)
         } catch {
             let reason = Task.isCancelled ? FleetEngineError.interrupted.description : FleetRunner.describe(error)
             try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason))
@@ -64,7 +64,7 @@ public struct BackupOperation: Sendable {
         return manifest
     }
 
-    private func takeBackup(_ venue: Venue, into catalog: BackupCatalog) async throws -> BackupManifest {
+    private func takeBackup(_ venue: Venue, into catalog: BackupCatalog, purpose: BackupPurpose) async throws -> BackupManifest {
         let format = formatOverride ?? venue.backup.format
 
         let startedAt = Date()
@@ -101,7 +101,7 @@ public struct BackupOperation: Sendable {
             venue: venue.slug, database: venue.database, file: name,
             format: format, bytes: bytes, sha256: sha256, startedAt: startedAt, finishedAt: Date(),
             serverVersion: serverVersion, pgDumpVersion: tools.pgDumpVersion, snapshot: snapshot,
-            rowCounts: rowCounts, tool: "gwi-fleet")
+            rowCounts: rowCounts, tool: "gwi-fleet", purpose: purpose, dropsFirst: format == .plain ? true : nil)
         try Task.checkCancellation()
         try catalog.store.write(try manifest.encoded(), catalog.slug, BackupManifest.name(forDump: name))
         return manifest
@@ -111,9 +111,11 @@ public struct BackupOperation: Sendable {
     /// file renamed into place only once pg_dump succeeded and every byte is on disk.
     func dump(_ venue: Venue, snapshot: String, format: BackupFormat, to file: DurableFile) async throws -> (Int, String) {
         let (conninfo, environment) = try connector.childSettings(for: venue, .direct)
-        let pgDump = ChildProcess(tools.pgDump, [
-            "--format=\(format == .custom ? "custom" : "plain")", "--snapshot=\(snapshot)", "--no-password",
-            "--dbname=\(conninfo)",
+        // A plain dump drops what it holds before creating it (and nothing else), so it can be
+        // restored in place without touching tables, schemas or grants it does not know.
+        let formatArguments = format == .custom ? ["--format=custom"] : ["--format=plain", "--clean", "--if-exists"]
+        let pgDump = ChildProcess(tools.pgDump, formatArguments + [
+            "--snapshot=\(snapshot)", "--no-password", "--dbname=\(conninfo)",
         ], environment: environment)
         defer { file.abandon() }
         let stored = DigestTap()

@@ -11,6 +11,16 @@ public struct PruneOperation: Sendable {
         public var path: String
         public var delete: Bool
         public var reason: String
+        /// Kept as a reason to delete others (one of the newest `keep_min`, the newest verified):
+        /// prune re-hashes it before it deletes anything on its word.
+        public var reliedOn: Bool
+
+        public init(path: String, delete: Bool, reason: String, reliedOn: Bool = false) {
+            self.path = path
+            self.delete = delete
+            self.reason = reason
+            self.reliedOn = reliedOn
+        }
     }
 
     public var dryRun: Bool
@@ -28,17 +38,43 @@ public struct PruneOperation: Sendable {
         }
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
-        return try prune(venue)
+        return try await prune(venue)
+    }
+
+    /// The plan, after re-hashing every backup it keeps as a reason to delete another: one found
+    /// corrupt (bit rot: same size, other bytes) is recorded as such and the plan made again, so
+    /// a good backup is never deleted on the word of a bad one.
+    static func checkedPlan(_ catalog: BackupCatalog, retention: RetentionPolicy, now: Date) async throws -> ([CatalogEntry], [Decision]) {
+        var entries = catalog.entries(now: now)
+        var checked: Set<String> = []
+        while true {
+            let decisions = plan(entries, retention: retention, now: now)
+            guard decisions.contains(where: \.delete) else { return (entries, decisions) }
+            let unchecked = decisions.filter { $0.reliedOn && !checked.contains($0.path) }
+            guard !unchecked.isEmpty else { return (entries, decisions) }
+            for decision in unchecked {
+                checked.insert(decision.path)
+                guard let index = entries.firstIndex(where: { $0.path == decision.path }), let manifest = entries[index].manifest else { continue }
+                let digest = try await DigestTap.file(decision.path)
+                guard digest.bytes != manifest.bytes || digest.sha256 != manifest.sha256 else { continue }
+                let reason = "checksum mismatch found by prune at \(Timestamp.iso8601(now)): SHA-256 \(digest.sha256.prefix(12))…, manifest says \(manifest.sha256.prefix(12))…"
+                try catalog.record(VerificationRecord(verifiedAt: now, sha256: manifest.sha256, checksumOK: false, restoreOK: false,
+                                                      tablesMatched: 0, tables: manifest.rowCounts.count, mismatches: [], error: reason),
+                                   ofDump: entries[index].fileName)
+                entries[index].state = .corrupt
+                entries[index].reason = reason
+            }
+        }
     }
 
     /// Prunes with the venue's lock already held (`backup --prune`).
-    func prune(_ venue: Venue) throws -> VenueFigures {
+    func prune(_ venue: Venue) async throws -> VenueFigures {
         let catalog = BackupCatalog(venue: venue)
         if let attempt = catalog.lastAttempt(), attempt.status == .failed {
             throw VenueSkipped(reason: "not pruned: the latest backup attempt failed at \(Timestamp.iso8601(attempt.at)) (\(attempt.error ?? "unknown error"))")
         }
-        let entries = catalog.entries()
-        let decisions = Self.plan(entries, retention: venue.backup.retention, now: now())
+        let now = self.now()
+        let (entries, decisions) = try await Self.checkedPlan(catalog, retention: venue.backup.retention, now: now)
         if !dryRun {
             for decision in decisions where decision.delete {
                 guard let entry = entries.first(where: { $0.path == decision.path }) else { continue }
@@ -86,24 +122,30 @@ public struct PruneOperation: Sendable {
                 decisions.append(Decision(path: entry.path, delete: false,
                                           reason: "\(entry.state.rawValue): \(entry.reason ?? "?"); never deleted by prune, inspect by hand"))
             case .complete, .verified:
+                if entry.date.timeIntervalSince(now) > CatalogEntry.clockTolerance {
+                    decisions.append(Decision(path: entry.path, delete: false,
+                                              reason: "dated in the future (\(Timestamp.iso8601(entry.date)); clock skew?): never deleted, not counted for keep_min"))
+                    continue
+                }
                 completeSeen += 1
                 let isNewestVerified = entry.state == .verified && !newestVerifiedSeen
                 if entry.state == .verified { newestVerifiedSeen = true }
                 let reason: String
                 var delete = false
-                if age < 0 {
-                    reason = "dated in the future (clock skew?); never deleted"
-                } else if completeSeen <= retention.keepMin {
+                var reliedOn = false
+                if completeSeen <= retention.keepMin {
                     reason = "one of the newest \(retention.keepMin) complete backups"
+                    reliedOn = true
                 } else if isNewestVerified {
                     reason = "newest verified backup"
+                    reliedOn = true
                 } else if age <= Double(retention.keepDays) * day {
                     reason = "younger than \(retention.keepDays) days"
                 } else {
                     reason = "older than \(retention.keepDays) days"
                     delete = true
                 }
-                decisions.append(Decision(path: entry.path, delete: delete, reason: reason))
+                decisions.append(Decision(path: entry.path, delete: delete, reason: reason, reliedOn: reliedOn))
             }
         }
         return decisions

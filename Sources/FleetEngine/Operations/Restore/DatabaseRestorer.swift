@@ -33,12 +33,34 @@ struct DatabaseRestorer: Sendable {
         return try await connection.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]).rows.count == 1
     }
 
-    func createDatabase(_ name: String, on server: Server) async throws {
+    /// Creates an empty database; with `like`, one with the same owner, encoding, collation,
+    /// tablespace and connection limit (its settings, comment and grants come with `finish`).
+    func createDatabase(_ name: String, on server: Server, like properties: DatabaseProperties? = nil) async throws {
         let connection = try await connect(server.info, step: "connect to create \(name)")
         do {
-            try await connection.execute("CREATE DATABASE \(SQLQuoting.identifier(name))")
+            try await connection.execute(properties?.createStatement(name) ?? "CREATE DATABASE \(SQLQuoting.identifier(name))")
         } catch let error as PostgresError {
             throw FleetEngineError.database(step: "create database \(name)", error)
+        }
+    }
+
+    /// The properties of an existing database, or nil when it does not exist.
+    func properties(of name: String, on server: Server) async throws -> DatabaseProperties? {
+        let connection = try await connect(server.info, step: "connect to read \(name)'s properties")
+        do { return try await DatabaseProperties.read(name, on: connection) } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "read the properties of \(name)", error)
+        }
+    }
+
+    /// Gives a restored copy the settings, comment and grants of the database it replaces.
+    func finish(_ name: String, like properties: DatabaseProperties, on server: Server) async throws {
+        let statements = properties.finishingStatements(name)
+        guard !statements.isEmpty else { return }
+        let connection = try await connect(server.info, step: "connect to set \(name)'s properties")
+        do {
+            try await connection.execute(statements.joined(separator: ";\n"))
+        } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "give \(name) the settings, comment and grants of the database it replaces", error)
         }
     }
 
@@ -60,9 +82,8 @@ struct DatabaseRestorer: Sendable {
 
     /// Restores a dump into `target`, streaming it through the restore chain. `keepOwners` keeps ownership and grants (same server);
     /// `clean` replaces existing objects in one transaction (`--in-place`).
-    /// A plain dump has no DROP statements, so `clean` runs `cleanPlainSQL` first in the same transaction.
-    func restore(_ path: String, format: BackupFormat, into target: ConnectionInfo, keepOwners: Bool, clean: Bool,
-                 cleanPlainSQL: String = "") async throws {
+    /// A plain dump carries its own DROP statements (pg_dump --clean --if-exists) and runs in one transaction.
+    func restore(_ path: String, format: BackupFormat, into target: ConnectionInfo, keepOwners: Bool, clean: Bool) async throws {
         var environment = ["PGAPPNAME": "gwi-fleet"]
         if let password = target.password { environment["PGPASSWORD"] = password }
         let dbname = "--dbname=" + target.passwordlessConninfo
@@ -74,8 +95,7 @@ struct DatabaseRestorer: Sendable {
             if clean { options += ["--clean", "--if-exists", "--single-transaction"] }
             (tool, arguments) = (tools.pgRestore, options)
         case .plain:
-            var options = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", dbname]
-            if clean { options += ["-c", cleanPlainSQL] }
+            let options = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", dbname]
             (tool, arguments) = (tools.psql, options + ["-f", "-"])
         }
         // The reverse chain: the stored file → (decryption, decompression: later stages) → the tool's stdin.

@@ -24,6 +24,8 @@ public struct RestoreOperation: Sendable {
     public var target: Target
     /// `--yes`: allowed to overwrite a database that holds data.
     public var confirmed: Bool
+    /// Tests only: runs just before the swap, inside the part that cannot be interrupted.
+    var pauseBeforeSwap: (@Sendable () async -> Void)?
 
     public init(tools: PgTools, connector: VenueConnector = VenueConnector(), backupFile: String? = nil,
                 target: Target = .replace, confirmed: Bool = false) {
@@ -42,7 +44,7 @@ public struct RestoreOperation: Sendable {
         let entry = try chooseBackup(of: venue)
         let manifest = entry.manifest!
         let stored = try await DigestTap.file(entry.path)
-            let (bytes, sha256) = (stored.bytes, stored.sha256)
+        let (bytes, sha256) = (stored.bytes, stored.sha256)
         guard bytes == manifest.bytes, sha256 == manifest.sha256 else {
             throw FleetEngineError.refused("checksum mismatch in \(entry.fileName) (\(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest: \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…): nothing was touched")
         }
@@ -50,24 +52,30 @@ public struct RestoreOperation: Sendable {
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
         var fields: [(String, JSONValue)] = [("backup", .string(entry.path))]
 
+        // The venue's database as it is now: a copy takes its owner, settings, comment and grants.
+        let properties = try await restorer.properties(of: venue.database, on: server)
+
         switch target {
         case .newDatabase(let name):
             guard try await !restorer.databaseExists(name, on: server) else {
                 throw FleetEngineError.refused("database \(name) already exists; choose another --as name")
             }
-            let matched = try await restoreCounted(entry, into: name, on: server, restorer: restorer)
+            let matched = try await restoreCounted(entry, into: name, on: server, restorer: restorer, like: properties)
             fields += [("database", .string(name)), ("tables_matched", .int(matched))]
             return VenueFigures(fields, summary: "restored \(entry.fileName) into new database \(name), \(matched) tables matched")
 
         case .replace, .inPlace:
-            let exists = try await restorer.databaseExists(venue.database, on: server)
+            let exists = properties != nil
+            if target == .inPlace && manifest.format == .plain && manifest.dropsFirst != true {
+                throw FleetEngineError.refused("\(entry.fileName) is a plain backup without DROP statements (taken before gwi-fleet wrote them), so it cannot replace what it holds in place without dropping other things too; restore it with the default replace or --as: nothing was touched")
+            }
             var safety: BackupManifest?
             if exists {
                 let rows = try await restorer.rowCounts(of: server.database(venue.database)).values.reduce(0, +)
                 if rows > 0 && !confirmed {
                     throw FleetEngineError.refused("\(venue.database) holds \(rows) rows; pass --yes to replace it (a safety backup is taken first)")
                 }
-                safety = try await BackupOperation(tools: tools, connector: connector).backup(venue, lockHeld: true)
+                safety = try await BackupOperation(tools: tools, connector: connector).backup(venue, lockHeld: true, purpose: .safety)
                 fields.append(("safety_backup", .string(directory + "/" + safety!.file)))
             }
             if target == .inPlace {
@@ -82,19 +90,35 @@ public struct RestoreOperation: Sendable {
             RunContext.logger.info("restoring beside the live database", metadata: ["backup": .string(entry.fileName)])
             let stamp = Timestamp.compact(Date())
             let staging = String(venue.database.prefix(63 - 13 - stamp.count)) + "__restoring_" + stamp
-            let matched = try await restoreCounted(entry, into: staging, on: server, restorer: restorer)
-            guard exists else {
-                try await swap(from: nil, staging: staging, into: venue.database, server: server, restorer: restorer)
-                fields += [("database", .string(venue.database)), ("tables_matched", .int(matched))]
-                return VenueFigures(fields, summary: "restored \(entry.fileName) into \(venue.database) (it did not exist), \(matched) tables matched")
+            let matched = try await restoreCounted(entry, into: staging, on: server, restorer: restorer, like: properties)
+            let replaced = exists ? String(venue.database.prefix(63 - 11 - stamp.count)) + "__replaced_" + stamp : nil
+            // From here on the swap runs to its end whatever happens (Ctrl-C, the deadline): a venue
+            // must never be left without its database, and the report must say where things are.
+            let swapped = await Task { [pauseBeforeSwap] () -> FleetEngineErrorText? in
+                await pauseBeforeSwap?()
+                do {
+                    try await swap(from: replaced, staging: staging, into: venue.database, server: server, restorer: restorer)
+                    return nil
+                } catch {
+                    return FleetEngineErrorText(FleetRunner.describe(error))
+                }
+            }.value
+            if let swapped { throw FleetEngineError.refused(swapped.text) }
+            fields += [("database", .string(venue.database)), ("tables_matched", .int(matched))]
+            let summary: String
+            if let replaced {
+                let undo = "ALTER DATABASE \(SQLQuoting.identifier(venue.database)) RENAME TO \(SQLQuoting.identifier(staging)); "
+                    + "ALTER DATABASE \(SQLQuoting.identifier(replaced)) RENAME TO \(SQLQuoting.identifier(venue.database));"
+                fields += [("replaced_database", .string(replaced)), ("undo", .string(undo))]
+                summary = "restored \(entry.fileName), \(matched) tables matched; old database kept as \(replaced); to undo: \(undo)"
+            } else {
+                summary = "restored \(entry.fileName) into \(venue.database) (it did not exist), \(matched) tables matched"
             }
-            let replaced = String(venue.database.prefix(63 - 11 - stamp.count)) + "__replaced_" + stamp
-            try await swap(from: replaced, staging: staging, into: venue.database, server: server, restorer: restorer)
-            let undo = "ALTER DATABASE \(SQLQuoting.identifier(venue.database)) RENAME TO \(SQLQuoting.identifier(staging)); "
-                + "ALTER DATABASE \(SQLQuoting.identifier(replaced)) RENAME TO \(SQLQuoting.identifier(venue.database));"
-            fields += [("database", .string(venue.database)), ("replaced_database", .string(replaced)),
-                       ("tables_matched", .int(matched)), ("undo", .string(undo))]
-            return VenueFigures(fields, summary: "restored \(entry.fileName), \(matched) tables matched; old database kept as \(replaced); to undo: \(undo)")
+            if Task.isCancelled {
+                // Interrupted while the swap ran: it finished; say so with everything needed to undo it.
+                throw VenueFailure(message: "interrupted after the swap completed: \(summary)", figures: VenueFigures(fields, summary: summary))
+            }
+            return VenueFigures(fields, summary: summary)
         }
     }
 
@@ -110,7 +134,7 @@ public struct RestoreOperation: Sendable {
             }
             return entry
         }
-        guard let entry = entries.first(where: \.isComplete) else {
+        guard let entry = entries.first(where: \.isRestorePoint) else {
             throw FleetEngineError.backupNotFound("no complete backup of \(venue.slug) in \(BackupCatalog.directory(of: venue))")
         }
         return entry
@@ -119,9 +143,9 @@ public struct RestoreOperation: Sendable {
     /// Creates `name`, restores into it and checks every table against the manifest; on any
     /// failure the new database is dropped again. Returns the number of tables matched.
     func restoreCounted(_ entry: CatalogEntry, into name: String, on server: DatabaseRestorer.Server,
-                        restorer: DatabaseRestorer) async throws -> Int {
+                        restorer: DatabaseRestorer, like properties: DatabaseProperties?) async throws -> Int {
         let manifest = entry.manifest!
-        try await restorer.createDatabase(name, on: server)
+        try await restorer.createDatabase(name, on: server, like: properties)
         do {
             try await restorer.restore(entry.path, format: manifest.format, into: server.database(name), keepOwners: true, clean: false)
             let actual = try await restorer.rowCounts(of: server.database(name))
@@ -130,6 +154,7 @@ public struct RestoreOperation: Sendable {
                 throw FleetEngineError.verificationFailed("restored rows differ from the manifest: "
                     + mismatches.map(\.description).joined(separator: ", "))
             }
+            if let properties { try await restorer.finish(name, like: properties, on: server) }
             return manifest.rowCounts.count
         } catch {
             await restorer.dropDatabase(name, on: server)
@@ -142,6 +167,7 @@ public struct RestoreOperation: Sendable {
     func swap(from replaced: String?, staging: String, into database: String, server: DatabaseRestorer.Server,
               restorer: DatabaseRestorer) async throws {
         let admin = try await restorer.connect(server.database("postgres"), step: "connect to the postgres database to rename")
+        var renamedAway = false
         do {
             if let replaced {
                 var attempt = 0
@@ -152,6 +178,7 @@ public struct RestoreOperation: Sendable {
                         [database])
                     do {
                         try await admin.execute("ALTER DATABASE \(SQLQuoting.identifier(database)) RENAME TO \(SQLQuoting.identifier(replaced))")
+                        renamedAway = true
                         break
                     } catch let error as PostgresError where error.sqlState == "55006" && attempt < 5 {
                         // 55006: a client reconnected between the terminate and the rename; try again.
@@ -159,15 +186,17 @@ public struct RestoreOperation: Sendable {
                     }
                 }
             }
-            do {
-                try await admin.execute("ALTER DATABASE \(SQLQuoting.identifier(staging)) RENAME TO \(SQLQuoting.identifier(database))")
-            } catch {
-                if let replaced {
-                    _ = try? await admin.execute("ALTER DATABASE \(SQLQuoting.identifier(replaced)) RENAME TO \(SQLQuoting.identifier(database))")
-                }
-                throw error
-            }
+            try await admin.execute("ALTER DATABASE \(SQLQuoting.identifier(staging)) RENAME TO \(SQLQuoting.identifier(database))")
         } catch let error as PostgresError {
+            if let replaced, renamedAway {
+                let putBack = "ALTER DATABASE \(SQLQuoting.identifier(replaced)) RENAME TO \(SQLQuoting.identifier(database))"
+                do {
+                    try await admin.execute(putBack)
+                } catch {
+                    // The venue has no database under its name now: say exactly how to fix it.
+                    throw FleetEngineError.refused("swap failed (\(error)) and the put-back failed too: \(database) is now named \(replaced); run: \(putBack); the restored copy is \(staging)")
+                }
+            }
             await restorer.dropDatabase(staging, on: server)
             throw FleetEngineError.database(step: "swap databases (the venue's database is unchanged)", error)
         }
@@ -178,19 +207,11 @@ public struct RestoreOperation: Sendable {
     func restoreInPlace(_ entry: CatalogEntry, venue: Venue, server: DatabaseRestorer.Server, restorer: DatabaseRestorer,
                         safety: BackupManifest) async throws -> (Int, [String]) {
         let manifest = entry.manifest!
-        var clean = ""
-        if manifest.format == .plain {
-            // A plain dump has no DROP statements: empty the user schemas in the same transaction.
-            let connection = try await restorer.connect(server.database(venue.database), step: "connect to list schemas")
-            let schemas = try await connection.query("""
-                SELECT nspname FROM pg_namespace
-                WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
-                """).rows.compactMap { $0[0] }
-            clean = schemas.map { "DROP SCHEMA \(SQLQuoting.identifier($0)) CASCADE;" }.joined(separator: " ")
-                + " CREATE SCHEMA IF NOT EXISTS public;"
-        }
+        // A custom dump: pg_restore --clean drops what the archive holds. A plain one drops what it
+        // holds itself (pg_dump --clean --if-exists). Either way schemas, their owners and grants,
+        // and tables the backup does not know stay as they are.
         try await restorer.restore(entry.path, format: manifest.format, into: server.database(venue.database),
-                                   keepOwners: true, clean: true, cleanPlainSQL: clean)
+                                   keepOwners: true, clean: true)
         let actual = try await restorer.rowCounts(of: server.database(venue.database))
         let compared = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
         let untouched = compared.filter { $0.expected == nil }.map(\.table)

@@ -74,8 +74,14 @@ public struct VerifyOperation: Sendable {
         var failures: [String] = []
         for entry in chosen {
             RunContext.logger.debug("verifying", metadata: ["backup": .string(entry.fileName)])
-            let record = await verify(entry, of: venue, on: server, restorer: restorer)
+            let (record, inconclusive) = await verify(entry, of: venue, on: server, restorer: restorer)
             try Task.checkCancellation()
+            // Only the backup's own fault (checksum, restore error, table mismatch) is recorded; a
+            // server or connection failure says nothing about the backup: next run tries again.
+            if let inconclusive {
+                failures.append("\(entry.fileName): verify could not run (\(inconclusive)); the backup's state is unchanged")
+                continue
+            }
             try BackupCatalog.record(record, forDump: entry.path)
             results.append(Self.json(record, file: entry.path))
             if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
@@ -86,9 +92,10 @@ public struct VerifyOperation: Sendable {
         return VenueFigures([("backups", .array(results))], summary: summary + tables)
     }
 
-    /// One backup: never throws, so the record says how far it got.
+    /// One backup: never throws, so the record says how far it got. The second value is set when
+    /// the attempt says nothing about the backup (server or connection failure, interruption).
     func verify(_ entry: CatalogEntry, of venue: Venue, on server: DatabaseRestorer.Server,
-                restorer: DatabaseRestorer) async -> VerificationRecord {
+                restorer: DatabaseRestorer) async -> (VerificationRecord, inconclusive: String?) {
         let manifest = entry.manifest!
         var record = VerificationRecord(verifiedAt: Date(), sha256: manifest.sha256, checksumOK: false, restoreOK: false,
                                         tablesMatched: 0, tables: manifest.rowCounts.count, mismatches: [], error: nil)
@@ -97,21 +104,20 @@ public struct VerifyOperation: Sendable {
             let (bytes, sha256) = (stored.bytes, stored.sha256)
             guard bytes == manifest.bytes && sha256 == manifest.sha256 else {
                 record.error = "checksum mismatch: file has \(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest says \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…"
-                return record
+                return (record, nil)
             }
             record.checksumOK = true
         } catch {
-            record.error = "\(error)"
-            return record
+            return (record, "reading the file: \(error)")
         }
 
         let scratch = Self.scratchName(for: venue.slug)
         do {
             try await restorer.createDatabase(scratch, on: server)
         } catch {
-            record.error = "\(error)"
-            return record
+            return (record, "\(error)")
         }
+        var inconclusive: String?
         do {
             try await restorer.restore(entry.path, format: manifest.format, into: server.database(scratch),
                                        keepOwners: false, clean: false)
@@ -120,13 +126,33 @@ public struct VerifyOperation: Sendable {
             record.mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
             record.tablesMatched = manifest.rowCounts.keys.filter { actual[$0] == manifest.rowCounts[$0] }.count
         } catch {
-            record.error = Task.isCancelled ? "interrupted" : "\(error)"
+            if Task.isCancelled || Self.isServerFailure(error) {
+                inconclusive = Task.isCancelled ? "interrupted" : "\(error)"
+            } else {
+                record.error = "\(error)"
+            }
         }
-        if let dropError = await restorer.dropDatabase(scratch, on: server), record.error == nil {
+        if let dropError = await restorer.dropDatabase(scratch, on: server), record.error == nil, inconclusive == nil {
             record.error = dropError
         }
         record.verifiedAt = Date()
-        return record
+        return (record, inconclusive)
+    }
+
+    /// A failure of the server or the connection, not of the dump: connecting, a dropped or
+    /// terminated session, a server starting up or shutting down, the timeout.
+    static func isServerFailure(_ error: Error) -> Bool {
+        switch error {
+        case let error as PostgresError: return error.isTransient || error == .cancelled || error.sqlState?.hasPrefix("57") == true
+        case FleetEngineError.connection, FleetEngineError.timedOut, FleetEngineError.interrupted: return true
+        case FleetEngineError.database(_, let error): return isServerFailure(error)
+        case FleetEngineError.toolFailed(_, let status, let message):
+            let signs = ["could not connect", "connection to server", "server closed the connection", "terminating connection",
+                         "the database system is", "Connection refused", "no connection to the server", "SSL SYSCALL error",
+                         "connection timed out"]
+            return status.contains("killed by signal") || signs.contains { message.contains($0) }
+        default: return false
+        }
     }
 
     /// Scratch databases of this venue left by a run that was killed (its own are always dropped).
