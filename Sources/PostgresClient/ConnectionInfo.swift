@@ -10,10 +10,15 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
         public var value: String
     }
 
-    /// Every keyword that was set, except `password`.
+    /// Every keyword that was set, except the secret ones.
     public private(set) var options: [Option]
     /// The password, from the string itself or set later (`password_env`).
     public var password: String?
+    /// Other secret keywords (`sslpassword`): like the password, never in text that is shown or
+    /// put in a child's arguments.
+    public private(set) var secretOptions: [Option]
+    /// Keywords whose values are secrets, besides `password`.
+    public static let secretKeywords: Set<String> = ["sslpassword"]
 
     /// Parses with `PQconninfoParse`, so everything libpq accepts is accepted (sslmode, service, …).
     public init(parsing conninfo: String) throws(PostgresError) {
@@ -31,6 +36,7 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
         }
         defer { PQconninfoFree(parsed) }
         var options: [Option] = []
+        var secrets: [Option] = []
         var password: String?
         var cursor = parsed
         while let keyword = cursor.pointee.keyword {
@@ -38,6 +44,8 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
                 let key = String(cString: keyword)
                 if key == "password" {
                     password = String(cString: value)
+                } else if Self.secretKeywords.contains(key) {
+                    secrets.append(Option(keyword: key, value: String(cString: value)))
                 } else {
                     options.append(Option(keyword: key, value: String(cString: value)))
                 }
@@ -45,6 +53,7 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
             cursor += 1
         }
         self.options = options
+        self.secretOptions = secrets
         self.password = password
     }
 
@@ -73,9 +82,14 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        let shown = passwordlessConninfo
-        return password == nil ? shown : shown + " password=***"
+        var shown = passwordlessConninfo
+        if password != nil { shown += " password=***" }
+        for secret in secretOptions { shown += " \(secret.keyword)=***" }
+        return shown
     }
+
+    /// Every secret this connection carries (password, sslpassword), for redaction.
+    public var secretValues: [String] { (password.map { [$0] } ?? []) + secretOptions.map(\.value) }
 
     /// Replaces any password in a URI or `key=value` string with `***`, without parsing it.
     /// Used on text that may not be valid (so it cannot go through libpq) but will be shown.
@@ -91,7 +105,7 @@ public struct ConnectionInfo: Sendable, CustomStringConvertible {
             }
         }
         // ?password=secret&… and password=secret / password='a b' in key=value strings
-        let pattern = #"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)"#
+        let pattern = #"((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)"#
         if let regex = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) {
             let range = NSRange(result.startIndex..., in: result)
             result = regex.stringByReplacingMatches(in: result, range: range, withTemplate: "$1***")

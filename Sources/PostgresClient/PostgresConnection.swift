@@ -90,6 +90,7 @@ public final class PostgresConnection: @unchecked Sendable {
         for (keyword, value) in defaults where info[keyword] == nil { options.append(.init(keyword: keyword, value: value)) }
         options.append(.init(keyword: "fallback_application_name", value: applicationName))
         if let password = info.password { options.append(.init(keyword: "password", value: password)) }
+        options += info.secretOptions
         let keywords = options.map(\.keyword), values = options.map(\.value)
         let endpoint = info.endpoint
         let hosts = max(1, (info["host"] ?? info["hostaddr"] ?? "").split(separator: ",").count)

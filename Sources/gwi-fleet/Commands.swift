@@ -78,11 +78,14 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How the merged rows are printed: table, csv or json.")
     var format: OutputFormat = .table
 
+    @Option(name: .long, help: "SET ROLE to this role first (a least-privileged one: read-only still allows pg_read_file or COPY TO PROGRAM to a superuser).")
+    var role: String?
+
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
         let session = try await FleetSession(options: options, leavingMasterOutOf: "query")
-        let operation = QueryOperation(sql: sql)
+        let operation = QueryOperation(sql: sql, role: role)
         let (report, path) = await session.run(command: "query") { try await operation.run($0) }
         if options.json { try session.finish(report, savedAt: path) }
         Terminal.out(QueryRendering.render(report, format: format))

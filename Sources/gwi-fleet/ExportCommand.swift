@@ -32,6 +32,9 @@ struct ExportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "gzip the output (.gz).")
     var gzip = false
 
+    @Option(name: .long, help: "SET ROLE to this role first (a least-privileged one).")
+    var role: String?
+
     @OptionGroup var options: FleetOptions
 
     func validate() throws {
@@ -51,7 +54,7 @@ struct ExportCommand: AsyncParsableCommand {
         if gzip, let file = combinedFile, !file.hasSuffix(".gz") { combinedFile = file + ".gz" }
         let destination: ExportOperation.Destination = combinedFile.map { .combined($0) } ?? .directory(absolute(out!))
         let fileName = name ?? table.map { $0.split(separator: ".").last.map(String.init) ?? $0 } ?? "query"
-        let operation = ExportOperation(source: source, destination: destination, name: fileName, gzip: gzip)
+        let operation = ExportOperation(source: source, destination: destination, name: fileName, gzip: gzip, role: role)
         let venues = session.venues
         let (report, path) = await session.run(command: "export", conclude: { await operation.conclude($0, venues: venues) }) {
             try await operation.run($0)

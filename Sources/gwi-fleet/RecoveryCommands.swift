@@ -110,6 +110,10 @@ struct RestoreCommand: AsyncParsableCommand {
         var options = self.options
         options.venue = [slug]
         let session = try await FleetSession(options: options)
+        if let venue = session.venues.first, !venue.enabled {
+            Terminal.error("restore refused: venue `\(venue.slug)` is disabled (\(venue.origin)); enable it first if its database should come back")
+            throw ExitCode(ExitCodes.venueFailed)
+        }
         let target: RestoreOperation.Target = newDatabase.map { .newDatabase($0) } ?? (inPlace ? .inPlace : .replace)
         let operation = RestoreOperation(tools: try await locateTools(), backupFile: backup == "latest" ? nil : backup,
                                          target: target, confirmed: yes)

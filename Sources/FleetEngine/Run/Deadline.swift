@@ -7,9 +7,12 @@ import Logging
 /// When the calling task is cancelled instead (Ctrl-C), `body` is cancelled too and its own result
 /// wins: a `VenueFailure` that says what it did on the way out (exec's rollback) is kept.
 func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let state = DeadlineState(limit: limit)
     let result = await withTaskGroup(of: DeadlineEvent<T>.self) { group -> Result<T, Error> in
         group.addTask {
-            do { return .finished(.success(try await body())) } catch { return .finished(.failure(error)) }
+            await RunContext.$deadline.withValue(state) {
+                do { return .finished(.success(try await body())) } catch { return .finished(.failure(error)) }
+            }
         }
         group.addTask {
             do {
@@ -34,6 +37,7 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable ()
                 return result
             case .deadline:
                 timedOut = true
+                state.expire()
                 group.cancelAll()
             case .timerCancelled:
                 continue

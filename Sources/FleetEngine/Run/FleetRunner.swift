@@ -131,6 +131,10 @@ public struct FleetRunner: Sendable {
             outcome.error = Task.isCancelled ? FleetEngineError.interrupted.description : describe(error)
         }
         outcome.duration = clock.now - start
+        let redactor = SecretRedactor(venue: venue)
+        outcome.error = outcome.error.map(redactor.redact)
+        outcome.figures.summary = redactor.redact(outcome.figures.summary)
+        outcome.figures.warnings = outcome.figures.warnings.map(redactor.redact)
         return outcome
     }
 

@@ -123,11 +123,17 @@ public final class DurableFile {
 
     /// Creates a directory (and parents) with mode 0700, tightening an existing one we own.
     static func makePrivateDirectory(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw FleetEngineError.file(path: path, operation: "use as a directory (it exists and is a file)", errno: ENOTDIR)
+        }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            throw FleetEngineError.file(path: path, operation: "create directory", errno: errno == 0 ? EACCES : errno)
+            // The POSIX code FileManager saw, not whatever errno holds by now.
+            let code = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) } ?? EACCES
+            throw FleetEngineError.file(path: path, operation: "create directory", errno: code)
         }
         chmod(path, 0o700)
     }

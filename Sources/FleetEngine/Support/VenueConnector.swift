@@ -52,13 +52,10 @@ public struct VenueConnector: Sendable {
         preconditionFailure("the loop returns or throws")
     }
 
-    /// What a child (pg_dump, psql) needs: a password-free conninfo for argv and the environment
-    /// that carries the password.
-    public func childSettings(for venue: Venue, _ endpoint: VenueEndpoint) throws -> (conninfo: String, environment: [String: String]) {
-        let info = try connectionInfo(for: venue, endpoint)
-        var environment = ["PGAPPNAME": "gwi-fleet"]
-        if let password = info.password { environment["PGPASSWORD"] = password }
-        return (info.passwordlessConninfo, environment)
+    /// What a child (pg_dump, psql) needs: a secret-free conninfo for argv, the secrets in its
+    /// environment or a 0600 file. Keep it alive while the child runs.
+    func childConnection(for venue: Venue, _ endpoint: VenueEndpoint) throws -> ChildConnection {
+        try ChildConnection(try connectionInfo(for: venue, endpoint))
     }
 }
 

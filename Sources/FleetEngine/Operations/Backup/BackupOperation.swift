@@ -50,7 +50,7 @@ public struct BackupOperation: Sendable {
         do {
             manifest = try await takeBackup(venue, into: catalog, purpose: purpose)
         } catch {
-            let reason = Task.isCancelled ? FleetEngineError.interrupted.description : FleetRunner.describe(error)
+            let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
             try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason))
             throw error
         }
@@ -73,8 +73,11 @@ public struct BackupOperation: Sendable {
         // One snapshot for the counts and the dump: both describe the same instant.
         let snapshot: String
         let serverVersion: String
+        // A table locked by another session must fail the backup with who holds it, well before the
+        // venue's deadline: half of it, a minute at most (pg_dump gets the same).
+        let lockWait = MaintenanceSession.limits(for: RunContext.deadline?.limit ?? venue.timeout).lock
         do {
-            try await connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try await connection.execute("SET lock_timeout = \(lockWait); BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             let info = try await connection.query("SELECT pg_export_snapshot(), current_setting('server_version_num')::int / 10000, current_setting('server_version')")
             snapshot = try info.value(0, 0, "a snapshot id")
             serverVersion = try info.value(0, 2, "server_version")
@@ -88,12 +91,20 @@ public struct BackupOperation: Sendable {
         let rowCounts: [String: Int]
         do {
             rowCounts = try await TableCounter.countAll(on: connection)
+        } catch let error as PostgresError where error.sqlState == "55P03" {
+            throw FleetEngineError.refused("count rows: \(await LockHolders.describe(venue: venue, connector: connector))")
         } catch let error as PostgresError {
             throw FleetEngineError.database(step: "count rows", error)
         }
 
         let name = Self.availableName(in: catalog, database: venue.database, date: startedAt, format: format)
-        let (bytes, sha256) = try await dump(venue, snapshot: snapshot, format: format, to: try catalog.store.create(catalog.slug, name))
+        let bytes: Int, sha256: String
+        do {
+            (bytes, sha256) = try await dump(venue, snapshot: snapshot, format: format, lockWait: lockWait,
+                                             to: try catalog.store.create(catalog.slug, name))
+        } catch FleetEngineError.toolFailed(let tool, _, let message) where message.contains("could not obtain lock") {
+            throw FleetEngineError.refused("\(tool): \(await LockHolders.describe(venue: venue, connector: connector))")
+        }
         // The snapshot had to stay open until pg_dump was done with it.
         _ = try? await connection.execute("COMMIT")
 
@@ -109,14 +120,15 @@ public struct BackupOperation: Sendable {
 
     /// Runs the chain `pg_dump → SHA-256 → durable file` on the snapshot: nothing in memory, the
     /// file renamed into place only once pg_dump succeeded and every byte is on disk.
-    func dump(_ venue: Venue, snapshot: String, format: BackupFormat, to file: DurableFile) async throws -> (Int, String) {
-        let (conninfo, environment) = try connector.childSettings(for: venue, .direct)
+    func dump(_ venue: Venue, snapshot: String, format: BackupFormat, lockWait: Int, to file: DurableFile) async throws -> (Int, String) {
+        let child = try connector.childConnection(for: venue, .direct)
+        defer { withExtendedLifetime(child) {} }
         // A plain dump drops what it holds before creating it (and nothing else), so it can be
         // restored in place without touching tables, schemas or grants it does not know.
         let formatArguments = format == .custom ? ["--format=custom"] : ["--format=plain", "--clean", "--if-exists"]
         let pgDump = ChildProcess(tools.pgDump, formatArguments + [
-            "--snapshot=\(snapshot)", "--no-password", "--dbname=\(conninfo)",
-        ], environment: environment)
+            "--snapshot=\(snapshot)", "--lock-wait-timeout=\(lockWait)", "--no-password", "--dbname=\(child.conninfo)",
+        ], environment: child.environment)
         defer { file.abandon() }
         let stored = DigestTap()
         try await BytePipeline(.process(pgDump), [.tap(stored)], into: .descriptor(file.descriptor, name: file.finalPath)).run()

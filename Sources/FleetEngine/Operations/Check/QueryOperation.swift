@@ -4,17 +4,20 @@ import PostgresClient
 /// `gwi-fleet query "SQL"` on one venue: one statement inside `BEGIN READ ONLY`, rolled back.
 public struct QueryOperation: Sendable {
     public var sql: String
+    /// `--role`: `SET ROLE` to this (least-privileged) role inside the read-only transaction.
+    public var role: String?
     public var connector: VenueConnector
 
-    public init(sql: String, connector: VenueConnector = VenueConnector()) {
+    public init(sql: String, role: String? = nil, connector: VenueConnector = VenueConnector()) {
         self.sql = sql
+        self.role = role
         self.connector = connector
     }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
         let connection = try await connector.connect(venue, .pooled)
         do {
-            try await connection.execute("BEGIN READ ONLY")
+            try await connection.execute("BEGIN READ ONLY" + (role.map { "; SET LOCAL ROLE \(SQLQuoting.identifier($0))" } ?? ""))
             let result = try await connection.query(sql)
             try await connection.execute("ROLLBACK")
             let rows = result.rows.map { row in JSONValue.array(row.map { $0.map(JSONValue.string) ?? .null }) }

@@ -27,10 +27,13 @@ public struct ExportOperation: Sendable {
     /// The file name (without extension) for `--out`: the table's name, or `--name` for a query.
     public var name: String
     public var gzip: Bool
+    /// `--role`: `SET ROLE` to this (least-privileged) role inside the read-only transaction.
+    public var role: String?
     public var connector: VenueConnector
 
-    public init(source: Source, destination: Destination, name: String, gzip: Bool = false,
+    public init(source: Source, destination: Destination, name: String, gzip: Bool = false, role: String? = nil,
                 connector: VenueConnector = VenueConnector()) {
+        self.role = role
         self.source = source
         self.destination = destination
         self.name = name
@@ -84,8 +87,11 @@ public struct ExportOperation: Sendable {
         defer { file.abandon() }
         let descriptor = file.descriptor
         let bytes: Int
+        let columns: [String]
         do {
-            try await connection.execute("BEGIN READ ONLY")
+            try await connection.execute("BEGIN READ ONLY" + (role.map { "; SET LOCAL ROLE \(SQLQuoting.identifier($0))" } ?? ""))
+            // The columns this venue's schema gives the export: a combined file needs them to agree.
+            columns = try await connection.query("SELECT * FROM (\(selectSQL)) q LIMIT 0").columns
             bytes = try await connection.copyOut(copySQL(venue: venue)) { chunk in
                 try DurableFile.write(chunk, to: descriptor)
             }
@@ -99,7 +105,8 @@ public struct ExportOperation: Sendable {
         if gzip && !isCombined {
             written = try await Self.compress(csvPath, to: target)
         }
-        return VenueFigures([("file", .string(target)), ("bytes", .int(written)), ("csv_bytes", .int(bytes))],
+        return VenueFigures([("file", .string(target)), ("bytes", .int(written)), ("csv_bytes", .int(bytes)),
+                             ("columns", .array(columns.map(JSONValue.string)))],
                             summary: "\(ByteCount.human(bytes)) CSV" + (isCombined ? " (part of the combined file)" : " → \(target)"))
     }
 
@@ -109,6 +116,12 @@ public struct ExportOperation: Sendable {
     public func conclude(_ outcomes: [VenueOutcome], venues: [Venue]) async -> FleetRun.Conclusion {
         guard isCombined else { return FleetRun.Conclusion() }
         let failure: String
+        if let mismatch = Self.columnMismatch(outcomes) {
+            // Never a header from one schema over rows of another: no combined file at all.
+            if case .combined(let file) = destination { for venue in venues { unlink(Self.partPath(combined: file, slug: venue.slug)) } }
+            failure = "combined file not written: " + mismatch
+            return FleetRun.Conclusion(fields: [("combined_file", .null), ("error", .string(failure))], problems: [failure])
+        }
         do {
             if let (file, bytes) = try await combine(outcomes, venues: venues) {
                 return FleetRun.Conclusion(fields: [("combined_file", .string(file)), ("bytes", .int(bytes))])
@@ -118,6 +131,21 @@ public struct ExportOperation: Sendable {
             failure = "combined file not written: \(error)"
         }
         return FleetRun.Conclusion(fields: [("combined_file", .null), ("error", .string(failure))], problems: [failure])
+    }
+
+    /// Nil when every venue that succeeded exported the same columns, else which venues had which.
+    static func columnMismatch(_ outcomes: [VenueOutcome]) -> String? {
+        var groups: [(columns: [String], slugs: [String])] = []
+        for outcome in outcomes where outcome.status == .ok {
+            let columns = outcome.figures["columns"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if let index = groups.firstIndex(where: { $0.columns == columns }) { groups[index].slugs.append(outcome.slug) }
+            else { groups.append((columns, [outcome.slug])) }
+        }
+        guard groups.count > 1 else { return nil }
+        return "the venues' columns differ (different schema versions?): " + groups.map { group in
+            group.slugs.prefix(10).joined(separator: ", ") + (group.slugs.count > 10 ? " and \(group.slugs.count - 10) more" : "")
+                + " have (" + group.columns.joined(separator: ", ") + ")"
+        }.joined(separator: "; ")
     }
 
     /// After every venue: the header once, then the parts of the venues that succeeded, in the

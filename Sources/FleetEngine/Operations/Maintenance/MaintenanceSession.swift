@@ -8,7 +8,8 @@ enum MaintenanceSession {
     /// lock_timeout: half the venue timeout, at most a minute; statement_timeout: 90% of it.
     static func limits(for timeout: Duration) -> (lock: Int, statement: Int) {
         let milliseconds = timeout.milliseconds
-        return (max(1, min(milliseconds / 2, 60_000)), max(1, milliseconds * 9 / 10))
+        // statement_timeout is an int of milliseconds on the server: clamp, whatever the venue says.
+        return (max(1, min(milliseconds / 2, 60_000)), max(1, min(milliseconds / 10 * 9, Int(Int32.max))))
     }
 
     static func open(_ venue: Venue, connector: VenueConnector, timeout: Duration) async throws -> PostgresConnection {

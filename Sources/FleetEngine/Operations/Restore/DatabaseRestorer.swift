@@ -84,9 +84,9 @@ struct DatabaseRestorer: Sendable {
     /// `clean` replaces existing objects in one transaction (`--in-place`).
     /// A plain dump carries its own DROP statements (pg_dump --clean --if-exists) and runs in one transaction.
     func restore(_ path: String, format: BackupFormat, into target: ConnectionInfo, keepOwners: Bool, clean: Bool) async throws {
-        var environment = ["PGAPPNAME": "gwi-fleet"]
-        if let password = target.password { environment["PGPASSWORD"] = password }
-        let dbname = "--dbname=" + target.passwordlessConninfo
+        let connection = try ChildConnection(target)
+        defer { withExtendedLifetime(connection) {} }
+        let dbname = "--dbname=" + connection.conninfo
         let (tool, arguments): (String, [String])
         switch format {
         case .custom:
@@ -99,14 +99,21 @@ struct DatabaseRestorer: Sendable {
             (tool, arguments) = (tools.psql, options + ["-f", "-"])
         }
         // The reverse chain: the stored file → (decryption, decompression: later stages) → the tool's stdin.
+        // Waiting on a lock ends well before the deadline, with the lock named in the error.
+        var environment = connection.environment
+        environment["PGOPTIONS"] = "-c lock_timeout=\(Self.lockWait)"
         let child = ChildProcess(tool, arguments, environment: environment, errorLimit: 256 * 1024)
         try await BytePipeline(.file(path), into: .process(child)).run()
     }
+
+    /// lock_timeout for restores and counts: half the venue's deadline, a minute at most.
+    static var lockWait: Int { MaintenanceSession.limits(for: RunContext.deadline?.limit ?? .seconds(120)).lock }
 
     /// Exact row counts of every user table in a database.
     func rowCounts(of target: ConnectionInfo) async throws -> [String: Int] {
         let connection = try await connect(target, step: "connect to count rows")
         do {
+            try await connection.execute("SET lock_timeout = \(Self.lockWait)")
             return try await TableCounter.countAll(on: connection)
         } catch let error as PostgresError {
             throw FleetEngineError.database(step: "count rows", error)
