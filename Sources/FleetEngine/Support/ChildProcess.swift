@@ -39,10 +39,12 @@ public struct ChildProcess: Sendable {
         /// `exited with status 1`, `was killed by signal 9`.
         public var statusText: String { ChildProcess.describe(status) }
 
-        /// The last lines of standard error, joined for a one-line message.
+        /// The last error lines of standard error (`pg_restore: error: …`, `FATAL: …`), or its last
+        /// lines when none says so, joined for a one-line message.
         public var errorTail: String {
-            standardError.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                .suffix(3).joined(separator: "; ")
+            let lines = standardError.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let errors = lines.filter { $0.contains("error:") || $0.contains("ERROR:") || $0.contains("FATAL:") }
+            return (errors.isEmpty ? lines : errors).suffix(3).joined(separator: "; ")
         }
     }
 

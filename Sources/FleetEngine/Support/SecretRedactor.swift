@@ -18,7 +18,7 @@ struct SecretRedactor: Sendable {
         for secret in found where secret.count >= 3 {
             all.insert(secret)
             all.insert(ConnectionText.percentEncoded(secret))
-            for piece in secret.split(whereSeparator: { "@:/?#&=; ".contains($0) }) where piece.count >= 4 { all.insert(String(piece)) }
+            for piece in secret.split(whereSeparator: { "@:/?#&=; ".contains($0) }) where piece.count >= 3 { all.insert(String(piece)) }
         }
         secrets = all.sorted { $0.count > $1.count }
     }

@@ -42,7 +42,7 @@ struct DatabaseProperties: Sendable, Equatable {
         if facts.rows[0][8] == "f" {
             let acl = try await connection.query("""
                 SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END, a.privilege_type, a.is_grantable
-                FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1 ORDER BY 1, 2
+                FROM pg_database d, aclexplode(d.datacl) WITH ORDINALITY a WHERE d.datname = $1 ORDER BY a.ordinality
                 """, [name])
             properties.grants = try acl.rows.indices.map { row in
                 Grant(grantee: acl.rows[row][0], privilege: try acl.value(row, 1, "a privilege"), grantable: acl.rows[row][2] == "t")

@@ -1,0 +1,278 @@
+@testable import FleetEngine
+import FleetModel
+import Foundation
+import PostgresClient
+import Synchronization
+import Testing
+import TestSupport
+
+/// The fault drill: every fault found by breaking things on purpose, one test each, numbered as in
+/// the drill's list. New faults get a test here.
+@Suite struct FaultDrillTests {
+    let cluster = TestCluster.shared
+
+    func tools() async throws -> PgTools { try await PgTools.locate() }
+
+    func backedUp(_ slug: String, format: BackupFormat = .custom, scale: Int = 1) async throws -> (Venue, BackupManifest) {
+        try await cluster.createVenue(database: "gwi_pos_\(slug)", scale: scale)
+        let venue = testVenue(slug, directory: try scratchDirectory(slug), format: format)
+        return (venue, try await BackupOperation(tools: try await tools()).backup(venue))
+    }
+
+    /// A venue database owned by the app's role (not a superuser), with a setting, a role setting,
+    /// a comment, grants and a connection limit, as the product has them.
+    func ownedByTheApp(_ database: String) async throws {
+        try await cluster.psql(database: "postgres", sql: """
+            DO $$ BEGIN CREATE ROLE gwi_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+            DO $$ BEGIN CREATE ROLE gwi_reporter LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+            ALTER DATABASE \(database) OWNER TO gwi_app;
+            ALTER DATABASE \(database) SET work_mem = '64MB';
+            ALTER DATABASE \(database) CONNECTION LIMIT 50;
+            ALTER ROLE gwi_reporter IN DATABASE \(database) SET search_path = app, public;
+            COMMENT ON DATABASE \(database) IS 'venue database; owner gwi_app';
+            REVOKE CONNECT ON DATABASE \(database) FROM PUBLIC;
+            GRANT CONNECT ON DATABASE \(database) TO gwi_reporter;
+            """)
+        try await cluster.psql(database: database, sql: """
+            DO $$ DECLARE r record; BEGIN
+              FOR r IN SELECT c.oid::regclass AS name FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' LOOP
+                EXECUTE format('ALTER TABLE %s OWNER TO gwi_app', r.name);  -- its sequences follow
+              END LOOP; END $$;
+            """)
+    }
+
+    /// The database-level facts a recovery must keep, as catalog text.
+    func facts(_ database: String) async throws -> String {
+        try await cluster.psql(database: "postgres", sql: """
+            SELECT pg_get_userbyid(d.datdba), d.datconnlimit, pg_encoding_to_char(d.encoding), d.datcollate, d.datacl::text,
+                   shobj_description(d.oid, 'pg_database'),
+                   (SELECT string_agg(coalesce(pg_get_userbyid(nullif(s.setrole, 0)), '*') || ':' || array_to_string(s.setconfig, ','), ';' ORDER BY s.setrole)
+                    FROM pg_db_role_setting s WHERE s.setdatabase = d.oid)
+            FROM pg_database d WHERE d.datname = '\(database)'
+            """)
+    }
+
+    /// As the app's role, over the socket: what the app can still do after a recovery.
+    func asApp(_ database: String, _ sql: String) async throws -> String {
+        try await Shell.runInBackground(cluster.binDirectory + "/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", cluster.directory,
+                                                                         "-p", String(cluster.port), "-U", "gwi_app", "-d", database, "-c", sql])
+    }
+
+    // 1. An interrupted swap leaves the venue without a database.
+    @Test func aSwapInterruptedBetweenItsRenamesStillCompletesAndTheReportCarriesTheUndo() async throws {
+        let (venue, manifest) = try await backedUp("drill_swap")
+        try await cluster.psql(database: venue.database, sql: "DELETE FROM \"Audit Log\"")
+        let runTask = Mutex<Task<[VenueOutcome], Never>?>(nil)
+        var restore = RestoreOperation(tools: try await tools(), target: .replace, confirmed: true)
+        restore.pauseBeforeSwap = {
+            runTask.withLock { $0?.cancel() }  // Ctrl-C arrives exactly here
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        let operation = restore
+        let task = Task { await FleetRunner(jobs: 1).run([venue]) { try await operation.run($0) } }
+        runTask.withLock { $0 = task }
+        let outcome = await task.value[0]
+        #expect(outcome.status == .failed)
+        #expect(outcome.error?.contains("interrupted after the swap completed") == true, "\(outcome.error ?? "")")
+        #expect(outcome.figures["undo"]?.stringValue?.contains("RENAME TO") == true)
+        #expect(try await cluster.rowCounts(database: venue.database) == manifest.rowCounts)
+        let replaced = try #require(outcome.figures["replaced_database"]?.stringValue)
+        #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = '\(replaced)'")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+    }
+
+    // 2. A safe replace rebuilt the database as the connecting user, losing owner, settings, grants.
+    @Test func aSafeReplaceKeepsOwnerSettingsCommentGrantsAndConnectionLimit() async throws {
+        let (venue, manifest) = try await backedUp("drill_props")
+        try await ownedByTheApp(venue.database)
+        let before = try await facts(venue.database)
+        #expect(before.contains("gwi_app|50|UTF8"))
+        let schemaBefore = try await Shell.runInBackground(cluster.binDirectory + "/pg_dump", ["--schema-only", "--create", "-h", cluster.directory,
+                                                                                              "-p", String(cluster.port), "-U", "postgres", venue.database])
+        _ = try await BackupOperation(tools: try await tools()).backup(venue)  // the tables now belong to gwi_app
+        try await cluster.psql(database: venue.database, sql: "DELETE FROM \"Payment\"")
+        _ = try await RestoreOperation(tools: try await tools(), backupFile: nil, target: .replace, confirmed: true).run(venue)
+        let after = try await facts(venue.database)
+        #expect(after == before, "before: \(before) after: \(after)")
+        let schemaAfter = try await Shell.runInBackground(cluster.binDirectory + "/pg_dump", ["--schema-only", "--create", "-h", cluster.directory,
+                                                                                             "-p", String(cluster.port), "-U", "postgres", venue.database])
+        // pg_dump writes a random \restrict key each run; everything else must be the same.
+        let stable = { (dump: String) in dump.split(separator: "\n").filter { !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") } }
+        #expect(stable(schemaAfter) == stable(schemaBefore))
+        #expect(try await cluster.rowCounts(database: venue.database) == manifest.rowCounts)
+        // The app's role can still migrate: create a table in public and read its data.
+        _ = try await asApp(venue.database, "CREATE TABLE drill_migration (id int)")
+        #expect(try await asApp(venue.database, "SELECT count(*) FROM \"Order\"").trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+    }
+
+    // 3. An in-place restore of a plain backup dropped a table it did not hold and reset public's grants.
+    @Test func anInPlacePlainRestoreKeepsWhatTheBackupDoesNotHold() async throws {
+        let (venue, _) = try await backedUp("drill_plain", format: .plain)
+        try await ownedByTheApp(venue.database)
+        let manifest = try await BackupOperation(tools: try await tools()).backup(venue)
+        #expect(manifest.dropsFirst == true)
+        try await cluster.psql(database: venue.database, sql: "CREATE TABLE \"Extra\" (id int); INSERT INTO \"Extra\" VALUES (1); DELETE FROM \"Audit Log\"")
+        let publicBefore = try await cluster.psql(database: venue.database, sql: "SELECT pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace WHERE nspname = 'public'")
+        let figures = try await RestoreOperation(tools: try await tools(), target: .inPlace, confirmed: true).run(venue)
+        #expect(figures["untouched_tables"] == .array([.string("public.Extra")]))
+        var expected = manifest.rowCounts
+        expected["public.Extra"] = 1
+        #expect(try await cluster.rowCounts(database: venue.database) == expected)
+        #expect(try await cluster.psql(database: venue.database, sql: "SELECT pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace WHERE nspname = 'public'") == publicBefore)
+        _ = try await asApp(venue.database, "CREATE TABLE drill_after_plain (id int)")
+
+        // A plain backup from before DROP statements were written is refused in place, untouched.
+        var old = manifest
+        old.dropsFirst = nil
+        try old.encoded().write(to: URL(fileURLWithPath: BackupManifest.path(forDump: BackupCatalog.directory(of: venue) + "/" + manifest.file)))
+        await #expect { _ = try await RestoreOperation(tools: try await tools(), backupFile: BackupCatalog.directory(of: venue) + "/" + manifest.file,
+                                                       target: .inPlace, confirmed: true).run(venue) } throws: { "\($0)".contains("nothing was touched") }
+    }
+
+    // 4. After a rollback, "latest" was the safety backup of the half-migrated state.
+    @Test func latestIsNeverASafetyBackup() async throws {
+        let (venue, scheduled) = try await backedUp("drill_purpose")
+        _ = try await RestoreOperation(tools: try await tools(), target: .replace, confirmed: true).run(venue)
+        let entries = BackupCatalog.entries(of: venue)
+        #expect(entries.compactMap { $0.manifest?.effectivePurpose } == [.safety, .scheduled])
+        #expect(BackupCatalog.latestComplete(of: venue)?.manifest?.file == scheduled.file)
+    }
+
+    // 5. Bit rot was invisible to prune, which deleted the only good backup and kept the corrupt one.
+    @Test func pruneRehashesWhatItReliesOnAndKeepsTheGoodBackupInstead() async throws {
+        let directory = try scratchDirectory("drill-rot") + "/p"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let now = Date()
+        func backup(daysAgo: Double) throws -> String {
+            let date = now.addingTimeInterval(-daysAgo * 86_400)
+            let file = "gwi_pos_p-\(Timestamp.compact(date)).dump"
+            let path = directory + "/" + file
+            try Data("dump taken \(daysAgo) days ago".utf8).write(to: URL(fileURLWithPath: path))
+            let digest = try DigestTap.digest(ofFile: path)
+            try BackupManifest(venue: "p", database: "gwi_pos_p", file: file, format: .custom, bytes: digest.bytes, sha256: digest.sha256,
+                               startedAt: date, finishedAt: date, serverVersion: "15", pgDumpVersion: "15", snapshot: "s",
+                               rowCounts: [:], tool: "gwi-fleet").encoded().write(to: URL(fileURLWithPath: BackupManifest.path(forDump: path)))
+            return path
+        }
+        let rotten = try backup(daysAgo: 1), good = try backup(daysAgo: 40), oldest = try backup(daysAgo: 50)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: rotten))
+        bytes[3] ^= 0x01  // one flipped bit, same size
+        try bytes.write(to: URL(fileURLWithPath: rotten))
+        var venue = testVenue("p", url: "postgresql://x/{database}", directory: URL(fileURLWithPath: directory).deletingLastPathComponent().path)
+        venue.backup.retention = RetentionPolicy(keepDays: 30, keepMin: 1)
+        #expect(BackupCatalog.entries(of: venue).first?.state == .complete)  // size alone cannot tell
+        _ = try await PruneOperation().run(venue)
+        let exists = { FileManager.default.fileExists(atPath: $0) }
+        #expect(exists(rotten) && exists(good) && !exists(oldest))
+        #expect(BackupCatalog.entries(of: venue).first?.state == .corrupt)
+        // And `backups --check` finds what prune did not need to look at.
+        let catalog = BackupCatalog(venue: venue)
+        var goodBytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        goodBytes[0] ^= 0x20
+        try goodBytes.write(to: URL(fileURLWithPath: good))
+        #expect(try await catalog.recheck().filter { $0.state == .corrupt }.count == 2)
+    }
+
+    // 6. A server restart mid-verify recorded a good backup as corrupt.
+    @Test func aVerifyCutOffByTheServerLeavesTheBackupsStateAlone() async throws {
+        let (venue, _) = try await backedUp("drill_transient", scale: 3)
+        // Terminate every session of the scratch database as soon as it appears.
+        let stop = Mutex(false)
+        let killer = Task {
+            let admin = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "postgres")))
+            while !stop.withLock({ $0 }) {
+                _ = try await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'gwi\\_verify\\_drill\\_transient\\_%'")
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let outcome = await FleetRunner(jobs: 1).run([venue]) { try await VerifyOperation(tools: try await tools()).run($0) }[0]
+        stop.withLock { $0 = true }
+        _ = try await killer.value
+        #expect(outcome.status == .failed)
+        #expect(outcome.error?.contains("verify could not run") == true, "\(outcome.error ?? "")")
+        #expect(BackupCatalog.entries(of: venue).first?.state == .complete)
+        // Next time, with the server left alone, it verifies.
+        #expect(await FleetRunner(jobs: 1).run([venue]) { try await VerifyOperation(tools: try await tools()).run($0) }[0].status == .ok)
+        #expect(BackupCatalog.entries(of: venue).first?.state == .verified)
+    }
+
+    // 7. A future-dated manifest won "latest", sweep called it fresh and it took a keep_min slot.
+    @Test func aFutureDatedBackupIsNeverLatest() async throws {
+        let (venue, real) = try await backedUp("drill_future")
+        let directory = BackupCatalog.directory(of: venue)
+        let future = Date().addingTimeInterval(400 * 86_400)
+        let name = "gwi_pos_drill_future-\(Timestamp.compact(future)).dump"
+        try FileManager.default.copyItem(atPath: directory + "/" + real.file, toPath: directory + "/" + name)
+        var forged = real
+        forged.file = name
+        forged.startedAt = future
+        forged.finishedAt = future
+        try forged.encoded().write(to: URL(fileURLWithPath: directory + "/" + BackupManifest.name(forDump: name)))
+        let entries = BackupCatalog.entries(of: venue)
+        #expect(entries.first?.fileName == name && entries.first?.inTheFuture == true)
+        #expect(BackupCatalog.latestComplete(of: venue)?.manifest?.file == real.file)
+        let (verdict, latest) = SweepOperation.backupVerdict(of: venue, now: Date())
+        #expect(verdict == .fresh && latest?.manifest?.file == real.file)
+    }
+
+    // 8. One venue's verify dropped another's scratch database.
+    @Test func scratchNamesMatchTheirVenueExactly() {
+        let mine = VerifyOperation.scratchName(for: "big")
+        #expect(VerifyOperation.isScratch(mine, of: "big"))
+        #expect(!VerifyOperation.isScratch(VerifyOperation.scratchName(for: "big-two"), of: "big"))
+        #expect(!VerifyOperation.isScratch("gwi_verify_big_two_20261126101500_beef", of: "big"))
+        #expect(VerifyOperation.scratchName(for: String(repeating: "a", count: 50)).utf8.count <= 63)
+    }
+
+    // 13. A password fragment quoted back by libpq (as a host name) reached the report.
+    @Test func knownSecretsAndTheirFragmentsAreRedacted() {
+        let venue = Venue(slug: "s", database: "gwi_pos_s", url: "postgresql://ops:Pa55%40Sec@db/gwi_pos_s?sslpassword=Ssl-Secret-1",
+                          backup: BackupPolicy(directory: "/tmp"))
+        let redactor = SecretRedactor(venue: venue, environment: [:])
+        let text = redactor.redact("could not translate host name \"Sec@127.0.0.1\" (Pa55@Sec, Pa55%40Sec, Ssl-Secret-1)")
+        #expect(!text.contains("Pa55") && !text.contains("Sec@") && !text.contains("Ssl-Secret-1"), "\(text)")
+    }
+
+    // 15. A week-long timeout broke analyze (statement_timeout out of range).
+    @Test func theLongestAllowedTimeoutStillGivesValidServerSettings() async throws {
+        try await cluster.createVenue(database: "gwi_pos_drill_week")
+        let venue = testVenue("drill_week", directory: try scratchDirectory("week"), timeout: Venue.maximumTimeout)
+        let outcome = await FleetRunner(jobs: 1).run([venue]) { try await AnalyzeOperation().run($0) }[0]
+        #expect(outcome.status == .ok, "\(outcome.error ?? "")")
+        #expect(MaintenanceSession.limits(for: .seconds(Int64(Int32.max))).statement <= Int(Int32.max))
+    }
+
+    // 17. A backup blocked by a lock waited the whole timeout and said only "timed out".
+    @Test func aBackupBlockedByALockFailsEarlyNamingWhoHoldsIt() async throws {
+        try await cluster.createVenue(database: "gwi_pos_drill_lock")
+        let venue = testVenue("drill_lock", directory: try scratchDirectory("drill-lock"), timeout: .seconds(8))
+        let holder = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_drill_lock") + "?application_name=drill-holder"))
+        try await holder.execute("BEGIN; LOCK TABLE \"MenuItem\" IN ACCESS EXCLUSIVE MODE")
+        let started = ContinuousClock.now
+        let outcome = await FleetRunner(jobs: 1).run([venue]) { try await BackupOperation(tools: try await tools()).run($0) }[0]
+        try await holder.execute("ROLLBACK")
+        #expect(outcome.status == .failed)
+        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(outcome.error?.contains("waiting for a lock held by pid") == true && outcome.error?.contains("drill-holder") == true,
+                "\(outcome.error ?? "")")
+        #expect(BackupCatalog.lastAttempt(of: venue)?.error?.contains("drill-holder") == true)
+    }
+
+    @Test func aTimedOutBackupIsRecordedAsTimedOutNotInterrupted() async throws {
+        let listener = try SilentListener()
+        let venue = testVenue("drill_silent", url: "postgresql://postgres@127.0.0.1:\(listener.port)/gwi_pos_x",
+                              directory: try scratchDirectory("silent"), timeout: .seconds(1))
+        let outcome = await FleetRunner(jobs: 1).run([venue]) { try await BackupOperation(tools: try await tools()).run($0) }[0]
+        #expect(outcome.error?.hasPrefix("timed out after 1s") == true)
+        #expect(BackupCatalog.lastAttempt(of: venue)?.error?.hasPrefix("timed out after 1s") == true)
+        withExtendedLifetime(listener) {}
+    }
+
+    @Test func aBackupDirectoryThatIsAFileSaysSo() async throws {
+        let root = try scratchDirectory("dirfile")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/backups"))
+        let venue = testVenue("dirfile", url: "postgresql://x/{database}", directory: root + "/backups")
+        let outcome = await FleetRunner(jobs: 1).run([venue]) { try await BackupOperation(tools: try await tools()).run($0) }[0]
+        #expect(outcome.error?.contains("it exists and is a file") == true, "\(outcome.error ?? "")")
+    }
+}
