@@ -10,10 +10,15 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
-        let session = try await FleetSession(options: options)
+        // --shard-count alone shows how the fleet splits; --shard shows one part.
+        let planning = options.shardCount != nil && options.shard == nil
+        let session = try await FleetSession(options: options, applyingShard: !planning)
+        let count = planning ? options.shardCount ?? 1 : nil
+        if let count, !(1...10_000).contains(count) { throw ValidationError("--shard-count must be between 1 and 10000") }
+        let assignment = count.map { count in session.venues.map { Shard.assign($0.slug, count: count) } }
         if options.json {
-            let venues = JSONValue.array(session.venues.map { venue in
-                .object([
+            let venues = JSONValue.array(session.venues.enumerated().map { position, venue in
+                .object((assignment.map { [("shard", JSONValue.int($0[position]))] } ?? []) + [
                     ("slug", .string(venue.slug)), ("database", .string(venue.database)), ("kind", .string(venue.kind.rawValue)),
                     ("origin", .string(venue.origin)),
                     ("enabled", .bool(venue.enabled)), ("tags", .array(venue.tags.map(JSONValue.string))),
@@ -24,22 +29,35 @@ struct ValidateCommand: AsyncParsableCommand {
                     ("backup_format", .string(venue.backup.format.rawValue)),
                 ])
             })
+            let shards: JSONValue = count.map { count in
+                .array((0..<count).map { index in
+                    .object([("index", .int(index)), ("venues", .int(assignment?.filter { $0 == index }.count ?? 0))])
+                })
+            } ?? .null
             Terminal.out(JSONValue.object([
                 ("fleet", .string(session.fleet.path)), ("jobs", .int(session.fleet.jobs)),
                 ("reports_dir", .string(session.fleet.reportsDirectory)), ("discovery", session.discovery?.json ?? .null),
-                ("venues", venues),
+                ("shards", shards), ("venues", venues),
             ]).serialized(), terminator: "")
             return
         }
         Terminal.out(Terminal.table(
-            headers: ["VENUE", "DATABASE", "KIND", "FROM", "ENABLED", "TAGS", "TIMEOUT", "BACKUP", "URL", "DIRECT URL"],
-            rows: session.venues.map { venue in
-                [venue.slug, venue.database, venue.kind.rawValue, venue.origin, venue.enabled ? "yes" : "no", venue.tags.joined(separator: ","),
+            headers: (assignment == nil ? [] : ["SHARD"]) + ["VENUE", "DATABASE", "KIND", "FROM", "ENABLED", "TAGS", "TIMEOUT", "BACKUP", "URL", "DIRECT URL"],
+            rows: session.venues.enumerated().map { position, venue in
+                (assignment.map { [String($0[position])] } ?? [])
+                + [venue.slug, venue.database, venue.kind.rawValue, venue.origin, venue.enabled ? "yes" : "no", venue.tags.joined(separator: ","),
                  FleetDuration.format(options.timeoutOverride ?? venue.timeout),
                  "\(venue.backup.format.rawValue) → \(venue.backup.directory)/\(venue.slug)",
                  venue.redactedURL, venue.directURL == venue.url ? "(url)" : venue.redactedDirectURL]
             }))
         let enabled = session.venues.filter(\.enabled).count
+        if let count, let assignment {
+            let sizes = (0..<count).map { index in assignment.filter { $0 == index }.count }
+            let ideal = Double(session.venues.count) / Double(count)
+            let worst = sizes.map { abs(Double($0) - ideal) / max(ideal, 1) }.max() ?? 0
+            Terminal.out("shards: " + sizes.enumerated().map { "\($0.offset): \($0.element)" }.joined(separator: ", ")
+                         + String(format: " (ideal %.1f, furthest %.1f%% off)", ideal, worst * 100))
+        }
         if let discovery = session.discovery {
             Terminal.out("discovery (\(discovery.source)): \(discovery.venues) venues, \(discovery.fresh ? "read now" : "STALE, saved \(Timestamp.iso8601(discovery.asOf))")")
         }

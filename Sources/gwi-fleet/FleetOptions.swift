@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetModel
+import Foundation
 
 /// Options every fleet command shares.
 struct FleetOptions: ParsableArguments {
@@ -24,6 +25,12 @@ struct FleetOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the JSON report to stdout instead of the table.")
     var json = false
 
+    @Option(name: .long, help: "Work on one part of a split run: INDEX/COUNT, e.g. 2/4 (venues assigned by rendezvous hashing).")
+    var shard: String?
+
+    @Option(name: .customLong("shard-count"), help: "Split the run this many ways; the index comes from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job).")
+    var shardCount: Int?
+
     func validate() throws {
         if let jobs, !(1...Fleet.maximumJobs).contains(jobs) { throw ValidationError("--jobs must be between 1 and \(Fleet.maximumJobs)") }
         if let timeout {
@@ -37,4 +44,17 @@ struct FleetOptions: ParsableArguments {
     }
 
     var timeoutOverride: Duration? { timeout.flatMap(FleetDuration.parse) }
+
+    /// `--shard`, or `--shard-count` with `$JOB_COMPLETION_INDEX`; nil for a whole run.
+    func resolvedShard(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
+        if let shard {
+            if shardCount != nil { throw ValidationError("give --shard INDEX/COUNT or --shard-count N, not both") }
+            do { return try Shard.parse(shard) } catch { throw ValidationError(error.description) }
+        }
+        guard let shardCount else { return nil }
+        guard let text = environment["JOB_COMPLETION_INDEX"], let index = Int(text) else {
+            throw ValidationError("--shard-count needs the shard index in $JOB_COMPLETION_INDEX (or give --shard INDEX/COUNT)")
+        }
+        do { return try Shard(index: index, count: shardCount) } catch { throw ValidationError(error.description) }
+    }
 }

@@ -13,11 +13,13 @@ struct FleetSession {
     let venues: [Venue]
     let logger: Logger
     let discovery: DiscoveryStatus?
+    /// This run's part of a split run, with every venue of the whole run.
+    let shard: RunReport.ShardInfo?
 
     /// Reads and validates the fleet file and runs its discovery; an invalid file, or a failed
     /// discovery with no saved list to fall back on, exits 2 before anything is touched.
     /// `command`: commands that leave the master database out unless `--venue` names it pass theirs.
-    init(options: FleetOptions, leavingMasterOutOf command: String? = nil) async throws {
+    init(options: FleetOptions, leavingMasterOutOf command: String? = nil, applyingShard: Bool = true) async throws {
         self.options = options
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -34,6 +36,17 @@ struct FleetSession {
             discovery = loaded.discovery
             if let problem = loaded.discovery?.problem { Terminal.error("warning: \(problem)") }
             var venues = try fleet.selecting(slugs: options.venue, tags: options.tag)
+            let split: Shard?
+            do { split = applyingShard ? try options.resolvedShard() : nil } catch let error as ValidationError {
+                Terminal.error(error.message)
+                throw ExitCode(ExitCodes.usage)
+            }
+            if let split {
+                shard = RunReport.ShardInfo(index: split.index, count: split.count, allVenues: venues.map(\.slug))
+                venues = venues.filter { split.contains($0.slug) }
+            } else {
+                shard = nil
+            }
             if let command {
                 for index in venues.indices where venues[index].kind == .master && !options.venue.contains(venues[index].slug) {
                     venues[index].skipReason = "master database: \(command) leaves it out unless named with --venue"
@@ -57,7 +70,7 @@ struct FleetSession {
         let progress = Progress(logger: logger)
         let run = FleetRun(command: command, fleet: fleet, venues: venues, timeoutOverride: options.timeoutOverride,
                            maxFailures: maxFailures, canary: canary, strict: strict, sinks: [progress], logger: logger,
-                           discovery: discovery)
+                           discovery: discovery, shard: shard)
         let ticker = Task { await progress.tick() }
         let (report, path) = await run.run(operation, conclude: conclude)
         ticker.cancel()
@@ -65,8 +78,10 @@ struct FleetSession {
     }
 
     /// The coverage check of `check`, `backup` and `sweep`: databases no venue covers, and leftovers.
+    /// In a split run only shard 0 checks coverage, so the merged report has it once.
     var coverage: @Sendable ([VenueOutcome]) async -> FleetRun.Conclusion {
         let coverage = Coverage(fleet: fleet)
+        guard (shard?.index ?? 0) == 0 else { return { _ in FleetRun.Conclusion() } }
         return { _ in await coverage.conclusion() }
     }
 

@@ -100,7 +100,13 @@ struct SweepCommand: AsyncParsableCommand {
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Render a saved JSON report as a table, Markdown or CSV.")
+        commandName: "report", abstract: "Render a saved JSON report (report FILE), or merge the shard reports of a split run (report merge).",
+        subcommands: [ReportRenderCommand.self, ReportMergeCommand.self], defaultSubcommand: ReportRenderCommand.self)
+}
+
+struct ReportRenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render", abstract: "Render a saved JSON report as a table, Markdown or CSV (the default: gwi-fleet report FILE).")
 
     @Argument(help: "A report saved under reports/.")
     var file: String
@@ -127,5 +133,86 @@ struct ReportCommand: ParsableCommand {
             throw ExitCode(ExitCodes.usage)
         }
         Terminal.out(ReportRendering.render(report, format: format))
+    }
+}
+
+struct ReportMergeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge the shard reports of one split run into one report; fail naming every venue covered zero times or twice.",
+        discussion: """
+            Checks the reports are one run (same command, venue list and shard count, every index once) and that \
+            every venue was covered exactly once. The merged report has the same format as a single-machine run. \
+            Examples: gwi-fleet report merge reports/backup-*-shard*.json; gwi-fleet report merge --run-dir /reports
+            """)
+
+    @Argument(help: "Shard reports to merge.")
+    var files: [String] = []
+
+    @Option(name: .customLong("run-dir"), help: "Merge the newest run's shard reports in this directory.")
+    var runDirectory: String?
+
+    @Option(name: .long, help: "Where to save the merged report (default: beside the shard reports).")
+    var out: String?
+
+    @Option(name: .long, help: "table, markdown or csv.")
+    var format: ReportFormat = .table
+
+    @Flag(name: .long, help: "Print the merged JSON report instead of the table.")
+    var json = false
+
+    func validate() throws {
+        if files.isEmpty == (runDirectory == nil) { throw ValidationError("give the shard report files, or --run-dir DIR") }
+    }
+
+    func run() async throws {
+        var inputs: [(path: String, report: RunReport)] = []
+        if let runDirectory {
+            do { inputs = try ReportMerge.newestRun(in: runDirectory) } catch {
+                Terminal.error("cannot read \(runDirectory): \(error)")
+                throw ExitCode(ExitCodes.usage)
+            }
+            if inputs.isEmpty {
+                Terminal.error("no shard reports in \(runDirectory)")
+                throw ExitCode(ExitCodes.venueFailed)
+            }
+        }
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file),
+                  let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                Terminal.error("cannot read \(file) as a report")
+                throw ExitCode(ExitCodes.usage)
+            }
+            do { inputs.append((file, try RunReport(json: value))) } catch {
+                Terminal.error("\(file) is \(error)")
+                throw ExitCode(ExitCodes.usage)
+            }
+        }
+        let result = ReportMerge.merge(inputs)
+        guard let merged = result.report else {
+            for problem in result.problems { Terminal.error(problem) }
+            throw ExitCode(ExitCodes.venueFailed)
+        }
+        for problem in result.problems { Terminal.error("problem: \(problem)") }
+        var path: String?
+        do {
+            if let out {
+                try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: out).deletingLastPathComponent().path,
+                                                        withIntermediateDirectories: true)
+                try Data(merged.json.serialized().utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                path = out
+            } else {
+                path = try merged.save(in: URL(fileURLWithPath: inputs[0].path).deletingLastPathComponent().path)
+            }
+        } catch {
+            Terminal.error("could not save the merged report: \(error)")
+            throw ExitCode(ExitCodes.venueFailed)
+        }
+        if json {
+            Terminal.out(merged.json.serialized(), terminator: "")
+        } else {
+            Terminal.out(ReportRendering.render(merged.json, format: format, savedAt: format == .table ? path : nil))
+        }
+        throw ExitCode(merged.exitCode)
     }
 }

@@ -31,9 +31,39 @@ public struct RunReport: Sendable, Codable {
         }
     }
 
+    /// Which part of a split run this report covers (`--shard`), or what a merge was made of.
+    public struct ShardInfo: Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+        /// Every venue the whole run covers (all shards together), in fleet order: what a merge checks against.
+        public var allVenues: [String]
+        /// Set on a merged report: how many shard reports it was made of.
+        public var mergedFrom: Int?
+
+        public init(index: Int, count: Int, allVenues: [String], mergedFrom: Int? = nil) {
+            self.index = index
+            self.count = count
+            self.allVenues = allVenues
+            self.mergedFrom = mergedFrom
+        }
+
+        var json: JSONValue {
+            .object([("index", .int(index)), ("count", .int(count)), ("venues_total", .int(allVenues.count)),
+                     ("all_venues", .array(allVenues.map(JSONValue.string))),
+                     ("merged_from", mergedFrom.map(JSONValue.int) ?? .null)])
+        }
+
+        init?(json: JSONValue?) {
+            guard let json, let index = json["index"]?.intValue, let count = json["count"]?.intValue else { return nil }
+            self.init(index: index, count: count, allVenues: json["all_venues"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                      mergedFrom: json["merged_from"]?.intValue)
+        }
+    }
+
     public var runID: String
     public var command: String
     public var fleet: FleetReference
+    public var shard: ShardInfo?
     public var startedAt: Date
     public var finishedAt: Date
     public var interrupted: Bool
@@ -50,8 +80,10 @@ public struct RunReport: Sendable, Codable {
 
     public init(runID: String = RunReport.newRunID(), command: String, fleet: FleetReference, startedAt: Date,
                 finishedAt: Date, interrupted: Bool, outcomes: [VenueOutcome], strict: Bool = false,
-                problems: [String] = [], fleetFields: [(String, JSONValue)] = [], discovery: JSONValue = .null) {
+                problems: [String] = [], fleetFields: [(String, JSONValue)] = [], discovery: JSONValue = .null,
+                shard: ShardInfo? = nil) {
         self.runID = runID
+        self.shard = shard
         self.discovery = discovery
         self.command = command
         self.fleet = fleet
@@ -64,9 +96,15 @@ public struct RunReport: Sendable, Codable {
         self.fleetFields = fleetFields
     }
 
-    /// `20261126T134501Z-3f9a2c1d`: sorts by time, unique across machines and processes.
-    public static func newRunID(at date: Date = Date()) -> String {
-        Timestamp.compact(date) + "-" + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+    /// `20261126T134501Z-3f9a2c1d`: sorts by time, unique across machines and processes. The
+    /// shards of one split run share theirs through `GWI_RUN_ID` (letters, digits, `._-`).
+    public static func newRunID(at date: Date = Date(), environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let shared = environment["GWI_RUN_ID"], isValidRunID(shared) { return shared }
+        return Timestamp.compact(date) + "-" + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
+    }
+
+    public static func isValidRunID(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 100 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
     }
 
     public func count(_ status: VenueStatus) -> Int { outcomes.filter { $0.status == status }.count }
@@ -85,7 +123,7 @@ public struct RunReport: Sendable, Codable {
             ("run_id", .string(runID)),
             ("command", .string(command)),
             ("fleet", .object([("path", .string(fleet.path)), ("venues_sha256", .string(fleet.venuesSHA256))])),
-            ("shard", .null),
+            ("shard", shard?.json ?? .null),
             ("discovery", discovery),
             ("started_at", .string(Timestamp.iso8601(startedAt))),
             ("finished_at", .string(Timestamp.iso8601(finishedAt))),
@@ -148,15 +186,16 @@ public struct RunReport: Sendable, Codable {
                   startedAt: started, finishedAt: finished, interrupted: json["interrupted"] == .bool(true),
                   outcomes: outcomes, strict: json["strict"] == .bool(true),
                   problems: json["problems"]?.arrayValue?.compactMap(\.stringValue) ?? [], fleetFields: totals,
-                  discovery: json["discovery"] ?? .null)
+                  discovery: json["discovery"] ?? .null, shard: ShardInfo(json: json["shard"]))
     }
 
-    /// Saves `<directory>/<command>-<run id>.json` (0600, written durably) under a name no other
-    /// run takes, also in the same second; returns the path.
+    /// Saves `<directory>/<command>-<run id>[-shard<i>of<n>|-merged].json` (0600, written durably)
+    /// under a name no other run or shard takes, also in the same second; returns the path.
     @discardableResult
     public func save(in directory: String) throws -> String {
         try DurableFile.makePrivateDirectory(directory)
-        let path = "\(directory)/\(command)-\(runID).json"
+        let suffix = shard.map { $0.mergedFrom != nil ? "-merged" : "-shard\($0.index)of\($0.count)" } ?? ""
+        let path = "\(directory)/\(command)-\(runID)\(suffix).json"
         try DurableFile.writeNew(Data(json.serialized().utf8), to: path)
         return path
     }

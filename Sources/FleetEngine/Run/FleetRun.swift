@@ -35,10 +35,14 @@ public struct FleetRun: Sendable {
     public let runID: String
     /// How the venues were found; a stale list fails the run at the end.
     public var discovery: DiscoveryStatus?
+    /// This run's part of a split run (`--shard`).
+    public var shard: RunReport.ShardInfo?
 
     public init(command: String, fleet: Fleet, venues: [Venue], jobs: Int? = nil, timeoutOverride: Duration? = nil,
                 maxFailures: Int? = nil, canary: Int? = nil, strict: Bool = false, sinks: [any RunSink] = [],
-                logger: Logger = RunContext.silent, handleSignals: Bool = true, discovery: DiscoveryStatus? = nil) {
+                logger: Logger = RunContext.silent, handleSignals: Bool = true, discovery: DiscoveryStatus? = nil,
+                shard: RunReport.ShardInfo? = nil) {
+        self.shard = shard
         let startedAt = Date()
         runID = RunReport.newRunID(at: startedAt)
         var logger = logger
@@ -95,7 +99,7 @@ public struct FleetRun: Sendable {
         var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
                                finishedAt: Date(), interrupted: interrupted, outcomes: outcomes, strict: strict,
                                problems: (discovery?.problem.map { [$0] } ?? []) + conclusion.problems,
-                               fleetFields: conclusion.fields, discovery: discovery?.json ?? .null)
+                               fleetFields: conclusion.fields, discovery: discovery?.json ?? .null, shard: shard)
         var savedAt: String?
         do {
             savedAt = try report.save(in: fleet.reportsDirectory)
