@@ -5,29 +5,29 @@ import Synchronization
 /// Turns SIGINT and SIGTERM into one call of `onSignal` (the run's cancellation). While it
 /// watches, the signals no longer end the process: the run stops its venues and writes its report.
 final class SignalWatcher: Sendable {
-    private let queue = DispatchQueue(label: "gwi-fleet.signals")
-    // The sources are created, resumed and cancelled on `queue` only.
-    nonisolated(unsafe) private var sources: [any DispatchSourceSignal] = []
+    // Set once in init and never changed; DispatchSource's cancel is safe from any thread.
+    nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
     private let state = SignalFlag()
 
     init(onSignal: @escaping @Sendable () -> Void) {
+        let queue = DispatchQueue(label: "gwi-fleet.signals")
         let state = self.state
-        queue.sync {
-            for signalNumber in [SIGINT, SIGTERM] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                source.setEventHandler { if state.raise() { onSignal() } }
-                source.resume()
-                sources.append(source)
-            }
+        var sources: [any DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler { if state.raise() { onSignal() } }
+            source.resume()
+            sources.append(source)
         }
+        self.sources = sources
     }
 
     /// True once a signal arrived.
     var fired: Bool { state.fired }
 
     func stop() {
-        queue.sync { sources.forEach { $0.cancel() } }
+        sources.forEach { $0.cancel() }
     }
 }
 

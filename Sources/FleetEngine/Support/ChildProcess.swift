@@ -86,7 +86,23 @@ public struct ChildProcess: Sendable {
             environment: .inherit.updating(environment.reduce(into: [:]) { $0[.init(stringLiteral: $1.key)] = $1.value }),
             platformOptions: platform)
         let group = Mutex<pid_t?>(nil)
-        defer { if let leader = group.withLock({ $0 }) { Self.endGroup(leader, grace: grace) } }
+        let stdout: String
+        let stderr: String
+        let status: TerminationStatus
+        do {
+            (status, stdout, stderr) = try await start(configuration, input: input, output: output, group: group)
+        } catch {
+            if let leader = group.withLock({ $0 }) { await Self.endGroup(leader, grace: grace) }
+            throw error
+        }
+        // Whatever the child left running in its group (a shell's background job) goes with it.
+        if let leader = group.withLock({ $0 }) { await Self.endGroup(leader, grace: grace) }
+        try Task.checkCancellation()
+        return Result(status: status, standardOutput: stdout, standardError: redact(stderr))
+    }
+
+    private func start(_ configuration: Configuration, input: Input, output: Output,
+                       group: borrowing Mutex<pid_t?>) async throws -> (TerminationStatus, String, String) {
         let stdout: String
         let stderr: String
         let status: TerminationStatus
@@ -103,8 +119,7 @@ public struct ChildProcess: Sendable {
                                            group: group)
             (status, stdout, stderr) = (result.0, "", result.2)
         }
-        try Task.checkCancellation()
-        return Result(status: status, standardOutput: stdout, standardError: redact(stderr))
+        return (status, stdout, stderr)
     }
 
     private func runWith<O: OutputProtocol>(
@@ -138,15 +153,19 @@ public struct ChildProcess: Sendable {
     }
 
     /// Ends what is left of the child's process group: SIGTERM, then SIGKILL after `grace`.
-    static func endGroup(_ leader: pid_t, grace: Duration) {
+    /// Waits with `Task.sleep` in an uncancelled task, so it finishes also when the caller was
+    /// cancelled and never holds a thread of the cooperative pool.
+    static func endGroup(_ leader: pid_t, grace: Duration) async {
         guard kill(-leader, 0) == 0 else { return }
         kill(-leader, SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline {
-            if kill(-leader, 0) != 0 { return }
-            usleep(20_000)
-        }
-        kill(-leader, SIGKILL)
+        await Task {
+            let deadline = ContinuousClock.now + grace
+            while ContinuousClock.now < deadline {
+                if kill(-leader, 0) != 0 { return }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            kill(-leader, SIGKILL)
+        }.value
     }
 
     func redact(_ text: String) -> String {
