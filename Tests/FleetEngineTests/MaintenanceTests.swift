@@ -79,7 +79,8 @@ import TestSupport
         let blocker = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "gwi_pos_locked_a")))
         try await blocker.execute("BEGIN; LOCK TABLE \"Order\" IN ACCESS EXCLUSIVE MODE")
         let directory = try scratchDirectory("locks")
-        let venues = [testVenue("locked_a", directory: directory, timeout: .seconds(4)), testVenue("free_a", directory: directory, timeout: .seconds(4))]
+        // lock_timeout is half the venue timeout: 8 s, well inside the deadline even on a busy machine.
+        let venues = [testVenue("locked_a", directory: directory, timeout: .seconds(16)), testVenue("free_a", directory: directory, timeout: .seconds(16))]
         let outcomes = await FleetRunner(jobs: 2).run(venues) { try await AnalyzeOperation().run($0) }
         try await blocker.execute("ROLLBACK")
         #expect(outcomes.map(\.status) == [.failed, .ok])

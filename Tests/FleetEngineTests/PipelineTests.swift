@@ -66,7 +66,7 @@ import TestSupport
         let started = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(10), "a 300 s chain must stop within TERM's grace, not run on")
+        #expect(ContinuousClock.now - started < .seconds(60), "a 300 s chain must stop soon after TERM, not run on")
         #expect(ProcessTable.pids(commandContaining: [marker]).isEmpty)
         #expect(ProcessTable.pids(commandContaining: ["sleep 301"]).isEmpty)
     }
