@@ -26,17 +26,77 @@ public struct RetentionPolicy: Sendable, Equatable {
     }
 }
 
+/// How a backup's bytes are compressed on their way to the file.
+public enum BackupCompression: Sendable, Equatable, CustomStringConvertible {
+    /// `pg_dump -Z0 | zstd -<level>`: much faster than pg_dump's zlib and smaller (the default, level 3).
+    case zstd(level: Int)
+    /// pg_dump's own `-Z <level>` (zlib): what pg_dump does without gwi-fleet.
+    case gzip(level: Int)
+    /// No compression at all (`-Z0`).
+    case none
+
+    public static let `default` = BackupCompression.zstd(level: 3)
+
+    /// `zstd`, `zstd:19`, `gzip:6`, `none`; nil for anything else.
+    public static func parse(_ text: String) -> BackupCompression? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard let name = parts.first, parts.count <= 2 else { return nil }
+        let level = parts.count == 2 ? Int(parts[1]) : nil
+        if parts.count == 2 && level == nil { return nil }
+        switch name {
+        case "zstd": return (1...19).contains(level ?? 3) ? .zstd(level: level ?? 3) : nil
+        case "gzip": return (0...9).contains(level ?? 6) ? .gzip(level: level ?? 6) : nil
+        case "none": return parts.count == 1 ? BackupCompression.none : nil
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .zstd(let level): "zstd:\(level)"
+        case .gzip(let level): "gzip:\(level)"
+        case .none: "none"
+        }
+    }
+}
+
+/// Backups encrypted with age (https://age-encryption.org) for these recipients. Only `verify`
+/// and `restore` need an identity, from a file or an environment variable.
+public struct BackupEncryption: Sendable, Equatable {
+    /// `age1…` public keys (or `ssh-ed25519 …` lines).
+    public var recipients: [String]
+    /// A file of recipients, one per line (`#` comments), absolute.
+    public var recipientsFile: String?
+    /// The identity (private key) file, absolute.
+    public var identityFile: String?
+    /// An environment variable holding the identity.
+    public var identityEnv: String?
+
+    public init(recipients: [String] = [], recipientsFile: String? = nil, identityFile: String? = nil, identityEnv: String? = nil) {
+        self.recipients = recipients
+        self.recipientsFile = recipientsFile
+        self.identityFile = identityFile
+        self.identityEnv = identityEnv
+    }
+}
+
 /// Where and how a venue's backups are written, and how long they are kept.
 public struct BackupPolicy: Sendable, Equatable {
     /// Absolute directory; each venue writes below `<directory>/<slug>/`.
     public var directory: String
     public var format: BackupFormat
     public var retention: RetentionPolicy
+    public var compression: BackupCompression
+    /// Nil: stored unencrypted.
+    public var encryption: BackupEncryption?
 
-    public init(directory: String, format: BackupFormat = .custom, retention: RetentionPolicy = RetentionPolicy()) {
+    public init(directory: String, format: BackupFormat = .custom, retention: RetentionPolicy = RetentionPolicy(),
+                compression: BackupCompression = .default, encryption: BackupEncryption? = nil) {
         self.directory = directory
         self.format = format
         self.retention = retention
+        self.compression = compression
+        self.encryption = encryption
     }
 }
 

@@ -129,7 +129,8 @@ public struct Resolver: Sendable {
             backup: BackupPolicy(directory: absolute(resolved.backupDirectory ?? FleetFile.defaultBackupDirectory),
                                  format: resolved.backupFormat ?? .custom,
                                  retention: RetentionPolicy(keepDays: resolved.keepDays ?? RetentionPolicy.defaultKeepDays,
-                                                            keepMin: resolved.keepMin ?? RetentionPolicy.defaultKeepMin)),
+                                                            keepMin: resolved.keepMin ?? RetentionPolicy.defaultKeepMin),
+                                 compression: resolved.compression ?? .default, encryption: resolved.encryption),
             scratchURL: resolved.scratchURL.map(fill),
             verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
             maxBackupAge: resolved.maxAge ?? Venue.defaultMaxBackupAge,
@@ -213,7 +214,8 @@ private struct Reader {
     static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
     static let defaultsKeys = settingKeys + ["jobs"]
     static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled", "kind"]
-    static let backupKeys = ["dir", "format", "retention", "max_age"]
+    static let backupKeys = ["dir", "format", "retention", "max_age", "compression", "encrypt"]
+    static let encryptKeys = ["recipients", "recipients_file", "identity_file", "identity_env"]
     static let retentionKeys = ["keep_days", "keep_min"]
     static let verifyKeys = ["scratch_url", "tables"]
     static let reportsKeys = ["dir"]
@@ -409,6 +411,35 @@ private struct Reader {
                         problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.retention." + name, line: line(node.value),
                                                          message: "must be at least \(minimum) and at most 100000, got \(value)"))
                     } else if name == "keep_days" { result.keepDays = value } else { result.keepMin = value }
+                }
+            }
+            if let node = backup["compression"], let text = string(node.value, key: prefix + "backup.compression", venue: venue) {
+                if let value = BackupCompression.parse(text) { result.compression = value } else {
+                    problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.compression", line: line(node.value),
+                                                     message: "bad compression `\(text)`; use zstd[:1-19], gzip[:0-9] or none"))
+                }
+            }
+            if let node = backup["encrypt"],
+               let encrypt = mapping(node.value, key: prefix + "backup.encrypt", venue: venue, allowed: Self.encryptKeys) {
+                var value = BackupEncryption()
+                let key = prefix + "backup.encrypt"
+                if let list = encrypt["recipients"] { value.recipients = stringList(list.value, key: key + ".recipients", venue: venue) ?? [] }
+                if let file = encrypt["recipients_file"] {
+                    value.recipientsFile = string(file.value, key: key + ".recipients_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+                }
+                if let file = encrypt["identity_file"] {
+                    value.identityFile = string(file.value, key: key + ".identity_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+                }
+                if let env = encrypt["identity_env"] { value.identityEnv = passwordEnv(env.value, key: key + ".identity_env", venue: venue) }
+                for recipient in value.recipients where !(recipient.hasPrefix("age1") || recipient.hasPrefix("ssh-")) {
+                    problems.append(FleetFileProblem(venue: venue, key: key + ".recipients", line: line(node.value),
+                                                     message: "`\(recipient)` is not an age recipient (age1… or ssh-…)"))
+                }
+                if value.recipients.isEmpty && value.recipientsFile == nil {
+                    problems.append(FleetFileProblem(venue: venue, key: key, line: line(node.value),
+                                                     message: "give `recipients` or `recipients_file`: who can decrypt the backups"))
+                } else {
+                    result.encryption = value
                 }
             }
             if let format = backup["format"], let text = string(format.value, key: prefix + "backup.format", venue: venue) {

@@ -10,6 +10,8 @@ public struct VenueSettings: Sendable, Equatable {
     public var timeout: Duration?
     public var backupDirectory: String?
     public var backupFormat: BackupFormat?
+    public var compression: BackupCompression?
+    public var encryption: BackupEncryption?
     public var keepDays: Int?
     public var keepMin: Int?
     public var maxAge: Duration?
@@ -32,6 +34,8 @@ public struct VenueSettings: Sendable, Equatable {
         result.timeout = timeout ?? base.timeout
         result.backupDirectory = backupDirectory ?? base.backupDirectory
         result.backupFormat = backupFormat ?? base.backupFormat
+        result.compression = compression ?? base.compression
+        result.encryption = encryption ?? base.encryption
         result.keepDays = keepDays ?? base.keepDays
         result.keepMin = keepMin ?? base.keepMin
         result.maxAge = maxAge ?? base.maxAge

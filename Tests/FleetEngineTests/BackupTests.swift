@@ -93,7 +93,7 @@ import TestSupport
         #expect(data.count == manifest.bytes)
         let sum = try await Shell.runInBackground("/usr/bin/sha256sum", [path])
         #expect(sum.hasPrefix(manifest.sha256 + " "))
-        #expect(manifest.file.hasSuffix(format == .custom ? ".dump" : ".sql"))
+        #expect(manifest.file.hasSuffix(format == .custom ? ".dump.zst" : ".sql.zst"))  // zstd:3 by default
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
@@ -101,11 +101,16 @@ import TestSupport
         let restored = "restore_of_\(format.rawValue)"
         try await cluster.createDatabase(restored)
         let target = ["-h", cluster.directory, "-p", String(cluster.port), "-U", "postgres", "-d", restored]
+        // By hand, as an operator would: zstd -d, then the PostgreSQL tool.
+        let plainFile = path + ".unpacked"
+        try await Shell.runInBackground("/bin/sh", ["-c", "zstd -q -d -c '\(path)' > '\(plainFile)'"])
+        #expect(try DigestTap.digest(ofFile: plainFile).sha256 == manifest.dumpSHA256)
         if format == .custom {
-            try await Shell.runInBackground(cluster.binDirectory + "/pg_restore", ["--no-owner", "--exit-on-error"] + target + [path])
+            try await Shell.runInBackground(cluster.binDirectory + "/pg_restore", ["--no-owner", "--exit-on-error"] + target + [plainFile])
         } else {
-            try await Shell.runInBackground(cluster.binDirectory + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + target + ["-f", path])
+            try await Shell.runInBackground(cluster.binDirectory + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + target + ["-f", plainFile])
         }
+        unlink(plainFile)
         #expect(try await cluster.rowCounts(database: restored) == manifest.rowCounts)
 
         // The manifest on disk decodes to the same values.

@@ -11,9 +11,11 @@ import TestSupport
     func tools() async throws -> PgTools { try await PgTools.locate() }
 
     /// A seeded venue and one backup of it.
-    func backedUpVenue(_ slug: String, format: BackupFormat = .custom) async throws -> (Venue, BackupManifest, String) {
+    func backedUpVenue(_ slug: String, format: BackupFormat = .custom,
+                       compression: BackupCompression = .default) async throws -> (Venue, BackupManifest, String) {
         try await cluster.createVenue(database: "gwi_pos_\(slug)")
-        let venue = testVenue(slug, directory: try scratchDirectory(slug), format: format)
+        var venue = testVenue(slug, directory: try scratchDirectory(slug), format: format)
+        venue.backup.compression = compression
         let manifest = try await BackupOperation(tools: try await tools()).backup(venue)
         return (venue, manifest, BackupCatalog.directory(of: venue) + "/" + manifest.file)
     }
@@ -30,7 +32,7 @@ import TestSupport
         let manifestPath = BackupManifest.path(forDump: path)
         var manifest = try BackupManifest.decode(Data(contentsOf: URL(fileURLWithPath: manifestPath)))
         let digest = try DigestTap.digest(ofFile: path)
-        (manifest.bytes, manifest.sha256) = (digest.bytes, digest.sha256)
+        (manifest.bytes, manifest.sha256, manifest.md5, manifest.dumpSHA256) = (digest.bytes, digest.sha256, digest.md5, digest.sha256)
         try manifest.encoded().write(to: URL(fileURLWithPath: manifestPath))
     }
 
@@ -80,7 +82,7 @@ import TestSupport
     }
 
     @Test func aDeletedRowIsReportedTableByTable() async throws {
-        let (venue, manifest, path) = try await backedUpVenue("rowgone", format: .plain)
+        let (venue, manifest, path) = try await backedUpVenue("rowgone", format: .plain, compression: .none)
         // Drop the first data row of "Audit Log" from the dump (and make the checksum agree).
         try rewrite(path) { text in
             var lines = text.components(separatedBy: "\n")
@@ -131,7 +133,7 @@ import TestSupport
     }
 
     @Test func aFailedRestoreLeavesTheVenueExactlyAsItWas() async throws {
-        let (venue, _, path) = try await backedUpVenue("broken", format: .plain)
+        let (venue, _, path) = try await backedUpVenue("broken", format: .plain, compression: .none)
         try rewrite(path) { $0.replacingOccurrences(of: "CREATE TABLE public.\"Payment\"", with: "CREATE TABLE public.\"Payment\" (oops") }
         try await cluster.psql(database: "gwi_pos_broken", sql: "DELETE FROM \"Audit Log\" WHERE id % 2 = 0")
         let before = try await cluster.rowCounts(database: "gwi_pos_broken")

@@ -239,3 +239,43 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(throws: SelectionError.self) { try fleet.selecting(slugs: [], tags: ["east"]) }
     }
 }
+
+@Suite struct BackupStorageSettingsTests {
+    @Test func compressionParsesAndDefaultsToZstd3() {
+        #expect(BackupCompression.parse("zstd") == .zstd(level: 3))
+        #expect(BackupCompression.parse("zstd:19") == .zstd(level: 19))
+        #expect(BackupCompression.parse("gzip:0") == .gzip(level: 0))
+        #expect(BackupCompression.parse("none") == BackupCompression.none)
+        for bad in ["zstd:20", "zstd:0", "gzip:10", "lz4", "zstd:", "none:1"] { #expect(BackupCompression.parse(bad) == nil, "\(bad)") }
+        #expect(BackupPolicy(directory: "/b").compression == .zstd(level: 3))
+    }
+
+    @Test func encryptionNeedsRecipientsAndChecksThem() throws {
+        let yaml = """
+            version: 1
+            defaults:
+              url: postgresql://ops@db/{database}
+              backup:
+                compression: zstd:9
+                encrypt:
+                  recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq]
+                  identity_file: keys/identity.txt
+            venues:
+              - slug: a
+              - slug: b
+                backup:
+                  encrypt: {identity_file: /x}
+              - slug: c
+                backup:
+                  encrypt: {recipients: [not-a-key]}
+            """
+        #expect { try FleetFile.parse(yaml: yaml, path: "/srv/fleet.yaml", environment: [:]) } throws: { error in
+            let problems = (error as? FleetFileError)?.problems ?? []
+            return problems.count == 2 && problems.contains { $0.venue == "b" && $0.message.contains("give `recipients`") }
+                && problems.contains { $0.venue == "c" && $0.message.contains("not an age recipient") }
+        }
+        let fleet = try FleetFile.parse(yaml: yaml.components(separatedBy: "  - slug: b")[0], path: "/srv/fleet.yaml", environment: [:])
+        #expect(fleet.venues[0].backup.compression == .zstd(level: 9))
+        #expect(fleet.venues[0].backup.encryption?.identityFile == "/srv/keys/identity.txt")
+    }
+}

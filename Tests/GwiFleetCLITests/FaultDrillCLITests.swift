@@ -51,12 +51,12 @@ import TestSupport
         let record = directory.path + "/backups/norecord/.last-attempt.json"
         try FileManager.default.removeItem(atPath: record)
         try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: false)
-        let dumpsBefore = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/norecord").filter { $0.hasSuffix(".dump") }
+        let dumpsBefore = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/norecord").filter { $0.hasSuffix(".dump.zst") }
         let result = try await CLI.run(["backup", "--prune", "--fleet", directory.fleet])
         #expect(result.status == 1)
         let venue = venues(try directory.report())["norecord"] ?? [:]
         #expect((venue["error"] as? String)?.contains("attempt record could not be saved") == true, "\(venue)")
-        let dumpsAfter = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/norecord").filter { $0.hasSuffix(".dump") }
+        let dumpsAfter = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/norecord").filter { $0.hasSuffix(".dump.zst") }
         #expect(Set(dumpsAfter).isSuperset(of: dumpsBefore) && dumpsAfter.count == dumpsBefore.count + 1)
     }
 

@@ -89,7 +89,7 @@ import TestSupport
         let venue = venues(report)["int_rb"] ?? [:]
         let error = venue["error"] as? String ?? ""
         #expect(error.hasPrefix("interrupted; sh was stopped; rolled back from"), "\(error)")
-        #expect((venue["backup"] as? String)?.hasSuffix(".dump") == true)
+        #expect((venue["backup"] as? String)?.hasSuffix(".dump.zst") == true)
         #expect(venue["rolled_back"] as? Bool == true)
         let rollback = venue["rollback"] as? [String: Any] ?? [:]
         #expect((rollback["undo"] as? String)?.contains("RENAME TO") == true, "\(rollback)")

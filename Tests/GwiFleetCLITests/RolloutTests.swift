@@ -46,7 +46,7 @@ import TestSupport
         #expect((failed["error"] as? String)?.contains("sh exited with status 4") == true)
         let log = try String(contentsOfFile: try #require(failed["log"] as? String), encoding: .utf8)
         #expect(log.contains("migration failed on gwi_pos_mig_b"))
-        #expect((venues[0]["backup"] as? String)?.hasSuffix(".dump") == true)
+        #expect((venues[0]["backup"] as? String)?.hasSuffix(".dump.zst") == true)
     }
 
     @Test func aFailingCanaryStopsTheRollout() async throws {

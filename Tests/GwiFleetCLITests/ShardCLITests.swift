@@ -35,7 +35,7 @@ import TestSupport
         // Each venue backed up exactly once.
         for index in 1...40 {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/shard-\(index)")) ?? []
-            #expect(files.filter { $0.hasSuffix(".dump") }.count == 1, "shard-\(index): \(files)")
+            #expect(files.filter { $0.hasSuffix(".dump.zst") }.count == 1, "shard-\(index): \(files)")
         }
         let shards = shardReports(directory)
         #expect(shards.count == 4 && Set(shards.map { URL(fileURLWithPath: $0).lastPathComponent }).count == 4)

@@ -97,9 +97,12 @@ public struct BackupCatalog: Sendable {
         return entries
     }
 
-    /// `x.dump` → `x`, `x.sql` → `x`; nil for anything that is not a dump.
+    /// `x.dump` → `x`, `x.sql.gz` → `x`, `x.dump.zst.age` → `x`; nil for anything that is not a dump.
     static func dumpStem(_ name: String) -> String? {
-        for suffix in [".dump", ".sql"] where name.hasSuffix(suffix) { return String(name.dropLast(suffix.count)) }
+        var rest = Substring(name)
+        if rest.hasSuffix(".age") { rest = rest.dropLast(4) }
+        for suffix in [".zst", ".gz"] where rest.hasSuffix(suffix) { rest = rest.dropLast(suffix.count) }
+        for suffix in [".dump", ".sql"] where rest.hasSuffix(suffix) { return String(rest.dropLast(suffix.count)) }
         return nil
     }
 
@@ -158,7 +161,8 @@ public struct BackupCatalog: Sendable {
     }
 
     static func verificationPath(forDump path: String) -> String {
-        URL(fileURLWithPath: path).deletingPathExtension().path + ".verify.json"
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent((dumpStem(url.lastPathComponent) ?? url.deletingPathExtension().lastPathComponent) + ".verify.json").path
     }
 
     /// The catalog whose venue directory holds `path`.

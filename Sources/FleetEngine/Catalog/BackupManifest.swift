@@ -33,11 +33,25 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     /// A plain dump written with `--clean --if-exists`: it drops what it holds before creating it,
     /// so it can be restored in place. Nil (false) in older plain dumps.
     public var dropsFirst: Bool?
+    /// `zstd:3`, `gzip:6`, `none`; nil in manifests from before compression stages (pg_dump's own).
+    public var compression: String?
+    /// Who can decrypt the stored file (recipient fingerprints, never a key); nil: not encrypted.
+    public var encryption: Encryption?
+    /// SHA-256 of pg_dump's own output, before compression and encryption.
+    public var dumpSHA256: String?
+    /// MD5 of the stored file: what S3 and others can check without downloading it.
+    public var md5: String?
+
+    /// `{"tool": "age", "recipients": ["sha256:…"]}`
+    public struct Encryption: Codable, Sendable, Equatable {
+        public var tool: String
+        public var recipients: [String]
+    }
 
     enum CodingKeys: String, CodingKey {
-        case venue, database, file, format, bytes, sha256, snapshot, tool, purpose
+        case venue, database, file, format, bytes, sha256, snapshot, tool, purpose, compression, encryption, md5
         case startedAt = "started_at", finishedAt = "finished_at", serverVersion = "server_version"
-        case pgDumpVersion = "pg_dump_version", rowCounts = "row_counts", dropsFirst = "drops_first"
+        case pgDumpVersion = "pg_dump_version", rowCounts = "row_counts", dropsFirst = "drops_first", dumpSHA256 = "dump_sha256"
     }
 
     public init(venue: String, database: String, file: String, format: BackupFormat, bytes: Int, sha256: String,
@@ -71,7 +85,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     /// `/dir/x.dump` → `/dir/x.manifest.json`
     public static func path(forDump dumpPath: String) -> String {
         let url = URL(fileURLWithPath: dumpPath)
-        return url.deletingPathExtension().path + ".manifest.json"
+        return url.deletingLastPathComponent().appendingPathComponent(name(forDump: url.lastPathComponent)).path
     }
 
     public func encoded() throws -> Data {

@@ -97,53 +97,61 @@ public struct BackupOperation: Sendable {
             throw FleetEngineError.database(step: "count rows", error)
         }
 
-        let name = Self.availableName(in: catalog, database: venue.database, date: startedAt, format: format)
-        let bytes: Int, sha256: String
+        let codec = BackupCodec(policy: venue.backup, format: format)
+        let name = Self.availableName(in: catalog, database: venue.database, date: startedAt, extension: codec.fileExtension)
+        let digests: (dump: DigestTap.Digest, stored: DigestTap.Digest)
         do {
-            (bytes, sha256) = try await dump(venue, snapshot: snapshot, format: format, lockWait: lockWait,
-                                             to: try catalog.store.create(catalog.slug, name))
+            digests = try await dump(venue, snapshot: snapshot, codec: codec, lockWait: lockWait,
+                                     to: try catalog.store.create(catalog.slug, name))
         } catch FleetEngineError.toolFailed(let tool, _, let message) where message.contains("could not obtain lock") {
             throw FleetEngineError.refused("\(tool): \(await LockHolders.describe(venue: venue, connector: connector))")
         }
         // The snapshot had to stay open until pg_dump was done with it.
         _ = try? await connection.execute("COMMIT")
 
-        let manifest = BackupManifest(
+        var manifest = BackupManifest(
             venue: venue.slug, database: venue.database, file: name,
-            format: format, bytes: bytes, sha256: sha256, startedAt: startedAt, finishedAt: Date(),
+            format: format, bytes: digests.stored.bytes, sha256: digests.stored.sha256, startedAt: startedAt, finishedAt: Date(),
             serverVersion: serverVersion, pgDumpVersion: tools.pgDumpVersion, snapshot: snapshot,
             rowCounts: rowCounts, tool: "gwi-fleet", purpose: purpose, dropsFirst: format == .plain ? true : nil)
+        manifest.compression = codec.manifestCompression
+        manifest.encryption = codec.manifestEncryption()
+        manifest.dumpSHA256 = digests.dump.sha256
+        manifest.md5 = digests.stored.md5
         try Task.checkCancellation()
         try catalog.store.write(try manifest.encoded(), catalog.slug, BackupManifest.name(forDump: name))
         return manifest
     }
 
-    /// Runs the chain `pg_dump → SHA-256 → durable file` on the snapshot: nothing in memory, the
-    /// file renamed into place only once pg_dump succeeded and every byte is on disk.
-    func dump(_ venue: Venue, snapshot: String, format: BackupFormat, lockWait: Int, to file: DurableFile) async throws -> (Int, String) {
+    /// Runs the chain `pg_dump → hash → [zstd] → [age] → hash → durable file` on the snapshot:
+    /// nothing in memory, the file renamed into place only once every stage succeeded and every
+    /// byte is on disk. Returns the digests of pg_dump's output and of the stored file.
+    func dump(_ venue: Venue, snapshot: String, codec: BackupCodec, lockWait: Int,
+              to file: DurableFile) async throws -> (dump: DigestTap.Digest, stored: DigestTap.Digest) {
         let child = try connector.childConnection(for: venue, .direct)
         defer { withExtendedLifetime(child) {} }
         // A plain dump drops what it holds before creating it (and nothing else), so it can be
         // restored in place without touching tables, schemas or grants it does not know.
-        let formatArguments = format == .custom ? ["--format=custom"] : ["--format=plain", "--clean", "--if-exists"]
-        let pgDump = ChildProcess(tools.pgDump, formatArguments + [
+        let formatArguments = codec.format == .custom ? ["--format=custom"] : ["--format=plain", "--clean", "--if-exists"]
+        let pgDump = ChildProcess(tools.pgDump, formatArguments + codec.pgDumpArguments + [
             "--snapshot=\(snapshot)", "--lock-wait-timeout=\(lockWait)", "--no-password", "--dbname=\(child.conninfo)",
         ], environment: child.environment)
         defer { file.abandon() }
-        let stored = DigestTap()
-        try await BytePipeline(.process(pgDump), [.tap(stored)], into: .descriptor(file.descriptor, name: file.finalPath)).run()
+        let dumped = DigestTap(), stored = DigestTap()
+        try await BytePipeline(.process(pgDump), [.tap(dumped)] + (try codec.storeStages()) + [.tap(stored)],
+                               into: .descriptor(file.descriptor, name: file.finalPath)).run()
         try file.commit()
-        return (stored.bytes, stored.sha256)
+        return (dumped.digest, stored.digest)
     }
 
     /// `<database>-<YYYYMMDDTHHMMSSZ>.<ext>`, with `-2`, `-3` … if that second is taken.
-    static func availableName(in catalog: BackupCatalog, database: String, date: Date, format: BackupFormat) -> String {
+    static func availableName(in catalog: BackupCatalog, database: String, date: Date, extension: String) -> String {
         let taken = Set(((try? catalog.store.list(catalog.slug)) ?? []).map(\.name))
         let stem = "\(database)-\(Timestamp.compact(date))"
-        var candidate = "\(stem).\(format.fileExtension)"
+        var candidate = "\(stem).\(`extension`)"
         var counter = 2
         while taken.contains(candidate) || taken.contains(BackupManifest.name(forDump: candidate)) {
-            candidate = "\(stem)-\(counter).\(format.fileExtension)"
+            candidate = "\(stem)-\(counter).\(`extension`)"
             counter += 1
         }
         return candidate
@@ -156,10 +164,15 @@ public struct BackupOperation: Sendable {
             ("file", .string(directory + "/" + manifest.file)),
             ("manifest", .string(BackupManifest.path(forDump: directory + "/" + manifest.file))),
             ("format", .string(manifest.format.rawValue)),
+            ("compression", manifest.compression.map(JSONValue.string) ?? .null),
+            ("encrypted", .bool(manifest.encryption != nil)),
             ("bytes", .int(manifest.bytes)),
             ("sha256", .string(manifest.sha256)),
+            ("dump_sha256", manifest.dumpSHA256.map(JSONValue.string) ?? .null),
             ("server_version", .string(manifest.serverVersion)),
             ("row_counts", .object(counts)),
-        ], summary: "\(ByteCount.human(manifest.bytes)) \(manifest.format.rawValue), \(manifest.rowCounts.count) tables, \(rows) rows")
+        ], summary: "\(ByteCount.human(manifest.bytes)) \(manifest.format.rawValue)"
+            + (manifest.compression.map { $0 == "none" ? "" : " \($0)" } ?? "") + (manifest.encryption == nil ? "" : " age")
+            + ", \(manifest.rowCounts.count) tables, \(rows) rows")
     }
 }

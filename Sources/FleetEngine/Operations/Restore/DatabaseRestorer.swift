@@ -7,6 +7,8 @@ import PostgresClient
 struct DatabaseRestorer: Sendable {
     var tools: PgTools
     var connector: VenueConnector
+    /// The venue's age settings: the identity that opens encrypted backups.
+    var encryption: BackupEncryption? = nil
 
     /// A server to create databases on: the connection settings of an existing database there.
     struct Server: Sendable {
@@ -83,7 +85,9 @@ struct DatabaseRestorer: Sendable {
     /// Restores a dump into `target`, streaming it through the restore chain. `keepOwners` keeps ownership and grants (same server);
     /// `clean` replaces existing objects in one transaction (`--in-place`).
     /// A plain dump carries its own DROP statements (pg_dump --clean --if-exists) and runs in one transaction.
-    func restore(_ path: String, format: BackupFormat, into target: ConnectionInfo, keepOwners: Bool, clean: Bool) async throws {
+    func restore(_ path: String, manifest: BackupManifest, into target: ConnectionInfo,
+                 keepOwners: Bool, clean: Bool) async throws {
+        let format = manifest.format
         let connection = try ChildConnection(target)
         defer { withExtendedLifetime(connection) {} }
         let dbname = "--dbname=" + connection.conninfo
@@ -98,12 +102,22 @@ struct DatabaseRestorer: Sendable {
             let options = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", dbname]
             (tool, arguments) = (tools.psql, options + ["-f", "-"])
         }
-        // The reverse chain: the stored file → (decryption, decompression: later stages) → the tool's stdin.
         // Waiting on a lock ends well before the deadline, with the lock named in the error.
         var environment = connection.environment
         environment["PGOPTIONS"] = "-c lock_timeout=\(Self.lockWait)"
         let child = ChildProcess(tool, arguments, environment: environment, errorLimit: 256 * 1024)
-        try await BytePipeline(.file(path), into: .process(child)).run()
+        // The reverse chain: the stored file → [age -d] → [zstd -d] → hash → the tool's stdin.
+        let (toDump, afterDump, identity) = try BackupCodec.restoreStages(for: manifest, encryption: encryption)
+        defer { withExtendedLifetime(identity) {} }
+        let dumped = DigestTap()
+        do {
+            try await BytePipeline(.file(path), toDump + [.tap(dumped)] + afterDump, into: .process(child)).run()
+        } catch FleetEngineError.toolFailed("age", let status, let message) where message.contains("no identity matched") {
+            throw FleetEngineError.refused("age \(status): the configured identity does not match this backup's recipients (\(message))")
+        }
+        if let expected = manifest.dumpSHA256, dumped.sha256 != expected {
+            throw FleetEngineError.verificationFailed("pg_dump's output after decryption and decompression has SHA-256 \(dumped.sha256.prefix(12))…, the manifest says \(expected.prefix(12))…")
+        }
     }
 
     /// lock_timeout for restores and counts: half the venue's deadline, a minute at most.

@@ -48,7 +48,7 @@ public struct RestoreOperation: Sendable {
         guard bytes == manifest.bytes, sha256 == manifest.sha256 else {
             throw FleetEngineError.refused("checksum mismatch in \(entry.fileName) (\(bytes) bytes, SHA-256 \(sha256.prefix(12))…; manifest: \(manifest.bytes) bytes, \(manifest.sha256.prefix(12))…): nothing was touched")
         }
-        let restorer = DatabaseRestorer(tools: tools, connector: connector)
+        let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
         var fields: [(String, JSONValue)] = [("backup", .string(entry.path))]
 
@@ -147,7 +147,7 @@ public struct RestoreOperation: Sendable {
         let manifest = entry.manifest!
         try await restorer.createDatabase(name, on: server, like: properties)
         do {
-            try await restorer.restore(entry.path, format: manifest.format, into: server.database(name), keepOwners: true, clean: false)
+            try await restorer.restore(entry.path, manifest: manifest, into: server.database(name), keepOwners: true, clean: false)
             let actual = try await restorer.rowCounts(of: server.database(name))
             let mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
             guard mismatches.isEmpty else {
@@ -210,7 +210,7 @@ public struct RestoreOperation: Sendable {
         // A custom dump: pg_restore --clean drops what the archive holds. A plain one drops what it
         // holds itself (pg_dump --clean --if-exists). Either way schemas, their owners and grants,
         // and tables the backup does not know stay as they are.
-        try await restorer.restore(entry.path, format: manifest.format, into: server.database(venue.database),
+        try await restorer.restore(entry.path, manifest: manifest, into: server.database(venue.database),
                                    keepOwners: true, clean: true)
         let actual = try await restorer.rowCounts(of: server.database(venue.database))
         let compared = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)

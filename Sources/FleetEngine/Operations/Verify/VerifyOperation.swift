@@ -66,7 +66,7 @@ public struct VerifyOperation: Sendable {
             throw FleetEngineError.backupNotFound("no complete backup of \(venue.slug) in \(directory); run gwi-fleet backup")
         }
 
-        let restorer = DatabaseRestorer(tools: tools, connector: connector)
+        let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
         let server = try connector.scratchServer(for: venue)
         try await dropLeftoverScratchDatabases(of: venue, on: server, restorer: restorer)
 
@@ -119,7 +119,7 @@ public struct VerifyOperation: Sendable {
         }
         var inconclusive: String?
         do {
-            try await restorer.restore(entry.path, format: manifest.format, into: server.database(scratch),
+            try await restorer.restore(entry.path, manifest: manifest, into: server.database(scratch),
                                        keepOwners: false, clean: false)
             record.restoreOK = true
             let actual = try await restorer.rowCounts(of: server.database(scratch))
@@ -139,12 +139,15 @@ public struct VerifyOperation: Sendable {
         return (record, inconclusive)
     }
 
-    /// A failure of the server or the connection, not of the dump: connecting, a dropped or
-    /// terminated session, a server starting up or shutting down, the timeout.
+    /// A failure that says nothing about the dump: the server or the connection (connecting, a
+    /// dropped or terminated session, a server starting up or shutting down, the timeout), or this
+    /// machine's setup (no identity to decrypt with, a tool missing).
     static func isServerFailure(_ error: Error) -> Bool {
         switch error {
         case let error as PostgresError: return error.isTransient || error == .cancelled || error.sqlState?.hasPrefix("57") == true
         case FleetEngineError.connection, FleetEngineError.timedOut, FleetEngineError.interrupted: return true
+        // A missing or wrong age identity, a missing tool: this machine's setup, not the backup.
+        case FleetEngineError.refused, FleetEngineError.toolMissing: return true
         case FleetEngineError.database(_, let error): return isServerFailure(error)
         case FleetEngineError.toolFailed(_, let status, let message):
             let signs = ["could not connect", "connection to server", "server closed the connection", "terminating connection",
