@@ -80,6 +80,20 @@ public struct BackupEncryption: Sendable, Equatable {
     }
 }
 
+/// An off-site copy of every backup: any rclone remote (S3, GCS, Azure, SFTP, B2, …).
+/// Credentials stay in rclone's own config or its `RCLONE_CONFIG_*` environment.
+public struct RemotePolicy: Sendable, Equatable {
+    /// `offsite:gwi-pos-backups/fleet`: rclone's remote and path; each venue below `<url>/<slug>/`.
+    public var url: String
+    /// The remote's own retention; the local one when nil.
+    public var retention: RetentionPolicy?
+
+    public init(url: String, retention: RetentionPolicy? = nil) {
+        self.url = url
+        self.retention = retention
+    }
+}
+
 /// Where and how a venue's backups are written, and how long they are kept.
 public struct BackupPolicy: Sendable, Equatable {
     /// Absolute directory; each venue writes below `<directory>/<slug>/`.
@@ -89,9 +103,12 @@ public struct BackupPolicy: Sendable, Equatable {
     public var compression: BackupCompression
     /// Nil: stored unencrypted.
     public var encryption: BackupEncryption?
+    /// Nil: no off-site copy.
+    public var remote: RemotePolicy?
 
     public init(directory: String, format: BackupFormat = .custom, retention: RetentionPolicy = RetentionPolicy(),
-                compression: BackupCompression = .default, encryption: BackupEncryption? = nil) {
+                compression: BackupCompression = .default, encryption: BackupEncryption? = nil, remote: RemotePolicy? = nil) {
+        self.remote = remote
         self.directory = directory
         self.format = format
         self.retention = retention

@@ -130,7 +130,8 @@ public struct Resolver: Sendable {
                                  format: resolved.backupFormat ?? .custom,
                                  retention: RetentionPolicy(keepDays: resolved.keepDays ?? RetentionPolicy.defaultKeepDays,
                                                             keepMin: resolved.keepMin ?? RetentionPolicy.defaultKeepMin),
-                                 compression: resolved.compression ?? .default, encryption: resolved.encryption),
+                                 compression: resolved.compression ?? .default, encryption: resolved.encryption,
+                                 remote: resolved.remote),
             scratchURL: resolved.scratchURL.map(fill),
             verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
             maxBackupAge: resolved.maxAge ?? Venue.defaultMaxBackupAge,
@@ -214,7 +215,8 @@ private struct Reader {
     static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
     static let defaultsKeys = settingKeys + ["jobs"]
     static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled", "kind"]
-    static let backupKeys = ["dir", "format", "retention", "max_age", "compression", "encrypt"]
+    static let backupKeys = ["dir", "format", "retention", "max_age", "compression", "encrypt", "remote"]
+    static let remoteKeys = ["url", "retention"]
     static let encryptKeys = ["recipients", "recipients_file", "identity_file", "identity_env"]
     static let retentionKeys = ["keep_days", "keep_min"]
     static let verifyKeys = ["scratch_url", "tables"]
@@ -440,6 +442,27 @@ private struct Reader {
                                                      message: "give `recipients` or `recipients_file`: who can decrypt the backups"))
                 } else {
                     result.encryption = value
+                }
+            }
+            if let node = backup["remote"], let remote = mapping(node.value, key: prefix + "backup.remote", venue: venue, allowed: Self.remoteKeys) {
+                let key = prefix + "backup.remote"
+                if let urlNode = remote["url"], let url = string(urlNode.value, key: key + ".url", venue: venue) {
+                    if url.range(of: #"^[A-Za-z0-9_\-. ]+:"#, options: .regularExpression) == nil {
+                        problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(urlNode.value),
+                                                         message: "`\(url)` is not an rclone remote (write REMOTE:path, e.g. offsite:gwi-pos-backups/fleet)"))
+                    } else {
+                        var policy = RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url)
+                        if let node = remote["retention"],
+                           let retention = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
+                            var value = RetentionPolicy()
+                            if let days = retention["keep_days"].flatMap({ int($0.value, key: key + ".retention.keep_days", venue: venue) }) { value.keepDays = max(0, days) }
+                            if let minimum = retention["keep_min"].flatMap({ int($0.value, key: key + ".retention.keep_min", venue: venue) }) { value.keepMin = max(1, minimum) }
+                            policy.retention = value
+                        }
+                        result.remote = policy
+                    }
+                } else if remote["url"] == nil {
+                    problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(node.value), message: "missing: the rclone remote, e.g. offsite:gwi-pos-backups/fleet"))
                 }
             }
             if let format = backup["format"], let text = string(format.value, key: prefix + "backup.format", venue: venue) {

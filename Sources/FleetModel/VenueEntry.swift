@@ -12,6 +12,7 @@ public struct VenueSettings: Sendable, Equatable {
     public var backupFormat: BackupFormat?
     public var compression: BackupCompression?
     public var encryption: BackupEncryption?
+    public var remote: RemotePolicy?
     public var keepDays: Int?
     public var keepMin: Int?
     public var maxAge: Duration?
@@ -36,6 +37,7 @@ public struct VenueSettings: Sendable, Equatable {
         result.backupFormat = backupFormat ?? base.backupFormat
         result.compression = compression ?? base.compression
         result.encryption = encryption ?? base.encryption
+        result.remote = remote ?? base.remote
         result.keepDays = keepDays ?? base.keepDays
         result.keepMin = keepMin ?? base.keepMin
         result.maxAge = maxAge ?? base.maxAge

@@ -11,6 +11,9 @@ struct BackupsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Re-hash every complete backup against its manifest; a changed one is marked corrupt (exit 1).")
     var check = false
 
+    @Flag(name: .long, help: "List what each venue's backup.remote holds (sizes and stored MD5 against the manifests), with no local state.")
+    var remote = false
+
     @OptionGroup var options: FleetOptions
 
     func run() async throws {
@@ -19,9 +22,25 @@ struct BackupsCommand: AsyncParsableCommand {
         var rows: [[String]] = []
         var venues: [JSONValue] = []
         var corrupt = 0
+        var unreadable = 0
         for venue in session.venues {
-            let catalog = BackupCatalog(venue: venue)
-            let entries = check ? try await catalog.recheck(now: now) : catalog.entries(now: now)
+            let entries: [CatalogEntry]
+            if remote {
+                guard let policy = venue.backup.remote else {
+                    rows.append([venue.slug, "(no backup.remote)", "", "", "", "", "", ""])
+                    continue
+                }
+                do {
+                    entries = try await BackupCatalog.remote(policy, slug: venue.slug).entries(now: now)
+                } catch {
+                    Terminal.error("\(venue.slug): \(error)")
+                    unreadable += 1
+                    continue
+                }
+            } else {
+                let catalog = BackupCatalog(venue: venue)
+                entries = check ? try await catalog.recheck(now: now) : catalog.entries(now: now)
+            }
             corrupt += entries.filter { $0.state == .corrupt }.count
             venues.append(BackupCatalog.listing(of: venue, entries: entries, now: now))
             if entries.isEmpty { rows.append([venue.slug, "(no backups)", "", "", "", "", "", ""]) }
@@ -42,9 +61,9 @@ struct BackupsCommand: AsyncParsableCommand {
         } else {
             Terminal.out(Terminal.table(headers: ["VENUE", "BACKUP", "TIME (UTC)", "AGE", "SIZE", "FORMAT", "PURPOSE", "STATE"], rows: rows))
         }
-        if check {
+        if check || remote {
             Terminal.error(corrupt == 0 ? "every backup matches its manifest" : "\(corrupt) corrupt backups")
-            if corrupt > 0 { throw ExitCode(ExitCodes.venueFailed) }
+            if corrupt > 0 || unreadable > 0 { throw ExitCode(ExitCodes.venueFailed) }
         }
     }
 }
@@ -60,6 +79,9 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Verify this backup file (its venue only).")
     var backup: String?
 
+    @Option(name: .long, help: "local (the backup directories) or remote (backup.remote, downloaded to a private temporary directory).")
+    var from: BackupSource = .local
+
     @OptionGroup var options: FleetOptions
 
     func validate() throws {
@@ -73,7 +95,7 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         let session = try await FleetSession(options: options)
         let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
-        let operation = VerifyOperation(tools: try await locateTools(), selection: selection)
+        let operation = VerifyOperation(tools: try await locateTools(), selection: selection, fromRemote: from == .remote)
         let (report, path) = await session.run(command: "verify") { try await operation.run($0) }
         try session.finish(report, savedAt: path)
     }
@@ -99,6 +121,9 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Allow replacing a database that holds data (a safety backup is taken first).")
     var yes = false
 
+    @Option(name: .long, help: "local (the backup directory) or remote (backup.remote: works with no local state at all).")
+    var from: BackupSource = .local
+
     @OptionGroup var options: FleetOptions
 
     func validate() throws {
@@ -115,8 +140,10 @@ struct RestoreCommand: AsyncParsableCommand {
             throw ExitCode(ExitCodes.venueFailed)
         }
         let target: RestoreOperation.Target = newDatabase.map { .newDatabase($0) } ?? (inPlace ? .inPlace : .replace)
-        let operation = RestoreOperation(tools: try await locateTools(), backupFile: backup == "latest" ? nil : backup,
-                                         target: target, confirmed: yes)
+        var restore = RestoreOperation(tools: try await locateTools(), backupFile: backup == "latest" ? nil : backup,
+                                       target: target, confirmed: yes)
+        restore.fromRemote = from == .remote
+        let operation = restore
         let (report, path) = await session.run(command: "restore") { try await operation.run($0) }
         try session.finish(report, savedAt: path)
     }
@@ -139,6 +166,27 @@ struct PruneCommand: AsyncParsableCommand {
         if !options.json {
             for outcome in report.outcomes { PruneOperation.decisionLines(of: outcome, dryRun: dryRun).forEach { Terminal.out($0) } }
         }
+        try session.finish(report, savedAt: path)
+    }
+}
+
+/// Where `verify` and `restore` take backups from.
+enum BackupSource: String, ExpressibleByArgument, CaseIterable {
+    case local, remote
+}
+
+struct UploadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Copy to backup.remote every complete local backup whose remote copy is missing or differs (after a failed night).",
+        discussion: "Each copy is checked (size and hash) before its manifest is uploaded, last. Idempotent. Example: gwi-fleet upload --tag west")
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try await FleetSession(options: options)
+        let operation = UploadOperation()
+        let (report, path) = await session.run(command: "upload") { try await operation.run($0) }
         try session.finish(report, savedAt: path)
     }
 }

@@ -9,9 +9,10 @@ enum CLI {
     }()
 
     /// Runs it on a thread of its own: a test waiting for gwi-fleet never holds the cooperative pool.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Shell.Output {
+    static func run(_ arguments: [String], environment extra: [String: String] = [:], unsetting: [String] = []) async throws -> Shell.Output {
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in extra { environment[key] = value }
+        for key in unsetting { environment[key] = nil }
         return try await Shell.captureInBackground(executable, arguments, environment: environment)
     }
 }

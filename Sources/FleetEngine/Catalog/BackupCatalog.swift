@@ -12,6 +12,11 @@ public struct BackupCatalog: Sendable {
         self.slug = slug
     }
 
+    /// A venue's catalog on its remote, read once (listing with stored MD5s, manifests, records).
+    public static func remote(_ policy: RemotePolicy, slug: String, environment: [String: String?] = [:]) async throws -> BackupCatalog {
+        BackupCatalog(store: try await RemoteSnapshot.load(RcloneRemote(url: policy.url, environment: environment), slug: slug), slug: slug)
+    }
+
     /// The venue's catalog in its local backup directory.
     public init(venue: Venue) {
         self.init(store: LocalDirectoryStore(root: venue.backup.directory), slug: venue.slug)
@@ -54,6 +59,9 @@ public struct BackupCatalog: Sendable {
             if entry.bytes != manifest.bytes {
                 entry.state = .corrupt
                 entry.reason = "file has \(entry.bytes) bytes, manifest says \(manifest.bytes)"
+            } else if let stored = file.md5, let expected = manifest.md5, stored != expected {
+                entry.state = .corrupt
+                entry.reason = "stored MD5 \(stored.prefix(12))… differs from the manifest's \(expected.prefix(12))…"
             } else {
                 entry.state = .complete
                 if let record = verification(ofDump: file.name), record.sha256 == manifest.sha256 {

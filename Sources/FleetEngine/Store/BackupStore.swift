@@ -25,4 +25,13 @@ public struct StoredFile: Sendable, Equatable {
     public var name: String
     public var bytes: Int
     public var modified: Date
+    /// The MD5 the store keeps for the file (S3 and others), when it offers one.
+    public var md5: String?
+
+    public init(name: String, bytes: Int, modified: Date, md5: String? = nil) {
+        self.name = name
+        self.bytes = bytes
+        self.modified = modified
+        self.md5 = md5
+    }
 }

@@ -12,6 +12,8 @@ public struct BackupOperation: Sendable {
     public var formatOverride: BackupFormat?
     /// `backup --prune`: apply the retention policy right after each successful backup.
     public var prune: Bool
+    /// Changes to the rclone children's environment (tests unset `AWS_CA_BUNDLE`).
+    public var remoteEnvironment: [String: String?] = [:]
 
     public init(tools: PgTools, connector: VenueConnector = VenueConnector(), formatOverride: BackupFormat? = nil,
                 prune: Bool = false) {
@@ -22,15 +24,29 @@ public struct BackupOperation: Sendable {
     }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
-        guard prune else {
-            return Self.figures(of: try await backup(venue), directory: BackupCatalog.directory(of: venue))
-        }
         let lock = try await VenueLock.acquire(directory: try Self.prepareDirectory(of: venue))
         defer { withExtendedLifetime(lock) {} }
-        var figures = Self.figures(of: try await backup(venue, lockHeld: true), directory: BackupCatalog.directory(of: venue))
-        let pruned = try await PruneOperation().prune(venue)
-        figures.fields += pruned.fields.filter { $0.0 != "dry_run" }.map { ("pruned_" + $0.0, $0.1) }
-        figures.summary += "; pruned: \(pruned.summary)"
+        let directory = BackupCatalog.directory(of: venue)
+        let manifest = try await backup(venue, lockHeld: true)
+        var figures = Self.figures(of: manifest, directory: directory)
+        if let remote = venue.backup.remote {
+            // The local backup is complete and counted whatever happens to its off-site copy.
+            do {
+                let path = try await OffsiteCopy(policy: remote, environment: remoteEnvironment).copy(manifest, from: directory, slug: venue.slug)
+                figures.fields.append(("offsite", .object([("status", .string("verified")), ("path", .string(path))])))
+                figures.summary += "; offsite verified"
+            } catch {
+                let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
+                figures.fields.append(("offsite", .object([("status", .string("failed")), ("error", .string(reason))])))
+                throw VenueFailure(message: "offsite copy failed: \(reason); the local backup \(manifest.file) is complete and counted (gwi-fleet upload sends it later)",
+                                   figures: figures)
+            }
+        }
+        if prune {
+            let pruned = try await PruneOperation(remoteEnvironment: remoteEnvironment).prune(venue)
+            figures.fields += pruned.fields.filter { $0.0 != "dry_run" }.map { ("pruned_" + $0.0, $0.1) }
+            figures.summary += "; pruned: \(pruned.summary)"
+        }
         return figures
     }
 

@@ -25,10 +25,13 @@ public struct PruneOperation: Sendable {
 
     public var dryRun: Bool
     public var now: @Sendable () -> Date
+    /// Changes to the rclone children's environment (tests unset `AWS_CA_BUNDLE`).
+    public var remoteEnvironment: [String: String?]
 
-    public init(dryRun: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(dryRun: Bool = false, now: @escaping @Sendable () -> Date = { Date() }, remoteEnvironment: [String: String?] = [:]) {
         self.dryRun = dryRun
         self.now = now
+        self.remoteEnvironment = remoteEnvironment
     }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
@@ -86,11 +89,41 @@ public struct PruneOperation: Sendable {
             JSONValue.object([("file", .string(decision.path)), ("reason", .string(decision.reason))])
         }
         let verb = dryRun ? "would delete" : "deleted"
-        return VenueFigures([
+        var figures = VenueFigures([
             ("dry_run", .bool(dryRun)),
             ("deleted", .array(deleted.map(entry))),
             ("kept", .array(kept.map(entry))),
         ], summary: "\(verb) \(deleted.count), kept \(kept.count)")
+        if let remote = venue.backup.remote {
+            let remoteDecisions = try await pruneRemote(venue, remote: remote, now: now)
+            let remoteDeleted = remoteDecisions.filter(\.delete)
+            figures.fields += [("remote_deleted", .array(remoteDeleted.map(entry))),
+                               ("remote_kept", .array(remoteDecisions.filter { !$0.delete }.map(entry)))]
+            figures.summary += "; remote: \(verb) \(remoteDeleted.count), kept \(remoteDecisions.count - remoteDeleted.count)"
+        }
+        return figures
+    }
+
+    /// The same rules on the remote, with its own retention: never the newest verified, never a
+    /// backup whose stored MD5 differs from its manifest (it is corrupt), and a dump without a
+    /// manifest only when older than a day (an upload that was cut off). Manifest first, so a
+    /// backup stops counting before its dump goes.
+    func pruneRemote(_ venue: Venue, remote policy: RemotePolicy, now: Date) async throws -> [Decision] {
+        let remote = RcloneRemote(url: policy.url, environment: remoteEnvironment)
+        let snapshot = try await RemoteSnapshot.load(remote, slug: venue.slug)
+        let catalog = BackupCatalog(store: snapshot, slug: venue.slug)
+        let entries = catalog.entries(now: now)
+        let decisions = Self.plan(entries, retention: policy.retention ?? venue.backup.retention, now: now, orphansAfterADay: true)
+        guard !dryRun else { return decisions }
+        for decision in decisions where decision.delete {
+            guard let entry = entries.first(where: { $0.path == decision.path }) else { continue }
+            let name = entry.fileName
+            guard let stem = BackupCatalog.dumpStem(name) else { try await remote.delete(venue.slug, name); continue }
+            for file in [stem + ".manifest.json", name, stem + ".verify.json"] where snapshot.files.contains(where: { $0.name == file }) {
+                try await remote.delete(venue.slug, file)
+            }
+        }
+        return decisions
     }
 
     /// One line per file of a prune outcome: `airport: keep x.dump: one of the newest 3 complete backups`.
@@ -106,7 +139,9 @@ public struct PruneOperation: Sendable {
     }
 
     /// The policy, as a pure function of the catalog (newest first) and the time.
-    public static func plan(_ entries: [CatalogEntry], retention: RetentionPolicy, now: Date) -> [Decision] {
+    /// `orphansAfterADay`: on a remote, a dump with no manifest older than a day is the leftover
+    /// of a cut-off upload and may go (locally only `.partial` files are such leftovers).
+    public static func plan(_ entries: [CatalogEntry], retention: RetentionPolicy, now: Date, orphansAfterADay: Bool = false) -> [Decision] {
         var decisions: [Decision] = []
         var completeSeen = 0
         var newestVerifiedSeen = false
@@ -118,6 +153,8 @@ public struct PruneOperation: Sendable {
                 decisions.append(age > day
                     ? Decision(path: entry.path, delete: true, reason: "leftover temporary file older than a day")
                     : Decision(path: entry.path, delete: false, reason: "temporary file of a run that may still be going"))
+            case .incomplete where orphansAfterADay && entry.manifest == nil && entry.manifestPath == nil && age > day:
+                decisions.append(Decision(path: entry.path, delete: true, reason: "no manifest and older than a day: the leftover of a cut-off upload"))
             case .incomplete, .corrupt:
                 decisions.append(Decision(path: entry.path, delete: false,
                                           reason: "\(entry.state.rawValue): \(entry.reason ?? "?"); never deleted by prune, inspect by hand"))

@@ -24,6 +24,10 @@ public struct RestoreOperation: Sendable {
     public var target: Target
     /// `--yes`: allowed to overwrite a database that holds data.
     public var confirmed: Bool
+    /// `--from remote`: restore from what the venue's remote holds (downloaded to a private
+    /// temporary directory, checked, decrypted, decompressed), with no local backup needed.
+    public var fromRemote = false
+    public var remoteEnvironment: [String: String?] = [:]
     /// Tests only: runs just before the swap, inside the part that cannot be interrupted.
     var pauseBeforeSwap: (@Sendable () async -> Void)?
 
@@ -41,7 +45,10 @@ public struct RestoreOperation: Sendable {
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
-        let entry = try chooseBackup(of: venue)
+        let staging = fromRemote
+            ? try await RemoteStaging.stage(venue, choice: backupFile.map { .named($0) } ?? .latest, environment: remoteEnvironment) : nil
+        defer { withExtendedLifetime(staging) {} }
+        let entry = try chooseBackup(of: venue, from: staging?.catalog)
         let manifest = entry.manifest!
         let stored = try await DigestTap.file(entry.path)
         let (bytes, sha256) = (stored.bytes, stored.sha256)
@@ -122,11 +129,12 @@ public struct RestoreOperation: Sendable {
         }
     }
 
-    func chooseBackup(of venue: Venue) throws -> CatalogEntry {
-        let entries = BackupCatalog.entries(of: venue)
+    func chooseBackup(of venue: Venue, from staged: BackupCatalog? = nil) throws -> CatalogEntry {
+        let entries = staged?.entries() ?? BackupCatalog.entries(of: venue)
         if let backupFile {
             let absolute = URL(fileURLWithPath: backupFile).standardizedFileURL.path
-            guard let entry = entries.first(where: { $0.path == absolute }) else {
+            let name = URL(fileURLWithPath: backupFile).lastPathComponent
+            guard let entry = entries.first(where: { staged == nil ? $0.path == absolute : $0.fileName == name }) else {
                 throw FleetEngineError.backupNotFound("\(backupFile) is not a backup in \(BackupCatalog.directory(of: venue))")
             }
             guard entry.manifest != nil else {

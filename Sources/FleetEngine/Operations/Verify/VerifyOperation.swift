@@ -17,13 +17,20 @@ public struct VerifyOperation: Sendable {
     public var connector: VenueConnector
     public var selection: Selection
 
-    public init(tools: PgTools, connector: VenueConnector = VenueConnector(), selection: Selection = .latest) {
+    /// `--from remote`: verify what the venue's remote holds, brought into a private temporary
+    /// directory; the verification record goes back to the remote.
+    public var fromRemote: Bool
+    public var remoteEnvironment: [String: String?]
+
+    public init(tools: PgTools, connector: VenueConnector = VenueConnector(), selection: Selection = .latest,
+                fromRemote: Bool = false, remoteEnvironment: [String: String?] = [:]) {
         self.tools = tools
         self.connector = connector
         self.selection = selection
+        self.fromRemote = fromRemote
+        self.remoteEnvironment = remoteEnvironment
     }
 
-    /// Scratch databases are `gwi_verify_<slug>_<8 hex>`: never a venue's `gwi_pos_` name.
     /// `gwi_verify_<slug, underscored, 30 at most>_<YYYYMMDDHHMMSS>_<4 hex>`: never a venue's
     /// `gwi_pos_` name, at most 61 bytes, and its time tells `leftovers` how old it is.
     static func scratchName(for slug: String, at date: Date = Date()) -> String {
@@ -48,16 +55,26 @@ public struct VerifyOperation: Sendable {
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
-        let entries = BackupCatalog.entries(of: venue)
+        var staging: RemoteStaging?
+        if fromRemote {
+            let choice: RemoteStaging.Choice = switch selection {
+            case .latest: .latest
+            case .all: .all
+            case .file(let path): .named(path)
+            }
+            staging = try await RemoteStaging.stage(venue, choice: choice, environment: remoteEnvironment)
+        }
+        let entries = staging?.catalog.entries() ?? BackupCatalog.entries(of: venue)
         let chosen: [CatalogEntry]
         switch selection {
         case .latest:
-            chosen = entries.first { $0.manifest != nil && $0.state != .incomplete }.map { [$0] } ?? []
+            chosen = entries.first { $0.manifest != nil && $0.state != .incomplete && !$0.inTheFuture }.map { [$0] } ?? []
         case .all:
             chosen = entries.filter { $0.manifest != nil }
         case .file(let path):
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-            guard let entry = entries.first(where: { $0.path == absolute }), entry.manifest != nil else {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            guard let entry = entries.first(where: { staging == nil ? $0.path == absolute : $0.fileName == name }), entry.manifest != nil else {
                 throw FleetEngineError.backupNotFound("\(path) is not a backup of \(venue.slug) with a manifest")
             }
             chosen = [entry]
@@ -86,6 +103,7 @@ public struct VerifyOperation: Sendable {
             results.append(Self.json(record, file: entry.path))
             if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
         }
+        try await staging?.uploadRecords()
         if !failures.isEmpty { throw FleetEngineError.verificationFailed(failures.joined(separator: "; ")) }
         let summary = chosen.count == 1 ? "verified \(chosen[0].fileName)" : "verified \(chosen.count) backups"
         let tables = chosen.count == 1 ? ", \(Self.summary(BackupCatalog.verification(forDump: chosen[0].path)!))" : ""
