@@ -141,4 +141,30 @@ import TestSupport
         let remote = try await gwi(["backups", "--remote"], directory, environment)
         #expect(!remote.stdout.contains(" complete") && !remote.stdout.contains("verified"), "\(remote.stdout)")
     }
+
+    @Test func anSFTPRemoteWithoutHashesIsCheckedByReadingTheCopyBack() async throws {
+        try await cluster.createVenue(database: "gwi_pos_off_sftp")
+        let sftp = SFTPServer.shared
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+              backup:
+                remote:
+                  url: sftpbox:gwi/fleet
+            venues:
+              - slug: off_sftp
+            """)
+        let environment = sftp.rcloneEnvironment(remote: "sftpbox")
+        let backup = try await gwi(["backup"], directory, environment)
+        #expect(backup.status == 0, "\(backup.stdout)\(backup.stderr)")
+        let row = venue(try directory.report(), "off_sftp")
+        #expect((row["offsite"] as? [String: Any])?["status"] as? String == "verified")
+        let file = try #require(row["file"] as? String)
+        let copy = sftp.directory + "/gwi/fleet/off_sftp/" + URL(fileURLWithPath: file).lastPathComponent
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy)) == Data(contentsOf: URL(fileURLWithPath: file)))
+        let listed = try await gwi(["backups", "--remote"], directory, environment)
+        #expect(listed.status == 0 && listed.stdout.contains("complete"), "\(listed.stdout)\(listed.stderr)")
+        #expect(!(backup.stdout + backup.stderr + listed.stdout).contains("sftp-test-secret"))
+    }
 }

@@ -95,3 +95,42 @@ public enum BackgroundProcess {
         return false
     }
 }
+
+/// An SFTP server on 127.0.0.1 (`rclone serve sftp` over a temporary directory), for a remote
+/// that is not S3.
+public final class SFTPServer: Sendable {
+    public static let shared: SFTPServer = {
+        do { return try SFTPServer() } catch { fatalError("cannot start rclone serve sftp: \(error)") }
+    }()
+
+    public let port: Int
+    public let directory: String
+    private let obscuredPassword: String
+
+    private init() throws {
+        let rclone = try MotoServer.find("rclone")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-sftp-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        obscuredPassword = try Shell.run(rclone, ["obscure", "sftp-test-secret"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        var started: Int?
+        for _ in 0..<5 where started == nil {
+            let port = Int.random(in: 20_000...60_000)
+            let pid = try BackgroundProcess.spawn(rclone, ["serve", "sftp", directory, "--addr", "127.0.0.1:\(port)",
+                                                           "--user", "gwi", "--pass", "sftp-test-secret"])
+            if BackgroundProcess.waitForPort(port, seconds: 30) {
+                BackgroundProcess.killAtExit(pid)
+                started = port
+            } else {
+                kill(pid, SIGKILL)
+            }
+        }
+        guard let started else { throw Shell.Failure(message: "rclone serve sftp did not start") }
+        port = started
+    }
+
+    public func rcloneEnvironment(remote name: String) -> [String: String] {
+        let prefix = "RCLONE_CONFIG_\(name.uppercased())_"
+        return [prefix + "TYPE": "sftp", prefix + "HOST": "127.0.0.1", prefix + "PORT": String(port), prefix + "USER": "gwi",
+                prefix + "PASS": obscuredPassword, prefix + "SHELL_TYPE": "none", prefix + "DISABLE_HASHCHECK": "true"]
+    }
+}
