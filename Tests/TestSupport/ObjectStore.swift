@@ -53,20 +53,7 @@ public enum BackgroundProcess {
     private static let pids = Mutex<[pid_t]>([])
 
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let environment = environment ?? ProcessInfo.processInfo.environment
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw Shell.Failure(message: "cannot start \(executable): \(String(cString: strerror(spawned)))") }
-        return pid
+        try Shell.spawn(executable, arguments, environment: environment)
     }
 
     public static func killAtExit(_ pid: pid_t) {
