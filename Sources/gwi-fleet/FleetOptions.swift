@@ -4,8 +4,8 @@ import Foundation
 
 /// Options every fleet command shares.
 struct FleetOptions: ParsableArguments {
-    @Option(name: .long, help: "The fleet file.")
-    var fleet: String = "fleet.yaml"
+    @Option(name: .long, help: "The fleet file (else $GWI_FLEET, else ./fleet.yaml, else /etc/gwi-fleet/fleet.yaml).")
+    var fleet: String?
 
     @Option(name: .long, help: "Only this venue (repeatable).")
     var venue: [String] = []
@@ -44,6 +44,16 @@ struct FleetOptions: ParsableArguments {
     }
 
     var timeoutOverride: Duration? { timeout.flatMap(FleetDuration.parse) }
+
+    /// Where the fleet file is: `--fleet`, else `$GWI_FLEET`, else `./fleet.yaml`, else
+    /// `/etc/gwi-fleet/fleet.yaml`; nil (with the places looked in) when none exists.
+    func fleetPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<String, ValidationError> {
+        if let fleet { return .success(fleet) }
+        if let path = environment["GWI_FLEET"], !path.isEmpty { return .success(path) }
+        let candidates = ["fleet.yaml", "/etc/gwi-fleet/fleet.yaml"]
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return .success(found) }
+        return .failure(ValidationError("no fleet file: give --fleet PATH, or set GWI_FLEET (looked in ./fleet.yaml and /etc/gwi-fleet/fleet.yaml)"))
+    }
 
     /// `--shard`, or `--shard-count` with `$JOB_COMPLETION_INDEX`; nil for a whole run.
     func resolvedShard(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {

@@ -28,8 +28,15 @@ struct FleetSession {
         }
         logger = Logger(label: "gwi-fleet")
         do {
+            let path: String
+            switch options.fleetPath() {
+            case .success(let found): path = found
+            case .failure(let error):
+                Terminal.error(error.message)
+                throw ExitCode(ExitCodes.usage)
+            }
             let loaded = try await FleetLoader.load(
-                path: options.fleet, reportsDirectory: options.reportsDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+                path: path, reportsDirectory: options.reportsDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
             var fleet = loaded.fleet
             if let jobs = options.jobs { fleet.jobs = jobs }
             self.fleet = fleet

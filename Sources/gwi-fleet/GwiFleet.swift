@@ -27,6 +27,8 @@ enum Tool {
 }
 
 struct GwiFleet: AsyncParsableCommand {
+    /// Printed by `gwi-fleet --version`.
+    static let version = "gwi-fleet 0.6.0 (report schema \(RunReport.schemaVersion))"
     static let configuration = CommandConfiguration(
         commandName: "gwi-fleet",
         abstract: "Back up, verify, restore, maintain and query a fleet of per-venue PostgreSQL databases.",
@@ -34,6 +36,7 @@ struct GwiFleet: AsyncParsableCommand {
             Exit codes: 0 every selected venue ok, warning or skipped; 1 a venue failed (or a warning \
             with sweep --strict); 2 usage error or invalid fleet file (nothing touched); 130 interrupted.
             """,
+        version: GwiFleet.version,
         subcommands: [
             ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self, BackupsCommand.self,
             VerifyCommand.self, RestoreCommand.self, PruneCommand.self, AnalyzeCommand.self, SizesCommand.self,

@@ -109,12 +109,35 @@ struct ReportRenderCommand: ParsableCommand {
         commandName: "render", abstract: "Render a saved JSON report as a table, Markdown or CSV (the default: gwi-fleet report FILE).")
 
     @Argument(help: "A report saved under reports/.")
-    var file: String
+    var file: String?
+
+    @Option(name: .long, help: "Render the newest report of this command instead (backup, sweep, …).")
+    var latest: String?
+
+    @Option(name: .customLong("reports-dir"), help: "Where --latest looks (default: the fleet file's reports.dir, else ./reports).")
+    var reportsDirectory: String?
+
+    @Option(name: .long, help: "The fleet file whose reports.dir --latest reads.")
+    var fleet: String?
 
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
+    func validate() throws {
+        if (file == nil) == (latest == nil) { throw ValidationError("give a report FILE, or --latest COMMAND") }
+    }
+
     func run() throws {
+        var file = self.file ?? ""
+        if let latest {
+            let directory = reportsDirectory ?? (try? FleetFile.load(path: fleet ?? ProcessInfo.processInfo.environment["GWI_FLEET"] ?? "fleet.yaml"))?
+                .reportsDirectory ?? "reports"
+            guard let newest = RunReport.newest(command: latest, in: directory) else {
+                Terminal.error("no \(latest) report in \(directory)")
+                throw ExitCode(ExitCodes.venueFailed)
+            }
+            file = newest
+        }
         guard let data = FileManager.default.contents(atPath: file) else {
             Terminal.error("cannot read \(file)")
             throw ExitCode(ExitCodes.usage)

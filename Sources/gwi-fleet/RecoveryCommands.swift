@@ -23,6 +23,7 @@ struct BackupsCommand: AsyncParsableCommand {
         var venues: [JSONValue] = []
         var corrupt = 0
         var unreadable = 0
+        var failedAttempts = 0
         for venue in session.venues {
             let entries: [CatalogEntry]
             if remote {
@@ -42,6 +43,12 @@ struct BackupsCommand: AsyncParsableCommand {
                 entries = check ? try await catalog.recheck(now: now) : catalog.entries(now: now)
             }
             corrupt += entries.filter { $0.state == .corrupt }.count
+            // The last attempt failed: say so, whatever the older backups look like.
+            if !remote, let attempt = BackupCatalog.lastAttempt(of: venue), attempt.status == .failed {
+                failedAttempts += 1
+                rows.append([venue.slug, "(last attempt failed \(Timestamp.iso8601(attempt.at).prefix(16).replacingOccurrences(of: "T", with: " ")): \(attempt.error ?? "?"))",
+                             "", "", "", "", "", ""])
+            }
             venues.append(BackupCatalog.listing(of: venue, entries: entries, now: now))
             if entries.isEmpty { rows.append([venue.slug, "(no backups)", "", "", "", "", "", ""]) }
             for entry in entries {
@@ -64,6 +71,10 @@ struct BackupsCommand: AsyncParsableCommand {
         if check || remote {
             Terminal.error(corrupt == 0 ? "every backup matches its manifest" : "\(corrupt) corrupt backups")
             if corrupt > 0 || unreadable > 0 { throw ExitCode(ExitCodes.venueFailed) }
+        }
+        if failedAttempts > 0 {
+            Terminal.error("\(failedAttempts) venues whose latest backup attempt failed")
+            throw ExitCode(ExitCodes.venueFailed)
         }
     }
 }

@@ -182,9 +182,14 @@ public struct BackupCatalog: Sendable {
 
     /// A venue's backups as `backups --json` lists them.
     public static func listing(of venue: Venue, entries: [CatalogEntry], now: Date) -> JSONValue {
-        .object([
+        let attempt = lastAttempt(of: venue)
+        return .object([
             ("slug", .string(venue.slug)), ("database", .string(venue.database)),
             ("directory", .string(directory(of: venue))),
+            ("last_attempt", attempt.map { attempt in
+                .object([("status", .string(attempt.status.rawValue)), ("at", .string(Timestamp.iso8601(attempt.at))),
+                         ("error", attempt.error.map(JSONValue.string) ?? .null)])
+            } ?? .null),
             ("backups", .array(entries.map { entry in
                 .object([
                     ("file", .string(entry.path)),

@@ -189,6 +189,22 @@ public struct RunReport: Sendable, Codable {
                   discovery: json["discovery"] ?? .null, shard: ShardInfo(json: json["shard"]))
     }
 
+    /// The newest report of `command` in a directory (by its run's start), a merged one before its
+    /// shards; nil when there is none.
+    public static func newest(command: String, in directory: String) -> String? {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix(command + "-") && $0.hasSuffix(".json") && !$0.contains("-shard") }
+        let dated = names.compactMap { name -> (String, Date)? in
+            let path = directory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path),
+                  let json = try? JSONDecoder().decode(JSONValue.self, from: data),
+                  json["command"]?.stringValue == command,
+                  let started = json["started_at"]?.stringValue.flatMap(Timestamp.parse) else { return nil }
+            return (path, started)
+        }
+        return dated.max { ($0.1, $0.0) < ($1.1, $1.0) }?.0
+    }
+
     /// Saves `<directory>/<command>-<run id>[-shard<i>of<n>|-merged].json` (0600, written durably)
     /// under a name no other run or shard takes, also in the same second; returns the path.
     @discardableResult

@@ -68,6 +68,12 @@ public struct SweepOperation: Sendable {
         }
         let neverVacuumed = after.filter { $0.lastVacuum == nil && $0.live + $0.dead >= 10_000 }.map(\.table)
 
+        // The newest backup whatever its state: a corrupt or unfinished one newer than the latest
+        // good one is news, even when an older good one is fresh enough.
+        if let newest = BackupCatalog.entries(of: venue).first(where: { !$0.fileName.hasSuffix(".partial") && !$0.inTheFuture }),
+           newest.state == .corrupt || newest.state == .incomplete, newest.date > (latest?.date ?? .distantPast) {
+            warnings.append("newest backup \(newest.fileName) is \(newest.state.rawValue): \(newest.reason ?? "?")")
+        }
         switch verdict {
         case .none: warnings.append("no complete backup (run gwi-fleet backup)")
         case .stale:

@@ -58,6 +58,15 @@ public struct RestoreOperation: Sendable {
         let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
         var fields: [(String, JSONValue)] = [("backup", .string(entry.path))]
+        // "latest" passed over newer backups that are corrupt or unfinished: say so.
+        let skipped = backupFile == nil
+            ? (staging?.catalog.entries() ?? BackupCatalog.entries(of: venue)).filter {
+                $0.date > entry.date && ($0.state == .corrupt || $0.state == .incomplete) && !$0.fileName.hasSuffix(".partial")
+            } : []
+        if !skipped.isEmpty {
+            fields.append(("skipped_newer", .array(skipped.map { .string("\($0.fileName): \($0.state.rawValue) (\($0.reason ?? "?"))") })))
+            RunContext.logger.warning("latest skips newer unusable backups", metadata: ["skipped": .string(skipped.map(\.fileName).joined(separator: ", "))])
+        }
 
         // The venue's database as it is now: a copy takes its owner, settings, comment and grants.
         let properties = try await restorer.properties(of: venue.database, on: server)
@@ -69,7 +78,7 @@ public struct RestoreOperation: Sendable {
             }
             let matched = try await restoreCounted(entry, into: name, on: server, restorer: restorer, like: properties)
             fields += [("database", .string(name)), ("tables_matched", .int(matched))]
-            return VenueFigures(fields, summary: "restored \(entry.fileName) into new database \(name), \(matched) tables matched")
+            return VenueFigures(fields, summary: "restored \(entry.fileName) into new database \(name), \(matched) tables matched" + Self.skippedNote(skipped))
 
         case .replace, .inPlace:
             let exists = properties != nil
@@ -121,12 +130,18 @@ public struct RestoreOperation: Sendable {
             } else {
                 summary = "restored \(entry.fileName) into \(venue.database) (it did not exist), \(matched) tables matched"
             }
+            let summaryWithSkips = summary + Self.skippedNote(skipped)
             if Task.isCancelled {
                 // Interrupted while the swap ran: it finished; say so with everything needed to undo it.
                 throw VenueFailure(message: "interrupted after the swap completed: \(summary)", figures: VenueFigures(fields, summary: summary))
             }
-            return VenueFigures(fields, summary: summary)
+            return VenueFigures(fields, summary: summaryWithSkips)
         }
+    }
+
+    /// `; skipped newer corrupt backup x.dump.zst` for a summary.
+    static func skippedNote(_ skipped: [CatalogEntry]) -> String {
+        skipped.isEmpty ? "" : "; skipped newer " + skipped.map { "\($0.state.rawValue) backup \($0.fileName)" }.joined(separator: ", ")
     }
 
     func chooseBackup(of venue: Venue, from staged: BackupCatalog? = nil) throws -> CatalogEntry {

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Honest health and everyday manners: a failed last attempt, a corrupt newest backup, the
+/// version, where the fleet file is found, the latest report.
+@Suite struct HealthTests {
+    let cluster = TestCluster.shared
+
+    func fleet(_ slug: String) async throws -> FleetDirectory {
+        try await cluster.createVenue(database: "gwi_pos_\(slug)")
+        return try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            venues:
+              - slug: \(slug)
+            """)
+    }
+
+    @Test func aFailedLastAttemptAndACorruptNewestBackupAreNotHidden() async throws {
+        let directory = try await fleet("health_rot")
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        try await Task.sleep(for: .milliseconds(1100))  // a second backup, one second later
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        let dumps = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/health_rot")
+            .filter { $0.hasSuffix(".dump.zst") }.sorted()
+        let newest = try #require(dumps.last)
+        let path = directory.path + "/backups/health_rot/" + newest
+        try Data("truncated".utf8).write(to: URL(fileURLWithPath: path))
+
+        let sweep = try await CLI.run(["sweep", "--json", "--fleet", directory.fleet])
+        #expect(sweep.stdout.contains("newest backup \(newest) is corrupt"), "\(sweep.stdout)")
+        let restored = try await CLI.run(["restore", "health_rot", "--as", "gwi_health_rot_copy", "--fleet", directory.fleet])
+        #expect(restored.status == 0 && restored.stdout.contains("skipped newer corrupt backup \(newest)"), "\(restored.stdout)")
+        try await cluster.psql(database: "postgres", sql: "DROP DATABASE gwi_health_rot_copy")
+
+        // The next attempt fails: `backups` says so and exits 1, even with good backups on disk.
+        try await cluster.psql(database: "postgres", sql: "ALTER DATABASE gwi_pos_health_rot RENAME TO gwi_pos_health_rot_away")
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 1)
+        try await cluster.psql(database: "postgres", sql: "ALTER DATABASE gwi_pos_health_rot_away RENAME TO gwi_pos_health_rot")
+        let listing = try await CLI.run(["backups", "--fleet", directory.fleet])
+        #expect(listing.status == 1)
+        #expect(listing.stdout.contains("(last attempt failed"), "\(listing.stdout)")
+        #expect(listing.stdout.contains("does not exist"))
+    }
+
+    @Test func versionFleetLookupAndTheLatestReport() async throws {
+        let version = try await CLI.run(["--version"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("gwi-fleet "))
+        let directory = try await fleet("health_env")
+        // No --fleet: $GWI_FLEET names it.
+        let check = try await CLI.run(["check"], environment: ["GWI_FLEET": directory.fleet])
+        #expect(check.status == 0, "\(check.stderr)")
+        let sweep = try await CLI.run(["sweep", "--fleet", directory.fleet])
+        #expect(sweep.status == 0)
+        let latestCheck = try await CLI.run(["report", "--latest", "check", "--fleet", directory.fleet])
+        #expect(latestCheck.status == 0 && latestCheck.stdout.contains("health_env") && latestCheck.stdout.contains("PostgreSQL"),
+                "\(latestCheck.stdout)\(latestCheck.stderr)")
+        let none = try await CLI.run(["report", "--latest", "export", "--fleet", directory.fleet])
+        #expect(none.status == 1 && none.stderr.contains("no export report"))
+    }
+}
