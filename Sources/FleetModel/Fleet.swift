@@ -255,6 +255,8 @@ public struct Fleet: Sendable, Equatable {
     /// Databases that match the coverage patterns but are deliberately in no venue (`ignore:`):
     /// names or LIKE patterns.
     public var ignore: [String]
+    /// Where each run's outcome is sent (`notify:`).
+    public var notify: [NotifyTarget] = []
     /// What the file said, kept so discovered venues resolve exactly as listed ones do.
     public var defaults: VenueSettings
     public var entries: [VenueEntry]

@@ -34,8 +34,10 @@ public enum FleetFile {
         var problems = reader.problems
         let venues = Resolver(baseDirectory: reader.baseDirectory).venues(read.entries, defaults: read.defaults, problems: &problems)
         guard problems.isEmpty else { throw .invalid(path: path, problems: Self.sorted(problems)) }
-        return Fleet(path: path, venues: venues, jobs: read.jobs, reportsDirectory: read.reportsDirectory,
-                     discovery: read.discovery, ignore: read.ignore, defaults: read.defaults, entries: read.entries)
+        var fleet = Fleet(path: path, venues: venues, jobs: read.jobs, reportsDirectory: read.reportsDirectory,
+                          discovery: read.discovery, ignore: read.ignore, defaults: read.defaults, entries: read.entries)
+        fleet.notify = read.notify
+        return fleet
     }
 
     static func sorted(_ problems: [FleetFileProblem]) -> [FleetFileProblem] {
@@ -211,7 +213,8 @@ private struct Reader {
     let baseDirectory: String
     var problems: [FleetFileProblem] = []
 
-    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore"]
+    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify"]
+    static let notifyKeys = ["webhook", "format", "on", "commands"]
     static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
     static let defaultsKeys = settingKeys + ["jobs"]
     static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled", "kind"]
@@ -234,6 +237,38 @@ private struct Reader {
         var reportsDirectory: String
         var discovery: DiscoverySettings?
         var ignore: [String]
+        var notify: [NotifyTarget]
+    }
+
+    mutating func notifyTarget(_ node: Node, index: Int) -> NotifyTarget? {
+        let key = "notify[\(index + 1)]"
+        guard let map = mapping(node, key: key, venue: nil, allowed: Self.notifyKeys) else { return nil }
+        guard let urlNode = map["webhook"] else {
+            problems.append(FleetFileProblem(key: key + ".webhook", line: line(node), message: "missing: the webhook URL"))
+            return nil
+        }
+        guard let url = string(urlNode.value, key: key + ".webhook", venue: nil) else { return nil }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            problems.append(FleetFileProblem(key: key + ".webhook", line: line(urlNode.value), message: "must be an http(s) URL"))
+            return nil
+        }
+        var target = NotifyTarget(url: url)
+        if let node = map["format"], let text = string(node.value, key: key + ".format", venue: nil) {
+            if let format = NotifyTarget.Format(rawValue: text) { target.format = format } else {
+                problems.append(FleetFileProblem(key: key + ".format", line: line(node.value), message: "bad format `\(text)`; use json, slack or healthchecks"))
+            }
+        }
+        if let node = map["on"], let list = stringList(node.value, key: key + ".on", venue: nil) {
+            var triggers: Set<NotifyTarget.Trigger> = []
+            for text in list {
+                if let trigger = NotifyTarget.Trigger(rawValue: text) { triggers.insert(trigger) } else {
+                    problems.append(FleetFileProblem(key: key + ".on", line: line(node.value), message: "bad trigger `\(text)`; use failure, recovery, success or always"))
+                }
+            }
+            target.on = triggers
+        }
+        if let node = map["commands"] { target.commands = stringList(node.value, key: key + ".commands", venue: nil) }
+        return target
     }
 
     init(environment: [String: String], baseDirectory: String) {
@@ -285,6 +320,14 @@ private struct Reader {
         let discovery = top["discover"].flatMap { discoverySettings($0.value) }
         var ignore: [String] = []
         if let node = top["ignore"] { ignore = stringList(node.value, key: "ignore", venue: nil) ?? [] }
+        var notify: [NotifyTarget] = []
+        if let node = top["notify"] {
+            if case .sequence(let list) = node.value {
+                for (index, item) in list.enumerated() { if let target = notifyTarget(item, index: index) { notify.append(target) } }
+            } else {
+                problems.append(FleetFileProblem(key: "notify", line: line(node.value), message: "must be a list of webhooks"))
+            }
+        }
 
         var entries: [VenueEntry] = []
         if let venuesNode = top["venues"] {
@@ -303,7 +346,7 @@ private struct Reader {
             return nil
         }
         return Read(entries: entries, defaults: defaults, jobs: jobs, reportsDirectory: Resolver(baseDirectory: baseDirectory).absolute(reportsDirectory),
-                    discovery: discovery, ignore: ignore)
+                    discovery: discovery, ignore: ignore, notify: notify)
     }
 
     mutating func discoverySettings(_ node: Node) -> DiscoverySettings? {

@@ -75,8 +75,12 @@ struct FleetSession {
              conclude: @escaping @Sendable ([VenueOutcome]) async -> FleetRun.Conclusion = { _ in FleetRun.Conclusion() },
              operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (RunReport, String?) {
         let progress = Progress(logger: logger)
+        var sinks: [any RunSink] = [progress]
+        if !fleet.notify.isEmpty {
+            sinks.append(NotificationSink(targets: fleet.notify, reportsDirectory: fleet.reportsDirectory, logger: logger))
+        }
         let run = FleetRun(command: command, fleet: fleet, venues: venues, timeoutOverride: options.timeoutOverride,
-                           maxFailures: maxFailures, canary: canary, strict: strict, sinks: [progress], logger: logger,
+                           maxFailures: maxFailures, canary: canary, strict: strict, sinks: sinks, logger: logger,
                            discovery: discovery, shard: shard)
         let ticker = Task { await progress.tick() }
         let (report, path) = await run.run(operation, conclude: conclude)

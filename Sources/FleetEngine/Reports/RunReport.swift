@@ -77,6 +77,8 @@ public struct RunReport: Sendable, Codable {
     public var fleetFields: [(String, JSONValue)]
     /// How the venues were found (`discover:`): source, `fresh` or `stale`, as of when.
     public var discovery: JSONValue
+    /// Top-level fields the run's sinks added at its end (`notifications`).
+    public var additions: [(String, JSONValue)] = []
 
     public init(runID: String = RunReport.newRunID(), command: String, fleet: FleetReference, startedAt: Date,
                 finishedAt: Date, interrupted: Bool, outcomes: [VenueOutcome], strict: Bool = false,
@@ -134,7 +136,7 @@ public struct RunReport: Sendable, Codable {
                                  ("skipped", .int(count(.skipped)))])),
             ("problems", .array(problems.map(JSONValue.string))),
             ("venues", .array(outcomes.map(Self.json))),
-        ] + (fleetFields.isEmpty ? [] : [("fleet_totals", .object(fleetFields))]))
+        ] + (fleetFields.isEmpty ? [] : [("fleet_totals", .object(fleetFields))]) + additions)
     }
 
     static func json(_ outcome: VenueOutcome) -> JSONValue {
@@ -187,6 +189,7 @@ public struct RunReport: Sendable, Codable {
                   outcomes: outcomes, strict: json["strict"] == .bool(true),
                   problems: json["problems"]?.arrayValue?.compactMap(\.stringValue) ?? [], fleetFields: totals,
                   discovery: json["discovery"] ?? .null, shard: ShardInfo(json: json["shard"]))
+        if let notifications = json["notifications"] { additions = [("notifications", notifications)] }
     }
 
     /// The newest report of `command` in a directory (by its run's start), a merged one before its
@@ -214,6 +217,11 @@ public struct RunReport: Sendable, Codable {
         let path = "\(directory)/\(command)-\(runID)\(suffix).json"
         try DurableFile.writeNew(Data(json.serialized().utf8), to: path)
         return path
+    }
+
+    /// Writes the report again over the file `save` made (after sinks added to it).
+    public func resave(at path: String) throws {
+        try DurableFile.write(Data(json.serialized().utf8), to: path)
     }
 }
 

@@ -109,6 +109,11 @@ public struct FleetRun: Sendable {
         stream.yield(.finished(report, savedAt: savedAt))
         stream.finish()
         await delivery.value
+        let additions = sinks.flatMap { $0.reportAdditions() }
+        if !additions.isEmpty {
+            report.additions = additions
+            if let savedAt { try? report.resave(at: savedAt) }
+        }
         return (report, savedAt)
     }
 }
