@@ -257,6 +257,10 @@ public struct Fleet: Sendable, Equatable {
     public var ignore: [String]
     /// Where each run's outcome is sent (`notify:`).
     public var notify: [NotifyTarget] = []
+    /// node_exporter's textfile collector file (`metrics.textfile`), absolute.
+    public var metricsTextfile: String?
+    /// A Prometheus Pushgateway to push the same metrics to (`metrics.pushgateway`).
+    public var metricsPushgateway: String?
     /// What the file said, kept so discovered venues resolve exactly as listed ones do.
     public var defaults: VenueSettings
     public var entries: [VenueEntry]

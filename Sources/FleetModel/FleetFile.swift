@@ -37,6 +37,7 @@ public enum FleetFile {
         var fleet = Fleet(path: path, venues: venues, jobs: read.jobs, reportsDirectory: read.reportsDirectory,
                           discovery: read.discovery, ignore: read.ignore, defaults: read.defaults, entries: read.entries)
         fleet.notify = read.notify
+        (fleet.metricsTextfile, fleet.metricsPushgateway) = read.metrics
         return fleet
     }
 
@@ -213,7 +214,8 @@ private struct Reader {
     let baseDirectory: String
     var problems: [FleetFileProblem] = []
 
-    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify"]
+    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify", "metrics"]
+    static let metricsKeys = ["textfile", "pushgateway"]
     static let notifyKeys = ["webhook", "format", "on", "commands"]
     static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
     static let defaultsKeys = settingKeys + ["jobs"]
@@ -238,6 +240,7 @@ private struct Reader {
         var discovery: DiscoverySettings?
         var ignore: [String]
         var notify: [NotifyTarget]
+        var metrics: (textfile: String?, pushgateway: String?)
     }
 
     mutating func notifyTarget(_ node: Node, index: Int) -> NotifyTarget? {
@@ -320,6 +323,15 @@ private struct Reader {
         let discovery = top["discover"].flatMap { discoverySettings($0.value) }
         var ignore: [String] = []
         if let node = top["ignore"] { ignore = stringList(node.value, key: "ignore", venue: nil) ?? [] }
+        var metrics: (String?, String?) = (nil, nil)
+        if let node = top["metrics"], let map = mapping(node.value, key: "metrics", venue: nil, allowed: Self.metricsKeys) {
+            metrics.0 = map["textfile"].flatMap { string($0.value, key: "metrics.textfile", venue: nil) }.map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+            if let gateway = map["pushgateway"], let url = string(gateway.value, key: "metrics.pushgateway", venue: nil) {
+                if url.hasPrefix("http://") || url.hasPrefix("https://") { metrics.1 = url.hasSuffix("/") ? String(url.dropLast()) : url } else {
+                    problems.append(FleetFileProblem(key: "metrics.pushgateway", line: line(gateway.value), message: "must be an http(s) URL"))
+                }
+            }
+        }
         var notify: [NotifyTarget] = []
         if let node = top["notify"] {
             if case .sequence(let list) = node.value {
@@ -346,7 +358,7 @@ private struct Reader {
             return nil
         }
         return Read(entries: entries, defaults: defaults, jobs: jobs, reportsDirectory: Resolver(baseDirectory: baseDirectory).absolute(reportsDirectory),
-                    discovery: discovery, ignore: ignore, notify: notify)
+                    discovery: discovery, ignore: ignore, notify: notify, metrics: metrics)
     }
 
     mutating func discoverySettings(_ node: Node) -> DiscoverySettings? {

@@ -79,6 +79,9 @@ struct FleetSession {
         if !fleet.notify.isEmpty {
             sinks.append(NotificationSink(targets: fleet.notify, reportsDirectory: fleet.reportsDirectory, logger: logger))
         }
+        if fleet.metricsTextfile != nil || fleet.metricsPushgateway != nil {
+            sinks.append(MetricsSink(textfile: fleet.metricsTextfile, pushgateway: fleet.metricsPushgateway, logger: logger))
+        }
         let run = FleetRun(command: command, fleet: fleet, venues: venues, timeoutOverride: options.timeoutOverride,
                            maxFailures: maxFailures, canary: canary, strict: strict, sinks: sinks, logger: logger,
                            discovery: discovery, shard: shard)

@@ -39,7 +39,7 @@ public final class MotoServer: Sendable {
         try Shell.run(try Self.find("rclone"), ["mkdir", "\(name):\(bucket)"], environment: environment)
     }
 
-    static func find(_ tool: String) throws -> String {
+    public static func find(_ tool: String) throws -> String {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(directory)/\(tool)"
             if FileManager.default.isExecutableFile(atPath: path) { return path }

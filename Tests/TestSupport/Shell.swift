@@ -41,20 +41,21 @@ public enum Shell {
 
     /// `capture` on a thread of its own, so waiting for the child never holds the cooperative pool.
     public static func captureInBackground(_ executable: String, _ arguments: [String],
-                                           environment: [String: String]? = nil) async throws -> Output {
+                                           environment: [String: String]? = nil, stdinFile: String = "/dev/null") async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Result { try capture(executable, arguments, environment: environment) })
+                continuation.resume(with: Result { try capture(executable, arguments, environment: environment, stdinFile: stdinFile) })
             }.start()
         }
     }
 
     /// Runs and returns whatever happened; a signal death is reported as 128 + signal.
-    public static func capture(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Output {
+    public static func capture(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                               stdinFile: String = "/dev/null") throws -> Output {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-shell-\(UUID().uuidString)").path
         let outPath = base + ".out", errPath = base + ".err"
         defer { unlink(outPath); unlink(errPath) }
-        let pid = try spawn(executable, arguments, environment: environment, stdout: outPath, stderr: errPath)
+        let pid = try spawn(executable, arguments, environment: environment, stdin: stdinFile, stdout: outPath, stderr: errPath)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let exited = status & 0x7f == 0
@@ -65,11 +66,11 @@ public enum Shell {
 
     /// Starts a program with stdin from /dev/null and stdout/stderr into files (or /dev/null).
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                             stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> pid_t {
+                             stdin: String = "/dev/null", stdout: String = "/dev/null", stderr: String = "/dev/null") throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let environment = environment ?? ProcessInfo.processInfo.environment

@@ -12,12 +12,16 @@ struct WebhookClient: Sendable {
 
     /// Nil when it was delivered (2xx), else why not (the URL is never part of the message).
     func send(_ url: String, method: String = "POST", json body: Data? = nil) async -> String? {
+        await send(url, method: method, body: body, contentType: "application/json")
+    }
+
+    func send(_ url: String, method: String, body: Data?, contentType: String) async -> String? {
         guard let target = URL(string: url) else { return "not a valid URL" }
         var request = URLRequest(url: target, timeoutInterval: timeout)
         request.httpMethod = method
         if let body {
             request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         request.setValue("gwi-fleet", forHTTPHeaderField: "User-Agent")
         var backoff = firstBackoff
