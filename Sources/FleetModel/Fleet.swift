@@ -237,6 +237,22 @@ public struct DiscoverySettings: Sendable, Equatable {
     }
 }
 
+/// What "healthy" means (`policy:`): `status` judges every venue against it.
+public struct HealthPolicy: Sendable, Equatable {
+    /// A complete backup at least this recent.
+    public var maxBackupAge: Duration
+    /// A verified (restore-tested) backup at least this recent.
+    public var maxVerifyAge: Duration
+    /// The latest backup copied off-site (only where a remote is configured).
+    public var requireOffsite: Bool
+
+    public init(maxBackupAge: Duration = .seconds(26 * 3600), maxVerifyAge: Duration = .seconds(8 * 86_400), requireOffsite: Bool = true) {
+        self.maxBackupAge = maxBackupAge
+        self.maxVerifyAge = maxVerifyAge
+        self.requireOffsite = requireOffsite
+    }
+}
+
 /// A validated fleet file.
 public struct Fleet: Sendable, Equatable {
     public static let defaultJobs = 4
@@ -257,6 +273,8 @@ public struct Fleet: Sendable, Equatable {
     public var ignore: [String]
     /// Where each run's outcome is sent (`notify:`).
     public var notify: [NotifyTarget] = []
+    /// What "healthy" means for `status` (`policy:`).
+    public var policy = HealthPolicy()
     /// node_exporter's textfile collector file (`metrics.textfile`), absolute.
     public var metricsTextfile: String?
     /// A Prometheus Pushgateway to push the same metrics to (`metrics.pushgateway`).

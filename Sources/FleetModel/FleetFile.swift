@@ -38,6 +38,7 @@ public enum FleetFile {
                           discovery: read.discovery, ignore: read.ignore, defaults: read.defaults, entries: read.entries)
         fleet.notify = read.notify
         (fleet.metricsTextfile, fleet.metricsPushgateway) = read.metrics
+        fleet.policy = read.policy
         return fleet
     }
 
@@ -214,7 +215,8 @@ private struct Reader {
     let baseDirectory: String
     var problems: [FleetFileProblem] = []
 
-    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify", "metrics"]
+    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify", "metrics", "policy"]
+    static let policyKeys = ["max_backup_age", "max_verify_age", "require_offsite"]
     static let metricsKeys = ["textfile", "pushgateway"]
     static let notifyKeys = ["webhook", "format", "on", "commands"]
     static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
@@ -241,6 +243,7 @@ private struct Reader {
         var ignore: [String]
         var notify: [NotifyTarget]
         var metrics: (textfile: String?, pushgateway: String?)
+        var policy: HealthPolicy
     }
 
     mutating func notifyTarget(_ node: Node, index: Int) -> NotifyTarget? {
@@ -332,6 +335,16 @@ private struct Reader {
                 }
             }
         }
+        var policy = HealthPolicy()
+        if let node = top["policy"], let map = mapping(node.value, key: "policy", venue: nil, allowed: Self.policyKeys) {
+            if let node = map["max_backup_age"], let value = duration(node.value, key: "policy.max_backup_age", venue: nil, example: "26h") { policy.maxBackupAge = value }
+            if let node = map["max_verify_age"], let value = duration(node.value, key: "policy.max_verify_age", venue: nil, example: "8d") { policy.maxVerifyAge = value }
+            if let node = map["require_offsite"] {
+                if let value = node.value.bool, node.value.scalar != nil { policy.requireOffsite = value } else {
+                    problems.append(FleetFileProblem(key: "policy.require_offsite", line: line(node.value), message: "must be true or false"))
+                }
+            }
+        }
         var notify: [NotifyTarget] = []
         if let node = top["notify"] {
             if case .sequence(let list) = node.value {
@@ -358,7 +371,7 @@ private struct Reader {
             return nil
         }
         return Read(entries: entries, defaults: defaults, jobs: jobs, reportsDirectory: Resolver(baseDirectory: baseDirectory).absolute(reportsDirectory),
-                    discovery: discovery, ignore: ignore, notify: notify, metrics: metrics)
+                    discovery: discovery, ignore: ignore, notify: notify, metrics: metrics, policy: policy)
     }
 
     mutating func discoverySettings(_ node: Node) -> DiscoverySettings? {

@@ -35,7 +35,9 @@ public struct BackupOperation: Sendable {
                 let path = try await OffsiteCopy(policy: remote, environment: remoteEnvironment).copy(manifest, from: directory, slug: venue.slug)
                 figures.fields.append(("offsite", .object([("status", .string("verified")), ("path", .string(path))])))
                 figures.summary += "; offsite verified"
+                Self.noteOffsite(venue, verified: true)
             } catch {
+                Self.noteOffsite(venue, verified: false)
                 let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
                 figures.fields.append(("offsite", .object([("status", .string("failed")), ("error", .string(reason))])))
                 throw VenueFailure(message: "offsite copy failed: \(reason); the local backup \(manifest.file) is complete and counted (gwi-fleet upload sends it later)",
@@ -48,6 +50,15 @@ public struct BackupOperation: Sendable {
             figures.summary += "; pruned: \(pruned.summary)"
         }
         return figures
+    }
+
+    /// Adds the off-site result to the venue's attempt record (what `status` reads).
+    static func noteOffsite(_ venue: Venue, verified: Bool) {
+        let catalog = BackupCatalog(venue: venue)
+        guard var attempt = catalog.lastAttempt() else { return }
+        attempt.offsite = verified ? "verified" : "failed"
+        if verified { attempt.offsiteVerifiedAt = Date() }
+        try? catalog.recordAttempt(attempt)
     }
 
     static func prepareDirectory(of venue: Venue) throws -> String {
@@ -67,11 +78,13 @@ public struct BackupOperation: Sendable {
             manifest = try await takeBackup(venue, into: catalog, purpose: purpose)
         } catch {
             let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
-            try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason))
+            try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason,
+                                                     offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
             throw error
         }
         do {
-            try catalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil))
+            try catalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil,
+                                                    offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
         } catch {
             // Without the record, prune cannot tell a good night from a bad one: say so, loudly.
             throw FleetEngineError.refused("backup \(manifest.file) is complete, but its attempt record could not be saved (\(error)); nothing will be pruned until it can")

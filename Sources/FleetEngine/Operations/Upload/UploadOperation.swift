@@ -32,6 +32,7 @@ public struct UploadOperation: Sendable {
                                     ("already_offsite", .int(local.count - uploaded.count - failures.count))],
                                    summary: "uploaded \(uploaded.count), \(local.count - uploaded.count - failures.count) already off-site")
         if !failures.isEmpty { throw VenueFailure(message: "upload failed: " + failures.joined(separator: "; "), figures: figures) }
+        if !local.isEmpty { BackupOperation.noteOffsite(venue, verified: true) }
         return figures
     }
 }

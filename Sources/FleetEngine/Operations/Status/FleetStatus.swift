@@ -1,0 +1,116 @@
+import FleetModel
+import Foundation
+
+/// `gwi-fleet status`: the fleet at a glance from the backup catalog and the latest reports,
+/// touching no venue, each venue judged against `policy:`.
+public struct FleetStatus: Sendable {
+    /// A venue's verdict, worst first.
+    public enum Verdict: String, Sendable, CaseIterable {
+        case failed, corruptLatest = "corrupt-latest", stale, unverified, notOffsite = "not-offsite", ok, disabled
+    }
+
+    /// What is known of one venue.
+    public struct Row: Sendable {
+        public var venue: Venue
+        public var verdict: Verdict
+        public var reasons: [String]
+        public var latest: CatalogEntry?
+        public var lastAttempt: AttemptRecord?
+        public var lastVerified: Date?
+        public var sweep: String?
+
+        public var json: JSONValue {
+            .object([
+                ("slug", .string(venue.slug)), ("verdict", .string(verdict.rawValue)),
+                ("reasons", .array(reasons.map(JSONValue.string))),
+                ("latest_backup", latest.map { entry in
+                    .object([("file", .string(entry.path)), ("time", .string(Timestamp.iso8601(entry.date))),
+                             ("state", .string(entry.state.rawValue)), ("purpose", entry.manifest.map { .string($0.effectivePurpose.rawValue) } ?? .null)])
+                } ?? .null),
+                ("last_attempt", lastAttempt.map { attempt in
+                    .object([("status", .string(attempt.status.rawValue)), ("at", .string(Timestamp.iso8601(attempt.at))),
+                             ("error", attempt.error.map(JSONValue.string) ?? .null), ("offsite", attempt.offsite.map(JSONValue.string) ?? .null)])
+                } ?? .null),
+                ("last_verified", lastVerified.map { .string(Timestamp.iso8601($0)) } ?? .null),
+                ("last_sweep", sweep.map(JSONValue.string) ?? .null),
+            ])
+        }
+    }
+
+    public var fleet: Fleet
+    public var now: Date
+
+    public init(fleet: Fleet, now: Date = Date()) {
+        self.fleet = fleet
+        self.now = now
+    }
+
+    /// Every venue's row, worst verdict first (fleet order within a verdict).
+    public func rows(_ venues: [Venue]) -> [Row] {
+        let sweep = RunReport.newest(command: "sweep", in: fleet.reportsDirectory).flatMap(Self.sweepVerdicts) ?? [:]
+        let rows = venues.map { row(for: $0, sweep: sweep[$0.slug]) }
+        let rank = Dictionary(uniqueKeysWithValues: Verdict.allCases.enumerated().map { ($1, $0) })
+        return rows.enumerated().sorted { (rank[$0.element.verdict]!, $0.offset) < (rank[$1.element.verdict]!, $1.offset) }.map(\.element)
+    }
+
+    func row(for venue: Venue, sweep: String?) -> Row {
+        let catalog = BackupCatalog(venue: venue)
+        let entries = catalog.entries(now: now)
+        let latest = entries.first(where: \.isRestorePoint)
+        let attempt = catalog.lastAttempt()
+        let lastVerified = entries.compactMap { $0.state == .verified ? $0.verification?.verifiedAt : nil }.max()
+        var row = Row(venue: venue, verdict: .ok, reasons: [], latest: latest, lastAttempt: attempt, lastVerified: lastVerified, sweep: sweep)
+        guard venue.enabled else { row.verdict = .disabled; return row }
+        let policy = fleet.policy
+        var verdicts: [(Verdict, String)] = []
+        if let attempt, attempt.status == .failed {
+            verdicts.append((.failed, "last backup attempt failed at \(Timestamp.iso8601(attempt.at)): \(attempt.error ?? "?")"))
+        }
+        if let newest = entries.first(where: { !$0.fileName.hasSuffix(".partial") && !$0.inTheFuture }), newest.state == .corrupt {
+            verdicts.append((.corruptLatest, "newest backup \(newest.fileName) is corrupt: \(newest.reason ?? "?")"))
+        }
+        let maxAge = Double(policy.maxBackupAge.components.seconds)
+        if let latest {
+            let age = now.timeIntervalSince(latest.date)
+            if age > maxAge { verdicts.append((.stale, "latest complete backup is \(Self.age(age)) old (policy: \(FleetDuration.format(policy.maxBackupAge)))")) }
+        } else {
+            verdicts.append((.stale, "no complete backup"))
+        }
+        if let lastVerified {
+            let age = now.timeIntervalSince(lastVerified)
+            if age > Double(policy.maxVerifyAge.components.seconds) {
+                verdicts.append((.unverified, "last restore test \(Self.age(age)) ago (policy: \(FleetDuration.format(policy.maxVerifyAge)))"))
+            }
+        } else {
+            verdicts.append((.unverified, "never restore-tested (run gwi-fleet verify)"))
+        }
+        if venue.backup.remote != nil && policy.requireOffsite {
+            let offsiteAge = attempt?.offsiteVerifiedAt.map { now.timeIntervalSince($0) }
+            if offsiteAge == nil || offsiteAge! > maxAge {
+                verdicts.append((.notOffsite, attempt?.offsite == "failed" ? "the last off-site copy failed (gwi-fleet upload)" : "no verified off-site copy within \(FleetDuration.format(policy.maxBackupAge))"))
+            }
+        }
+        let rank = Dictionary(uniqueKeysWithValues: Verdict.allCases.enumerated().map { ($1, $0) })
+        row.verdict = verdicts.min { rank[$0.0]! < rank[$1.0]! }?.0 ?? .ok
+        row.reasons = verdicts.map(\.1)
+        return row
+    }
+
+    /// `slug → "ok"`, `"warning: …"` or `"failed: …"` from a sweep report.
+    static func sweepVerdicts(_ path: String) -> [String: String]? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        var result: [String: String] = [:]
+        for venue in json["venues"]?.arrayValue ?? [] {
+            guard let slug = venue["slug"]?.stringValue, let status = venue["status"]?.stringValue else { continue }
+            let detail = venue["error"]?.stringValue ?? venue["warnings"]?.arrayValue?.compactMap(\.stringValue).joined(separator: "; ")
+            result[slug] = status + ((detail?.isEmpty ?? true) ? "" : ": " + detail!)
+        }
+        return result
+    }
+
+    static func age(_ seconds: TimeInterval) -> String {
+        let hours = Int(seconds) / 3600
+        return hours >= 48 ? "\(hours / 24)d \(hours % 24)h" : "\(hours)h \(Int(seconds) / 60 % 60)m"
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import FleetEngine
+import FleetModel
+import Foundation
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "The fleet at a glance from the catalog and the latest reports (no venue is touched), each venue judged against policy:.",
+        discussion: """
+            Verdicts, worst first: failed (last attempt failed), corrupt-latest, stale (no complete backup within \\
+            policy.max_backup_age), unverified (no restore test within policy.max_verify_age), not-offsite, ok. \\
+            Exit 1 when any venue breaks the policy: usable as a monitoring check. Example: gwi-fleet status --json
+            """)
+
+    @OptionGroup var options: FleetOptions
+
+    func run() async throws {
+        let session = try await FleetSession(options: options)
+        let status = FleetStatus(fleet: session.fleet)
+        let rows = status.rows(session.venues)
+        let broken = rows.filter { $0.verdict != .ok && $0.verdict != .disabled }
+        if options.json {
+            Terminal.out(JSONValue.object([
+                ("policy", .object([("max_backup_age", .string(FleetDuration.format(session.fleet.policy.maxBackupAge))),
+                                    ("max_verify_age", .string(FleetDuration.format(session.fleet.policy.maxVerifyAge))),
+                                    ("require_offsite", .bool(session.fleet.policy.requireOffsite))])),
+                ("venues", .array(rows.map(\.json))),
+            ]).serialized(), terminator: "")
+        } else {
+            let now = Date()
+            Terminal.out(Terminal.table(headers: ["VENUE", "VERDICT", "LATEST BACKUP", "LAST ATTEMPT", "LAST VERIFY", "LAST SWEEP", "WHY"], rows: rows.map { row in
+                [row.venue.slug, row.verdict.rawValue,
+                 row.latest.map { "\(Terminal.age(now.timeIntervalSince($0.date))) ago, \($0.state.rawValue)" } ?? "none",
+                 row.lastAttempt.map { "\($0.status.rawValue) \(Terminal.age(now.timeIntervalSince($0.at))) ago" + ($0.offsite.map { ", offsite \($0)" } ?? "") } ?? "none",
+                 row.lastVerified.map { Terminal.age(now.timeIntervalSince($0)) + " ago" } ?? "never",
+                 row.sweep.map { String($0.prefix(40)) } ?? "", row.reasons.joined(separator: "; ")]
+            }))
+            Terminal.out(broken.isEmpty ? "\(rows.count) venues, all within policy"
+                         : "\(broken.count) of \(rows.count) venues break the policy: " + broken.prefix(10).map { "\($0.venue.slug) (\($0.verdict.rawValue))" }.joined(separator: ", ")
+                           + (broken.count > 10 ? ", …" : ""))
+        }
+        throw ExitCode(broken.isEmpty ? ExitCodes.ok : ExitCodes.venueFailed)
+    }
+}
