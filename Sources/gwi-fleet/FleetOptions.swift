@@ -25,6 +25,15 @@ struct FleetOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the JSON report to stdout instead of the table.")
     var json = false
 
+    @Flag(name: .long, help: "Print only the summary line and the failures.")
+    var quiet = false
+
+    @Flag(name: .customLong("venue-table"), help: "Print the per-venue table on stdout also when stderr is not a terminal (its log lines say the same).")
+    var venueTable = false
+
+    @Option(name: .customLong("log-format"), help: "Log lines on stderr when it is not a terminal: logfmt or json.")
+    var logFormat: LogFormatOption = .logfmt
+
     @Option(name: .long, help: "Work on one part of a split run: INDEX/COUNT, e.g. 2/4 (venues assigned by rendezvous hashing).")
     var shard: String?
 
@@ -68,3 +77,6 @@ struct FleetOptions: ParsableArguments {
         do { return try Shard(index: index, count: shardCount) } catch { throw ValidationError(error.description) }
     }
 }
+
+/// `--log-format`.
+enum LogFormatOption: String, ExpressibleByArgument, CaseIterable { case logfmt, json }

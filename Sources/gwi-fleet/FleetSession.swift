@@ -21,11 +21,8 @@ struct FleetSession {
     /// `command`: commands that leave the master database out unless `--venue` names it pass theirs.
     init(options: FleetOptions, leavingMasterOutOf command: String? = nil, applyingShard: Bool = true) async throws {
         self.options = options
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
+        let format: LineLogHandler.Format = options.logFormat == .json ? .json : .logfmt
+        LoggingSystem.bootstrap { _ in LineLogHandler(format: format) }
         logger = Logger(label: "gwi-fleet")
         do {
             let path: String
@@ -74,7 +71,7 @@ struct FleetSession {
     func run(command: String, strict: Bool = false, maxFailures: Int? = nil, canary: Int? = nil,
              conclude: @escaping @Sendable ([VenueOutcome]) async -> FleetRun.Conclusion = { _ in FleetRun.Conclusion() },
              operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (RunReport, String?) {
-        let progress = Progress(logger: logger)
+        let progress = Progress(logger: logger, quiet: options.quiet)
         var sinks: [any RunSink] = [progress]
         if !fleet.notify.isEmpty {
             sinks.append(NotificationSink(targets: fleet.notify, reportsDirectory: fleet.reportsDirectory, logger: logger))
@@ -103,8 +100,13 @@ struct FleetSession {
     func finish(_ report: RunReport, savedAt path: String?, format: ReportFormat = .table) throws -> Never {
         if options.json {
             Terminal.out(report.json.serialized(), terminator: "")
+        } else if options.quiet {
+            Terminal.out(ReportRendering.quiet(report.json))
         } else {
-            Terminal.out(ReportRendering.render(report.json, format: format, savedAt: format == .table ? path : nil))
+            // Without a terminal, stderr's log lines already gave each venue: the table only when asked.
+            let statusTable = Terminal.stderrIsTerminal || options.venueTable
+            Terminal.out(ReportRendering.render(report.json, format: format, savedAt: format == .table ? path : nil,
+                                                statusTable: statusTable, color: Terminal.color))
         }
         Foundation.exit(report.exitCode)
     }

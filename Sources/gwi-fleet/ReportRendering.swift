@@ -9,7 +9,8 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Renders a report from its JSON alone, so a saved report renders the same as a fresh one.
 enum ReportRendering {
-    static func render(_ report: JSONValue, format: ReportFormat, savedAt path: String? = nil) -> String {
+    static func render(_ report: JSONValue, format: ReportFormat, savedAt path: String? = nil,
+                       statusTable: Bool = true, color: Bool = false) -> String {
         let command = report["command"]?.stringValue ?? "?"
         let venues = report["venues"]?.arrayValue ?? []
         let status = statusRows(venues)
@@ -22,7 +23,11 @@ enum ReportRendering {
                  text(venue["error"]), detail(venue)]
             })
         case .table:
-            var parts = [Terminal.table(headers: ["VENUE", "STATUS", "DURATION", "DETAILS"], rows: status)]
+            var parts: [String] = []
+            if statusTable {
+                parts.append(Terminal.table(headers: ["VENUE", "STATUS", "DURATION", "DETAILS"], rows: status,
+                                            decorate: color ? { column, cell in column == 1 ? Terminal.colored(status: cell) : cell } : nil))
+            }
             if let details { parts.append(Terminal.table(headers: details.headers.map { $0.uppercased() }, rows: details.rows.map { $0.human })) }
             if let coverage = coverageLines(report) { parts.append(coverage) }
             parts.append(totals(report) + (path.map { "\nreport: \($0)" } ?? ""))
@@ -43,6 +48,12 @@ enum ReportRendering {
         var title: String
         var headers: [String]
         var rows: [Row]
+    }
+
+    /// `--quiet`: the failed venues (one line each) and the summary line.
+    static func quiet(_ report: JSONValue) -> String {
+        let failed = (report["venues"]?.arrayValue ?? []).filter { $0["status"] == .string("failed") }
+        return (failed.map { "\(text($0["slug"])): failed: \(text($0["error"]))" } + [totals(report)]).joined(separator: "\n")
     }
 
     /// Failed venues first, then warnings, then the rest, each group in fleet order.

@@ -28,17 +28,35 @@ enum Terminal {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    /// Left-aligned columns separated by two spaces; cells are single-line.
-    static func table(headers: [String], rows: [[String]]) -> String {
+    /// Colour for status words: on a terminal (stdout), unless `NO_COLOR` is set (https://no-color.org).
+    static let color = isatty(STDOUT_FILENO) == 1 && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+
+    /// A status word (already padded) in its colour: ok green, warning yellow, failed red, skipped dim.
+    static func colored(status cell: String) -> String {
+        let code: String
+        switch cell.trimmingCharacters(in: .whitespaces) {
+        case "ok": code = "32"
+        case "warning": code = "33"
+        case "failed": code = "31;1"
+        case "skipped": code = "2"
+        default: return cell
+        }
+        return "\u{1B}[\(code)m\(cell)\u{1B}[0m"
+    }
+
+    /// Left-aligned columns separated by two spaces; cells are single-line. `decorate` dresses a
+    /// cell after padding (colour), so escape codes never upset the widths.
+    static func table(headers: [String], rows: [[String]], decorate: ((Int, String) -> String)? = nil) -> String {
         let clean = rows.map { $0.map { $0.replacingOccurrences(of: "\n", with: "\\n") } }
         var widths = headers.map(\.count)
         for row in clean { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) } }
-        let line = { (cells: [String]) in
+        let line = { (cells: [String], dressed: Bool) in
             cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                let padded = index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                return dressed ? decorate?(index, padded) ?? padded : padded
             }.joined(separator: "  ")
         }
-        return ([line(headers)] + clean.map(line)).joined(separator: "\n")
+        return ([line(headers, false)] + clean.map { line($0, true) }).joined(separator: "\n")
     }
 
     /// `3d 4h`, `5h 2m`, `12m`, `in the future`
@@ -70,9 +88,11 @@ final class Progress: RunSink {
     private let state = Mutex(State())
     private let start = ContinuousClock.now
     private let logger: Logger
+    private let quiet: Bool
 
-    init(logger: Logger) {
+    init(logger: Logger, quiet: Bool = false) {
         self.logger = logger
+        self.quiet = quiet
     }
 
     func receive(_ event: RunEvent) async {
@@ -86,10 +106,11 @@ final class Progress: RunSink {
             if Terminal.stderrIsTerminal {
                 clearLine()
                 if outcome.status == .failed { Terminal.error("\(outcome.slug): failed: \(outcome.error ?? "")") }
-            } else {
-                let detail = outcome.error ?? outcome.figures.summary
-                let message: Logger.Message = "\(outcome.slug) \(outcome.status.rawValue) in \(Terminal.seconds(outcome.duration)): \(detail)"
-                if outcome.status == .failed { logger.error(message) } else { logger.info(message) }
+            } else if !quiet || outcome.status == .failed {
+                let metadata: Logger.Metadata = ["venue": .string(outcome.slug), "status": .string(outcome.status.rawValue),
+                                                 "duration_ms": .stringConvertible(outcome.durationMilliseconds)]
+                let message = Logger.Message(stringLiteral: outcome.error ?? outcome.figures.summary)
+                if outcome.status == .failed { logger.error(message, metadata: metadata) } else { logger.info(message, metadata: metadata) }
             }
         case .interrupted:
             clearLine()
@@ -116,13 +137,21 @@ final class Progress: RunSink {
         let line = state.withLock { state -> String? in
             guard !state.stopped, state.done < state.total else { return nil }
             state.lineShown = true
-            let elapsed = Terminal.seconds(ContinuousClock.now - start)
-            let running = state.running.prefix(6).joined(separator: ", ") + (state.running.count > 6 ? ", …" : "")
-            let failed = state.failed > 0 ? " \(state.failed) failed" : ""
-            return "[\(state.done)/\(state.total)]\(failed) \(elapsed) running: \(running)"
+            return Progress.line(done: state.done, total: state.total, failed: state.failed, running: state.running,
+                                 elapsed: ContinuousClock.now - start)
         }
         guard let line else { return }
         FileHandle.standardError.write(Data(("\r\u{1B}[2K" + Terminal.fit(line, width: Terminal.columns)).utf8))
+    }
+
+    /// `[37/200] 3 failed 12.4s, about 55s left; running: a, b, c, …` (cut to the width by the caller).
+    static func line(done: Int, total: Int, failed: Int, running: [String], elapsed: Duration) -> String {
+        let seconds = Double(elapsed.milliseconds) / 1000
+        var text = "[\(done)/\(total)]" + (failed > 0 ? " \(failed) failed" : "") + String(format: " %.1fs", seconds)
+        if done > 0 && done < total {
+            text += String(format: ", about %.0fs left", seconds / Double(done) * Double(total - done))
+        }
+        return text + "; running: " + running.prefix(6).joined(separator: ", ") + (running.count > 6 ? ", …" : "")
     }
 
     private func clearLine() {

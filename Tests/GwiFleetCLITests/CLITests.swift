@@ -72,7 +72,7 @@ import TestSupport
               - slug: cli_off
                 enabled: false
             """)
-        let result = try await CLI.run(["backup", "--fleet", directory.fleet])
+        let result = try await CLI.run(["backup", "--venue-table", "--fleet", directory.fleet])
         #expect(result.status == 1)
         #expect(result.stdout.contains("1 ok, 1 failed (cli_missing), 1 skipped"))
         // Failed venues come first in the table.
@@ -90,9 +90,9 @@ import TestSupport
         #expect((ok["sha256"] as? String)?.count == 64)
         #expect((venues[1]["error"] as? String)?.contains("does not exist") == true)
         #expect(venues[2]["error"] as? String == "disabled in the fleet file")
-        // Without a terminal, one log line per finished venue goes to stderr.
-        #expect(result.stderr.contains("cli_ok ok in"))
-        #expect(result.stderr.contains("cli_missing failed in"))
+        // Without a terminal, one logfmt line per finished venue goes to stderr.
+        #expect(result.stderr.contains("level=info venue=cli_ok status=ok duration_ms="))
+        #expect(result.stderr.contains("level=error venue=cli_missing status=failed duration_ms="))
     }
 
     @Test func jsonFlagPrintsTheSavedReport() async throws {
@@ -181,7 +181,7 @@ import TestSupport
         #expect(withPassword.status == 0)
         let wrong = try await CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_TEST_PG_PASSWORD": "wrong-one"])
         #expect(wrong.status == 1)
-        #expect(wrong.stdout.contains("password authentication failed"))
+        #expect(wrong.stderr.contains("password authentication failed"))
         #expect(!wrong.stdout.contains("wrong-one") && !wrong.stderr.contains("wrong-one"))
         let unset = try await CLI.run(["backup", "--fleet", directory.fleet])
         #expect(unset.status == 2)
@@ -247,7 +247,7 @@ import TestSupport
                 enabled: false
             """)
         #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
-        let verify = try await CLI.run(["verify", "--fleet", directory.fleet])
+        let verify = try await CLI.run(["verify", "--venue-table", "--fleet", directory.fleet])
         #expect(verify.status == 0)
         #expect(verify.stdout.contains("checksum ok, restore ok, 6/6 tables matched"))
         let report = try directory.report()
@@ -269,7 +269,7 @@ import TestSupport
         // A restore without --yes over a database with data is refused, exit 1, nothing changed.
         let refused = try await CLI.run(["restore", "cat_one", "--fleet", directory.fleet])
         #expect(refused.status == 1)
-        #expect(refused.stdout.contains("pass --yes"))
+        #expect(refused.stderr.contains("pass --yes"))
     }
 }
 
@@ -354,7 +354,7 @@ import TestSupport
             venues:
               - slug: sw_a
             """)
-        let lenient = try await CLI.run(["sweep", "--fleet", directory.fleet])
+        let lenient = try await CLI.run(["sweep", "--venue-table", "--fleet", directory.fleet])
         #expect(lenient.status == 0)
         #expect(lenient.stdout.contains("warning"))
         #expect(lenient.stdout.contains("no complete backup"))

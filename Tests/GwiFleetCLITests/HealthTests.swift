@@ -31,7 +31,7 @@ import TestSupport
 
         let sweep = try await CLI.run(["sweep", "--json", "--fleet", directory.fleet])
         #expect(sweep.stdout.contains("newest backup \(newest) is corrupt"), "\(sweep.stdout)")
-        let restored = try await CLI.run(["restore", "health_rot", "--as", "gwi_health_rot_copy", "--fleet", directory.fleet])
+        let restored = try await CLI.run(["restore", "health_rot", "--as", "gwi_health_rot_copy", "--venue-table", "--fleet", directory.fleet])
         #expect(restored.status == 0 && restored.stdout.contains("skipped newer corrupt backup \(newest)"), "\(restored.stdout)")
         try await cluster.psql(database: "postgres", sql: "DROP DATABASE gwi_health_rot_copy")
 
