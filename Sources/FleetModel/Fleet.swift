@@ -273,6 +273,9 @@ public struct Fleet: Sendable, Equatable {
     public var ignore: [String]
     /// Where each run's outcome is sent (`notify:`).
     public var notify: [NotifyTarget] = []
+    /// Reports older than this many days are deleted after each run (`reports.keep_days`).
+    public var reportsKeepDays = Fleet.defaultReportsKeepDays
+    public static let defaultReportsKeepDays = 90
     /// What "healthy" means for `status` (`policy:`).
     public var policy = HealthPolicy()
     /// node_exporter's textfile collector file (`metrics.textfile`), absolute.

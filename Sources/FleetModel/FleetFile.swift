@@ -39,6 +39,7 @@ public enum FleetFile {
         fleet.notify = read.notify
         (fleet.metricsTextfile, fleet.metricsPushgateway) = read.metrics
         fleet.policy = read.policy
+        fleet.reportsKeepDays = read.reportsKeepDays
         return fleet
     }
 
@@ -227,7 +228,7 @@ private struct Reader {
     static let encryptKeys = ["recipients", "recipients_file", "identity_file", "identity_env"]
     static let retentionKeys = ["keep_days", "keep_min"]
     static let verifyKeys = ["scratch_url", "tables"]
-    static let reportsKeys = ["dir"]
+    static let reportsKeys = ["dir", "keep_days"]
     static let discoverKeys = ["registry", "databases"]
     static let registryKeys = ["url", "query", "password_env"]
     static let databasesKeys = ["url", "include", "exclude", "password_env"]
@@ -244,6 +245,7 @@ private struct Reader {
         var notify: [NotifyTarget]
         var metrics: (textfile: String?, pushgateway: String?)
         var policy: HealthPolicy
+        var reportsKeepDays: Int
     }
 
     mutating func notifyTarget(_ node: Node, index: Int) -> NotifyTarget? {
@@ -318,9 +320,14 @@ private struct Reader {
         }
 
         var reportsDirectory = FleetFile.defaultReportsDirectory
-        if let node = top["reports"], let map = mapping(node.value, key: "reports", venue: nil, allowed: Self.reportsKeys),
-           let dir = map["dir"], let value = string(dir.value, key: "reports.dir", venue: nil) {
-            reportsDirectory = value
+        var reportsKeepDays = Fleet.defaultReportsKeepDays
+        if let node = top["reports"], let map = mapping(node.value, key: "reports", venue: nil, allowed: Self.reportsKeys) {
+            if let dir = map["dir"], let value = string(dir.value, key: "reports.dir", venue: nil) { reportsDirectory = value }
+            if let days = map["keep_days"], let value = int(days.value, key: "reports.keep_days", venue: nil) {
+                if (1...36_500).contains(value) { reportsKeepDays = value } else {
+                    problems.append(FleetFileProblem(key: "reports.keep_days", line: line(days.value), message: "must be between 1 and 36500, got \(value)"))
+                }
+            }
         }
 
         let discovery = top["discover"].flatMap { discoverySettings($0.value) }
@@ -371,7 +378,7 @@ private struct Reader {
             return nil
         }
         return Read(entries: entries, defaults: defaults, jobs: jobs, reportsDirectory: Resolver(baseDirectory: baseDirectory).absolute(reportsDirectory),
-                    discovery: discovery, ignore: ignore, notify: notify, metrics: metrics, policy: policy)
+                    discovery: discovery, ignore: ignore, notify: notify, metrics: metrics, policy: policy, reportsKeepDays: reportsKeepDays)
     }
 
     mutating func discoverySettings(_ node: Node) -> DiscoverySettings? {

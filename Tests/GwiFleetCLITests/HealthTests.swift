@@ -60,4 +60,40 @@ import TestSupport
         let none = try await CLI.run(["report", "--latest", "export", "--fleet", directory.fleet])
         #expect(none.status == 1 && none.stderr.contains("no export report"))
     }
+    @Test func oldReportsAndExecLogsAreDeletedAfterKeepDays() async throws {
+        try await cluster.createVenue(database: "gwi_pos_health_keep")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            reports:
+              keep_days: 7
+            venues:
+              - slug: health_keep
+            """)
+        let reports = directory.path + "/reports"
+        try FileManager.default.createDirectory(atPath: reports + "/exec-old", withIntermediateDirectories: true)
+        let old = Date().addingTimeInterval(-8 * 86_400), recent = Date().addingTimeInterval(-6 * 86_400)
+        for (name, date) in [("check-old.json", old), ("check-recent.json", recent), (".discovery.json", old), ("exec-old", old), ("notes.txt", old)] {
+            let path = reports + "/" + name
+            if !FileManager.default.fileExists(atPath: path) { try Data("{}".utf8).write(to: URL(fileURLWithPath: path)) }
+            try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: path)
+        }
+        #expect(try await CLI.run(["check", "--fleet", directory.fleet]).status == 0)
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: reports))
+        #expect(!left.contains("check-old.json") && !left.contains("exec-old"), "\(left)")
+        #expect(left.isSuperset(of: ["check-recent.json", ".discovery.json", "notes.txt"]), "\(left)")
+        #expect(left.contains { $0.hasPrefix("check-") && $0 != "check-recent.json" }, "this run's report stays: \(left)")
+
+        let bad = try FleetDirectory("""
+            version: 1
+            reports:
+              keep_days: 0
+            venues:
+              - slug: health_keep
+                url: \(cluster.urlTemplate)
+            """)
+        let rejected = try await CLI.run(["validate", "--fleet", bad.fleet])
+        #expect(rejected.status == 2 && rejected.stderr.contains("reports.keep_days"), "\(rejected.stderr)")
+    }
 }

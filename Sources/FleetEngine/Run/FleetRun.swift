@@ -114,7 +114,21 @@ public struct FleetRun: Sendable {
             report.additions = additions
             if let savedAt { try? report.resave(at: savedAt) }
         }
+        Self.pruneReports(in: fleet.reportsDirectory, olderThanDays: fleet.reportsKeepDays, keeping: savedAt)
         return (report, savedAt)
+    }
+
+    /// Report retention (`reports.keep_days`): reports and exec logs older than that go; the
+    /// saved discovery and this run's report never do.
+    static func pruneReports(in directory: String, olderThanDays days: Int, keeping current: String?, now: Date = Date()) {
+        let limit = now.addingTimeInterval(-Double(days) * 86_400)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !name.hasPrefix(".") {
+            let path = directory + "/" + name
+            guard path != current, name.hasSuffix(".json") || name.hasPrefix("exec-"),
+                  let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  modified < limit else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 }
 
