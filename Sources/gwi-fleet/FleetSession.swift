@@ -19,7 +19,10 @@ struct FleetSession {
     /// Reads and validates the fleet file and runs its discovery; an invalid file, or a failed
     /// discovery with no saved list to fall back on, exits 2 before anything is touched.
     /// `command`: commands that leave the master database out unless `--venue` names it pass theirs.
-    init(options: FleetOptions, leavingMasterOutOf command: String? = nil, applyingShard: Bool = true) async throws {
+    /// `backupName`: a bare backup file name (`gwi_pos_joes_bar-20261126T020000Z.dump.zst`) whose
+    /// venue, found by its database name, is the selection when no `--venue`/`--tag` is given.
+    init(options: FleetOptions, leavingMasterOutOf command: String? = nil, applyingShard: Bool = true,
+         backupName: String? = nil) async throws {
         self.options = options
         let format: LineLogHandler.Format = options.logFormat == .json ? .json : .logfmt
         LoggingSystem.bootstrap { _ in LineLogHandler(format: format) }
@@ -39,7 +42,15 @@ struct FleetSession {
             self.fleet = fleet
             discovery = loaded.discovery
             if let problem = loaded.discovery?.problem { Terminal.error("warning: \(problem)") }
-            var venues = try fleet.selecting(slugs: options.venue, tags: options.tag)
+            var slugs = options.venue
+            if let backupName, slugs.isEmpty, options.tag.isEmpty {
+                guard let owner = fleet.venues.filter({ backupName.hasPrefix($0.database + "-") }).max(by: { $0.database.count < $1.database.count }) else {
+                    Terminal.error("backup \(backupName) belongs to no venue of the fleet (a backup's name starts with its venue's database and `-`); name the venue with --venue")
+                    throw ExitCode(ExitCodes.usage)
+                }
+                slugs = [owner.slug]
+            }
+            var venues = try fleet.selecting(slugs: slugs, tags: options.tag)
             let split: Shard?
             do { split = applyingShard ? try options.resolvedShard() : nil } catch let error as ValidationError {
                 Terminal.error(error.message)

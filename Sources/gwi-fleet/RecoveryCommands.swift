@@ -87,7 +87,7 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Verify every backup with a manifest, not just the latest.")
     var all = false
 
-    @Option(name: .long, help: "Verify this backup file (its venue only).")
+    @Option(name: .long, help: "Verify this backup (its venue only): a path, or a bare file name looked up in its venue's directory.")
     var backup: String?
 
     @Option(name: .long, help: "local (the backup directories) or remote (backup.remote, downloaded to a private temporary directory).")
@@ -101,10 +101,11 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         var options = self.options
-        if let backup, options.venue.isEmpty, options.tag.isEmpty {
+        let bareName = backup.flatMap { $0.contains("/") ? nil : $0 }
+        if let backup, bareName == nil, options.venue.isEmpty, options.tag.isEmpty {
             options.venue = [BackupCatalog.venueSlug(ofBackupFile: backup)]
         }
-        let session = try await FleetSession(options: options)
+        let session = try await FleetSession(options: options, backupName: bareName)
         let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
         let operation = VerifyOperation(tools: try await locateTools(), selection: selection, fromRemote: from == .remote)
         let (report, path) = await session.run(command: "verify") { try await operation.run($0) }
@@ -120,7 +121,7 @@ struct RestoreCommand: AsyncParsableCommand {
     @Argument(help: "The venue's slug.")
     var slug: String
 
-    @Option(name: .long, help: "A backup file, or `latest` (the newest complete backup).")
+    @Option(name: .long, help: "A backup: a path, a bare file name looked up in the venue's directory, or `latest` (the newest complete backup).")
     var backup: String = "latest"
 
     @Option(name: .customLong("as"), help: "Restore into this new database instead (refused if it exists).")

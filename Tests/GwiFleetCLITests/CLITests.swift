@@ -183,6 +183,26 @@ import TestSupport
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("password authentication failed"))
         #expect(!wrong.stdout.contains("wrong-one") && !wrong.stderr.contains("wrong-one"))
+        #expect(wrong.stderr.contains("the password came from $GWI_TEST_PG_PASSWORD (password_env)"), "\(wrong.stderr)")
+
+        // Without password_env: the error names the password file libpq looked in, or its absence.
+        let bare = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://\(cluster.passwordRole)@127.0.0.1:\(cluster.port)/{database}
+            venues:
+              - slug: penv
+            """)
+        let missing = try await CLI.run(["check", "--fleet", bare.fleet], environment: ["PGPASSFILE": bare.path + "/no-pgpass"], unsetting: ["PGPASSWORD"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no password anywhere") && missing.stderr.contains("\(bare.path)/no-pgpass (PGPASSFILE) does not exist"), "\(missing.stderr)")
+        let passfile = bare.path + "/pgpass"
+        try "127.0.0.1:\(cluster.port):*:\(cluster.passwordRole):stale-one\n".write(toFile: passfile, atomically: true, encoding: .utf8)
+        chmod(passfile, 0o600)
+        let stale = try await CLI.run(["check", "--fleet", bare.fleet], environment: ["PGPASSFILE": passfile], unsetting: ["PGPASSWORD"])
+        #expect(stale.status == 1 && stale.stderr.contains("password authentication failed"))
+        #expect(stale.stderr.contains("the password was looked for in \(passfile) (PGPASSFILE)") && !stale.stderr.contains("stale-one"), "\(stale.stderr)")
+
         let unset = try await CLI.run(["backup", "--fleet", directory.fleet])
         #expect(unset.status == 2)
         #expect(unset.stderr.contains("environment variable GWI_TEST_PG_PASSWORD is not set"))

@@ -8,7 +8,7 @@ import TestSupport
     let cluster = TestCluster.shared
 
     func fleet(_ slug: String) async throws -> FleetDirectory {
-        try await cluster.createVenue(database: "gwi_pos_\(slug)")
+        try await cluster.createVenue(database: "gwi_pos_" + slug.replacingOccurrences(of: "-", with: "_"))
         return try FleetDirectory("""
             version: 1
             defaults:
@@ -95,5 +95,22 @@ import TestSupport
             """)
         let rejected = try await CLI.run(["validate", "--fleet", bad.fleet])
         #expect(rejected.status == 2 && rejected.stderr.contains("reports.keep_days"), "\(rejected.stderr)")
+    }
+    @Test func bareBackupNamesAreLookedUpInTheVenuesDirectory() async throws {
+        let directory = try await fleet("health-bare")
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/health-bare")
+            .first { $0.hasSuffix(".dump.zst") })
+        #expect(name.hasPrefix("gwi_pos_health_bare-"))
+        // From another directory, with no --venue: the name alone finds the venue and the file.
+        let verified = try await CLI.run(["verify", "--backup", name, "--json", "--fleet", directory.fleet])
+        #expect(verified.status == 0 && verified.stdout.contains(name) && verified.stdout.contains("health-bare"), "\(verified.stdout)\(verified.stderr)")
+        let restored = try await CLI.run(["restore", "health-bare", "--backup", name, "--as", "gwi_health_bare_copy", "--fleet", directory.fleet])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        try await cluster.psql(database: "postgres", sql: "DROP DATABASE gwi_health_bare_copy")
+        let stranger = try await CLI.run(["verify", "--backup", "gwi_pos_nobody-20260101T000000Z.dump.zst", "--fleet", directory.fleet])
+        #expect(stranger.status == 2 && stranger.stderr.contains("belongs to no venue"), "\(stranger.stderr)")
+        let wrongName = try await CLI.run(["restore", "health-bare", "--backup", "gwi_pos_health_bare-20200101T000000Z.dump.zst", "--as", "gwi_health_bare_no", "--fleet", directory.fleet])
+        #expect(wrongName.status == 1 && wrongName.stderr.contains("is not a backup"), "\(wrongName.stderr)")
     }
 }

@@ -46,10 +46,27 @@ public struct VenueConnector: Sendable {
                 backoff *= 2
             } catch let error as PostgresError {
                 let tries = attempt > 1 ? " (after \(attempt) attempts)" : ""
+                if case .connectionFailed(let message) = error, message.contains("password") {
+                    throw FleetEngineError.connection(step: step + tries, .connectionFailed(message + "; " + passwordSource(for: venue, endpoint, info)))
+                }
                 throw FleetEngineError.connection(step: step + tries, error)
             }
         }
         preconditionFailure("the loop returns or throws")
+    }
+
+    /// Where the password of a failed login came from, or where it was looked for, so a wrong or
+    /// missing password can be fixed at its source. Names places, never the password.
+    func passwordSource(for venue: Venue, _ endpoint: VenueEndpoint, _ info: ConnectionInfo) -> String {
+        if let name = venue.passwordEnv { return "the password came from $\(name) (password_env)" }
+        let key = endpoint == .pooled ? "url" : "direct_url"
+        if info.password != nil { return "the password came from the venue's \(key)" }
+        if environment["PGPASSWORD"] != nil { return "the password came from PGPASSWORD" }
+        let passfile = info["passfile"] ?? environment["PGPASSFILE"] ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.pgpass"
+        let named = info["passfile"] != nil ? " (passfile)" : environment["PGPASSFILE"] != nil ? " (PGPASSFILE)" : ""
+        return FileManager.default.fileExists(atPath: passfile)
+            ? "the password was looked for in \(passfile)\(named), as the venue's \(key) has none and there is no password_env or PGPASSWORD"
+            : "no password anywhere: none in the venue's \(key), no password_env, no PGPASSWORD, and \(passfile)\(named) does not exist"
     }
 
     /// What a child (pg_dump, psql) needs: a secret-free conninfo for argv, the secrets in its

@@ -149,7 +149,7 @@ public struct RestoreOperation: Sendable {
         if let backupFile {
             let absolute = URL(fileURLWithPath: backupFile).standardizedFileURL.path
             let name = URL(fileURLWithPath: backupFile).lastPathComponent
-            guard let entry = entries.first(where: { staged == nil ? $0.path == absolute : $0.fileName == name }) else {
+            guard let entry = entries.first(where: { staged == nil && backupFile.contains("/") ? $0.path == absolute : $0.fileName == name }) else {
                 throw FleetEngineError.backupNotFound("\(backupFile) is not a backup in \(BackupCatalog.directory(of: venue))")
             }
             guard entry.manifest != nil else {

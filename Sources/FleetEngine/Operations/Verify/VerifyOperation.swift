@@ -74,7 +74,7 @@ public struct VerifyOperation: Sendable {
         case .file(let path):
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
             let name = URL(fileURLWithPath: path).lastPathComponent
-            guard let entry = entries.first(where: { staging == nil ? $0.path == absolute : $0.fileName == name }), entry.manifest != nil else {
+            guard let entry = entries.first(where: { staging == nil && path.contains("/") ? $0.path == absolute : $0.fileName == name }), entry.manifest != nil else {
                 throw FleetEngineError.backupNotFound("\(path) is not a backup of \(venue.slug) with a manifest")
             }
             chosen = [entry]
