@@ -5,9 +5,13 @@ import Foundation
 
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "validate", abstract: "Check the fleet file and print the resolved venues (passwords redacted).")
+        commandName: "validate", abstract: "Check the fleet file and print the resolved venues (passwords redacted).",
+        discussion: "Example: gwi-fleet validate --fleet /etc/gwi-fleet/fleet.yaml  (or --shard-count 4 to see how a split run divides the venues)")
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, shard: shardOptions) }
 
     func run() async throws {
         // --shard-count alone shows how the fleet splits; --shard shows one part.
@@ -70,9 +74,14 @@ struct ValidateCommand: AsyncParsableCommand {
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Per venue: connect, server version, database size, and whether the local pg_dump can dump it.")
+        abstract: "Per venue: connect, server version, database size, and whether the local pg_dump can dump it.",
+        discussion: "Example: gwi-fleet check --tag west --jobs 8")
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -86,7 +95,8 @@ struct CheckCommand: AsyncParsableCommand {
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "Run one read-only statement on every venue and merge the rows, with a leading venue column.")
+        abstract: "Run one read-only statement on every venue and merge the rows, with a leading venue column.",
+        discussion: "Example: gwi-fleet query 'SELECT count(*) AS orders FROM \"Order\"' --format csv")
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case table, csv, json }
 
@@ -99,7 +109,11 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(name: .long, help: "SET ROLE to this role first (a least-privileged one: read-only still allows pg_read_file or COPY TO PROGRAM to a superuser).")
     var role: String?
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options, leavingMasterOutOf: "query")
@@ -116,7 +130,8 @@ struct QueryCommand: AsyncParsableCommand {
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Dump every venue with row counts from the same snapshot; write dump, then manifest.")
+        abstract: "Dump every venue with row counts from the same snapshot; write dump, then manifest.",
+        discussion: "Example: gwi-fleet backup --jobs 8 --quiet   (nightly, from cron or a systemd timer)")
 
     @Option(name: .long, help: "custom (pg_dump -Fc) or plain (SQL); overrides backup.format.")
     var format: BackupFormat?
@@ -124,7 +139,11 @@ struct BackupCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Apply the retention policy to each venue right after its successful backup.")
     var prune = false
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)

@@ -6,7 +6,8 @@ import Foundation
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a table or a query from every venue as CSV, streamed to disk (one file per venue, or one combined file).")
+        abstract: "Export a table or a query from every venue as CSV, streamed to disk (one file per venue, or one combined file).",
+        discussion: "Example: gwi-fleet export --table MenuItem --out exports/")
 
     @Option(name: .long, help: "The table to export (`Order` or `public.Order`).")
     var table: String?
@@ -35,7 +36,11 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "SET ROLE to this role first (a least-privileged one).")
     var role: String?
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func validate() throws {
         guard (table == nil) != (query == nil) else { throw ValidationError("give exactly one of --table or --query") }

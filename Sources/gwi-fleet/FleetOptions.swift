@@ -2,28 +2,34 @@ import ArgumentParser
 import FleetModel
 import Foundation
 
-/// Options every fleet command shares.
-struct FleetOptions: ParsableArguments {
+/// `--fleet`, `--reports-dir` and `--json`: every fleet command has them.
+struct FleetFileOptions: ParsableArguments {
     @Option(name: .long, help: "The fleet file (else $GWI_FLEET, else ./fleet.yaml, else /etc/gwi-fleet/fleet.yaml).")
     var fleet: String?
 
+    @Option(name: .customLong("reports-dir"), help: "Where reports are saved and read (overrides reports.dir).")
+    var reportsDirectory: String?
+
+    @Flag(name: .long, help: "Print JSON to stdout instead of the table.")
+    var json = false
+}
+
+/// `--venue` and `--tag`: for commands that work on a selection of venues.
+struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Only this venue (repeatable).")
     var venue: [String] = []
 
     @Option(name: .long, help: "Only venues with this tag (repeatable).")
     var tag: [String] = []
+}
 
+/// How a run that touches venues behaves and talks.
+struct RunOptions: ParsableArguments {
     @Option(name: .long, help: "Venues worked on at once (overrides defaults.jobs).")
     var jobs: Int?
 
     @Option(name: .long, help: "Per-venue timeout, e.g. 90s, 30m (overrides the fleet file).")
     var timeout: String?
-
-    @Option(name: .customLong("reports-dir"), help: "Where the JSON report is saved (overrides reports.dir).")
-    var reportsDirectory: String?
-
-    @Flag(name: .long, help: "Print the JSON report to stdout instead of the table.")
-    var json = false
 
     @Flag(name: .long, help: "Print only the summary line and the failures.")
     var quiet = false
@@ -33,12 +39,6 @@ struct FleetOptions: ParsableArguments {
 
     @Option(name: .customLong("log-format"), help: "Log lines on stderr when it is not a terminal: logfmt or json.")
     var logFormat: LogFormatOption = .logfmt
-
-    @Option(name: .long, help: "Work on one part of a split run: INDEX/COUNT, e.g. 2/4 (venues assigned by rendezvous hashing).")
-    var shard: String?
-
-    @Option(name: .customLong("shard-count"), help: "Split the run this many ways; the index comes from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job).")
-    var shardCount: Int?
 
     func validate() throws {
         if let jobs, !(1...Fleet.maximumJobs).contains(jobs) { throw ValidationError("--jobs must be between 1 and \(Fleet.maximumJobs)") }
@@ -50,6 +50,39 @@ struct FleetOptions: ParsableArguments {
                 throw ValidationError("--timeout: at most \(FleetDuration.format(Venue.maximumTimeout))")
             }
         }
+    }
+}
+
+/// `--shard` and `--shard-count`: one part of a split run.
+struct ShardOptions: ParsableArguments {
+    @Option(name: .long, help: "Work on one part of a split run: INDEX/COUNT, e.g. 2/4 (venues assigned by rendezvous hashing).")
+    var shard: String?
+
+    @Option(name: .customLong("shard-count"), help: "Split the run this many ways; the index comes from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job).")
+    var shardCount: Int?
+}
+
+/// Everything a session needs from the command line, gathered from the option groups a command
+/// has; an option a command does not offer keeps its default.
+struct FleetOptions {
+    var fleet: String?
+    var reportsDirectory: String?
+    var json = false
+    var venue: [String] = []
+    var tag: [String] = []
+    var jobs: Int?
+    var timeout: String?
+    var quiet = false
+    var venueTable = false
+    var logFormat: LogFormatOption = .logfmt
+    var shard: String?
+    var shardCount: Int?
+
+    init(_ file: FleetFileOptions, selection: SelectionOptions? = nil, run: RunOptions? = nil, shard: ShardOptions? = nil) {
+        (fleet, reportsDirectory, json) = (file.fleet, file.reportsDirectory, file.json)
+        if let selection { (venue, tag) = (selection.venue, selection.tag) }
+        if let run { (jobs, timeout, quiet, venueTable, logFormat) = (run.jobs, run.timeout, run.quiet, run.venueTable, run.logFormat) }
+        if let shard { (self.shard, shardCount) = (shard.shard, shard.shardCount) }
     }
 
     var timeoutOverride: Duration? { timeout.flatMap(FleetDuration.parse) }

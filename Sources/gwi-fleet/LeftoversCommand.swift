@@ -22,7 +22,8 @@ struct LeftoversCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Really drop (with --drop).")
     var yes = false
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    var options: FleetOptions { FleetOptions(fileOptions) }
 
     func validate() throws {
         if FleetDuration.parse(olderThan) == nil { throw ValidationError("--older-than: bad duration `\(olderThan)` (write e.g. 7d, 36h)") }

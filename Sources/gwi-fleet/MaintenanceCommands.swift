@@ -5,7 +5,8 @@ import Foundation
 
 struct AnalyzeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "analyze", abstract: "ANALYZE every venue (VACUUM (ANALYZE) with --vacuum), under lock and statement timeouts.")
+        commandName: "analyze", abstract: "ANALYZE every venue (VACUUM (ANALYZE) with --vacuum), under lock and statement timeouts.",
+        discussion: "Example: gwi-fleet analyze --vacuum --jobs 2")
 
     @Flag(name: .long, help: "Run VACUUM (ANALYZE) instead of ANALYZE.")
     var vacuum = false
@@ -13,7 +14,11 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -25,7 +30,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
 
 struct SizesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sizes", abstract: "Each venue's database size and largest tables, with fleet-wide totals.")
+        commandName: "sizes", abstract: "Each venue's database size and largest tables, with fleet-wide totals.",
+        discussion: "Example: gwi-fleet sizes --top 20")
 
     @Option(name: .long, help: "How many of the largest tables, per venue and across the fleet.")
     var top: Int = 20
@@ -33,7 +39,11 @@ struct SizesCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv (csv: one row per table, exact bytes).")
     var format: ReportFormat = .table
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func validate() throws {
         if top < 1 { throw ValidationError("--top must be at least 1") }
@@ -52,7 +62,8 @@ struct SizesCommand: AsyncParsableCommand {
 
 struct CountsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "counts", abstract: "Exact row counts per table, with the drift from each venue's latest backup.")
+        commandName: "counts", abstract: "Exact row counts per table, with the drift from each venue's latest backup.",
+        discussion: "Example: gwi-fleet counts --table Order --table MenuItem")
 
     @Option(name: .long, help: "Only this table (`Order` or `public.Order`); repeatable. Default: every user table.")
     var table: [String] = []
@@ -60,7 +71,11 @@ struct CountsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options, leavingMasterOutOf: "counts")
@@ -73,7 +88,8 @@ struct CountsCommand: AsyncParsableCommand {
 struct SweepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "The weekly maintenance job: analyze, sizes, counts of verify.tables and a health verdict per venue.")
+        abstract: "The weekly maintenance job: analyze, sizes, counts of verify.tables and a health verdict per venue.",
+        discussion: "Example: gwi-fleet sweep --format markdown   (weekly: ANALYZE, sizes, row counts, backup freshness)")
 
     @Flag(name: .long, help: "VACUUM (ANALYZE) instead of ANALYZE.")
     var vacuum = false
@@ -87,7 +103,11 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -106,7 +126,8 @@ struct ReportCommand: ParsableCommand {
 
 struct ReportRenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "render", abstract: "Render a saved JSON report as a table, Markdown or CSV (the default: gwi-fleet report FILE).")
+        commandName: "render", abstract: "Render a saved JSON report as a table, Markdown or CSV (the default: gwi-fleet report FILE).",
+        discussion: "Example: gwi-fleet report --latest backup --format markdown")
 
     @Argument(help: "A report saved under reports/.")
     var file: String?

@@ -6,7 +6,8 @@ import Foundation
 struct BackupsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backups",
-        abstract: "List each venue's backups: time, age, size, format and state (complete, verified, corrupt, incomplete).")
+        abstract: "List each venue's backups: time, age, size, format and state (complete, verified, corrupt, incomplete).",
+        discussion: "Example: gwi-fleet backups --venue joes-bar")
 
     @Flag(name: .long, help: "Re-hash every complete backup against its manifest; a changed one is marked corrupt (exit 1).")
     var check = false
@@ -14,7 +15,9 @@ struct BackupsCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "List what each venue's backup.remote holds (sizes and stored MD5 against the manifests), with no local state.")
     var remote = false
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -82,7 +85,8 @@ struct BackupsCommand: AsyncParsableCommand {
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Restore-test backups: checksum, restore into a scratch database, compare every table's rows with the manifest.")
+        abstract: "Restore-test backups: checksum, restore into a scratch database, compare every table's rows with the manifest.",
+        discussion: "Example: gwi-fleet verify --venue joes-bar   (or --backup gwi_pos_joes_bar-20261126T020000Z.dump.zst, or --all)")
 
     @Flag(name: .long, help: "Verify every backup with a manifest, not just the latest.")
     var all = false
@@ -93,7 +97,11 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "local (the backup directories) or remote (backup.remote, downloaded to a private temporary directory).")
     var from: BackupSource = .local
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func validate() throws {
         if all && backup != nil { throw ValidationError("--all and --backup exclude each other") }
@@ -116,7 +124,8 @@ struct VerifyCommand: AsyncParsableCommand {
 struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Restore a venue from a backup: into a new database (--as), by replacing its database, or --in-place.")
+        abstract: "Restore a venue from a backup: into a new database (--as), by replacing its database, or --in-place.",
+        discussion: "Example: gwi-fleet restore joes-bar --as gwi_pos_joes_bar_copy   (then --yes to replace the live database)")
 
     @Argument(help: "The venue's slug.")
     var slug: String
@@ -136,11 +145,12 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: .long, help: "local (the backup directory) or remote (backup.remote: works with no local state at all).")
     var from: BackupSource = .local
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var runOptions: RunOptions
+    var options: FleetOptions { FleetOptions(fileOptions, run: runOptions) }
 
     func validate() throws {
         if newDatabase != nil && inPlace { throw ValidationError("--as and --in-place exclude each other") }
-        if !options.venue.isEmpty || !options.tag.isEmpty { throw ValidationError("restore takes one venue as its argument, not --venue/--tag") }
     }
 
     func run() async throws {
@@ -164,12 +174,17 @@ struct RestoreCommand: AsyncParsableCommand {
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Apply backup.retention: delete old complete backups, keeping keep_min and the newest verified.")
+        abstract: "Apply backup.retention: delete old complete backups, keeping keep_min and the newest verified.",
+        discussion: "Example: gwi-fleet prune --dry-run")
 
     @Flag(name: .long, help: "List what would be deleted; delete nothing.")
     var dryRun = false
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -193,7 +208,11 @@ struct UploadCommand: AsyncParsableCommand {
         abstract: "Copy to backup.remote every complete local backup whose remote copy is missing or differs (after a failed night).",
         discussion: "Each copy is checked (size and hash) before its manifest is uploaded, last. Idempotent. Example: gwi-fleet upload --tag west")
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    @OptionGroup var runOptions: RunOptions
+    @OptionGroup var shardOptions: ShardOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)

@@ -13,7 +13,9 @@ struct StatusCommand: AsyncParsableCommand {
             Exit 1 when any venue breaks the policy: usable as a monitoring check. Example: gwi-fleet status --json
             """)
 
-    @OptionGroup var options: FleetOptions
+    @OptionGroup var fileOptions: FleetFileOptions
+    @OptionGroup var selectionOptions: SelectionOptions
+    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions) }
 
     func run() async throws {
         let session = try await FleetSession(options: options)

@@ -113,4 +113,25 @@ import TestSupport
         let wrongName = try await CLI.run(["restore", "health-bare", "--backup", "gwi_pos_health_bare-20200101T000000Z.dump.zst", "--as", "gwi_health_bare_no", "--fleet", directory.fleet])
         #expect(wrongName.status == 1 && wrongName.stderr.contains("is not a backup"), "\(wrongName.stderr)")
     }
+    @Test func eachCommandsHelpListsOnlyItsOwnOptionsWithAnExample() async throws {
+        let runOptions = ["--jobs", "--timeout", "--quiet", "--log-format", "--shard"]
+        for command in ["check", "backup", "verify", "sweep", "export", "exec"] {
+            let help = try await CLI.run([command, "--help"])
+            #expect(help.status == 0 && help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("Example: gwi-fleet \(command)"), "\(command): \(help.stdout)")
+            for option in runOptions + ["--venue", "--fleet"] { #expect(help.stdout.contains(option), "\(command) lacks \(option)") }
+        }
+        for command in ["status", "backups", "leftovers", "validate", "restore"] {
+            let help = try await CLI.run([command, "--help"])
+            #expect(help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("Example: gwi-fleet \(command)"), "\(command): \(help.stdout)")
+            for option in ["--jobs", "--quiet", "--log-format"] where command != "restore" {
+                #expect(!help.stdout.contains(option), "\(command) offers \(option), which does nothing there")
+            }
+        }
+        let restore = try await CLI.run(["restore", "--help"])
+        #expect(!restore.stdout.contains("--venue ") && !restore.stdout.contains("--shard"), "\(restore.stdout)")
+        let leftovers = try await CLI.run(["leftovers", "--help"])
+        #expect(!leftovers.stdout.contains("--tag"))
+        let refused = try await CLI.run(["status", "--jobs", "4"])
+        #expect(refused.status == 2, "an option the command does not take is a usage error: \(refused.status)")
+    }
 }
