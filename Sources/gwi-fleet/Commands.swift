@@ -77,11 +77,8 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Per venue: connect, server version, database size, and whether the local pg_dump can dump it.",
         discussion: "Example: gwi-fleet check --tag west --jobs 8")
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -109,11 +106,8 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(name: .long, help: "SET ROLE to this role first (a least-privileged one: read-only still allows pg_read_file or COPY TO PROGRAM to a superuser).")
     var role: String?
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options, leavingMasterOutOf: "query")
@@ -139,11 +133,8 @@ struct BackupCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Apply the retention policy to each venue right after its successful backup.")
     var prune = false
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options)

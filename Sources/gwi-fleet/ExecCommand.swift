@@ -28,11 +28,8 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-failures"), help: "Stop starting venues after this many failures; the rest are skipped.")
     var maxFailures: Int?
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []

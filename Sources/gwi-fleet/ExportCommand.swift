@@ -36,11 +36,8 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "SET ROLE to this role first (a least-privileged one).")
     var role: String?
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func validate() throws {
         guard (table == nil) != (query == nil) else { throw ValidationError("give exactly one of --table or --query") }

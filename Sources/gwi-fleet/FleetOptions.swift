@@ -62,6 +62,16 @@ struct ShardOptions: ParsableArguments {
     var shardCount: Int?
 }
 
+/// Every option group: what commands that touch venues take.
+struct VenueCommandOptions: ParsableArguments {
+    @OptionGroup var file: FleetFileOptions
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var run: RunOptions
+    @OptionGroup var shard: ShardOptions
+
+    var options: FleetOptions { FleetOptions(file, selection: selection, run: run, shard: shard) }
+}
+
 /// Everything a session needs from the command line, gathered from the option groups a command
 /// has; an option a command does not offer keeps its default.
 struct FleetOptions {

@@ -14,11 +14,8 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -39,11 +36,8 @@ struct SizesCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv (csv: one row per table, exact bytes).")
     var format: ReportFormat = .table
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func validate() throws {
         if top < 1 { throw ValidationError("--top must be at least 1") }
@@ -71,11 +65,8 @@ struct CountsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options, leavingMasterOutOf: "counts")
@@ -103,11 +94,8 @@ struct SweepCommand: AsyncParsableCommand {
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options)

@@ -97,11 +97,8 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "local (the backup directories) or remote (backup.remote, downloaded to a private temporary directory).")
     var from: BackupSource = .local
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func validate() throws {
         if all && backup != nil { throw ValidationError("--all and --backup exclude each other") }
@@ -180,11 +177,8 @@ struct PruneCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "List what would be deleted; delete nothing.")
     var dryRun = false
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
@@ -208,11 +202,8 @@ struct UploadCommand: AsyncParsableCommand {
         abstract: "Copy to backup.remote every complete local backup whose remote copy is missing or differs (after a failed night).",
         discussion: "Each copy is checked (size and hash) before its manifest is uploaded, last. Idempotent. Example: gwi-fleet upload --tag west")
 
-    @OptionGroup var fileOptions: FleetFileOptions
-    @OptionGroup var selectionOptions: SelectionOptions
-    @OptionGroup var runOptions: RunOptions
-    @OptionGroup var shardOptions: ShardOptions
-    var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions, run: runOptions, shard: shardOptions) }
+    @OptionGroup var venueOptions: VenueCommandOptions
+    var options: FleetOptions { venueOptions.options }
 
     func run() async throws {
         let session = try await FleetSession(options: options)
