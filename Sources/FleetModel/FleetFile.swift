@@ -32,7 +32,9 @@ public enum FleetFile {
         guard let read = reader.read(yaml) else { throw .invalid(path: path, problems: Self.sorted(reader.problems)) }
         // Every problem at once: those of reading, and those of resolving what could be read.
         var problems = reader.problems
-        let venues = Resolver(baseDirectory: reader.baseDirectory).venues(read.entries, defaults: read.defaults, problems: &problems)
+        var resolver = Resolver(baseDirectory: reader.baseDirectory)
+        resolver.defaultMaxBackupAge = read.policy.maxBackupAge
+        let venues = resolver.venues(read.entries, defaults: read.defaults, problems: &problems)
         guard problems.isEmpty else { throw .invalid(path: path, problems: Self.sorted(problems)) }
         var fleet = Fleet(path: path, venues: venues, jobs: read.jobs, reportsDirectory: read.reportsDirectory,
                           discovery: read.discovery, ignore: read.ignore, defaults: read.defaults, entries: read.entries)
@@ -80,6 +82,8 @@ public enum FleetFile {
 /// templates filled in (escaped for the URL form they go into).
 public struct Resolver: Sendable {
     public let baseDirectory: String
+    /// A venue's `backup.max_age` when neither it nor `defaults:` set one: `policy.max_backup_age`.
+    public var defaultMaxBackupAge = Venue.defaultMaxBackupAge
 
     public init(baseDirectory: String) {
         self.baseDirectory = baseDirectory
@@ -139,7 +143,7 @@ public struct Resolver: Sendable {
                                  remote: resolved.remote),
             scratchURL: resolved.scratchURL.map(fill),
             verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
-            maxBackupAge: resolved.maxAge ?? Venue.defaultMaxBackupAge,
+            maxBackupAge: resolved.maxAge ?? defaultMaxBackupAge,
             line: entry.line, kind: entry.kind ?? .venue,
             origin: entry.line.map { entry.origin == "fleet file" ? "fleet file line \($0)" : entry.origin } ?? entry.origin)
     }
@@ -206,7 +210,9 @@ extension Fleet {
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var copy = self
-        copy.venues = Resolver(baseDirectory: base).venues(merged, defaults: defaults, problems: &problems)
+        var resolver = Resolver(baseDirectory: base)
+        resolver.defaultMaxBackupAge = policy.maxBackupAge
+        copy.venues = resolver.venues(merged, defaults: defaults, problems: &problems)
         return (copy, problems)
     }
 }

@@ -86,6 +86,26 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         try FleetFile.parse(yaml: yaml, path: "/srv/ops/fleet.yaml", environment: environment)
     }
 
+    @Test func policyMaxBackupAgeIsTheDefaultOfBackupMaxAgeAndKeepDaysIsRead() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://ops@db/{database}
+            policy:
+              max_backup_age: 2h
+            reports:
+              keep_days: 14
+            venues:
+              - slug: plain
+              - slug: own
+                backup: {max_age: 5h}
+            """)
+        #expect(fleet.venues.map(\.maxBackupAge) == [.seconds(2 * 3600), .seconds(5 * 3600)])
+        #expect(fleet.reportsKeepDays == 14)
+        let unset = try parse("version: 1\ndefaults:\n  url: postgresql://ops@db/{database}\nvenues:\n  - slug: a\n")
+        #expect(unset.venues[0].maxBackupAge == .seconds(26 * 3600) && unset.reportsKeepDays == 90)
+    }
+
     @Test func hyphenatedSlugsNameUnderscoredDatabasesAndBothFormsFillTemplates() throws {
         let fleet = try parse("""
             version: 1
