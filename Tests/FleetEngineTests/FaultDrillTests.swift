@@ -258,6 +258,28 @@ import TestSupport
         #expect(BackupCatalog.lastAttempt(of: venue)?.error?.contains("drill-holder") == true)
     }
 
+    // A restore in place blocked by a reader waited for its lock and said only pg_restore's words.
+    @Test func anInPlaceRestoreBlockedByALockNamesWhoHoldsItAndChangesNothing() async throws {
+        let (backedUpVenue, manifest) = try await backedUp("drill_rlock")
+        var venue = backedUpVenue
+        venue.timeout = .seconds(8)  // locks may be waited for half of it
+        try await cluster.psql(database: venue.database, sql: "DELETE FROM \"Audit Log\"")
+        let before = try await cluster.rowCounts(database: venue.database)
+        #expect(before != manifest.rowCounts, "the database differs from the backup, so a restore would show")
+        let holder = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: venue.database) + "?application_name=drill-reader"))
+        try await holder.execute("BEGIN; SELECT count(*) FROM \"MenuItem\"")
+        let operation = RestoreOperation(tools: try await tools(), target: .inPlace, confirmed: true)
+        let outcome = await FleetRunner(jobs: 1).run([venue]) { try await operation.run($0) }[0]
+        try await holder.execute("ROLLBACK")
+        #expect(outcome.status == .failed)
+        // pg_restore cannot be given a lock_timeout (the dump sets it to 0): the watchdog ended the wait.
+        #expect(outcome.error?.contains("waited 4s for a lock on \"MenuItem\" held by pid") == true
+                && outcome.error?.contains("drill-reader") == true && outcome.error?.contains("nothing was changed") == true,
+                "\(outcome.error ?? "")")
+        #expect(outcome.error?.contains("the safety backup is") == true)
+        #expect(try await cluster.rowCounts(database: venue.database) == before, "one transaction: nothing changed")
+    }
+
     @Test func aTimedOutBackupIsRecordedAsTimedOutNotInterrupted() async throws {
         let listener = try SilentListener()
         let venue = testVenue("drill_silent", url: "postgresql://postgres@127.0.0.1:\(listener.port)/gwi_pos_x",

@@ -88,6 +88,11 @@ struct DatabaseRestorer: Sendable {
     func restore(_ path: String, manifest: BackupManifest, into target: ConnectionInfo,
                  keepOwners: Bool, clean: Bool) async throws {
         let format = manifest.format
+        // Over a live database (`clean`), a lock held by someone else would stall the restore until
+        // the deadline: the watchdog ends the wait at lock_timeout's length and names the holder.
+        let watchdog = clean ? LockWatchdog(target: target, limit: .milliseconds(Self.lockWait)) : nil
+        var target = target
+        if let watchdog { target["application_name"] = watchdog.applicationName }
         let connection = try ChildConnection(target)
         defer { withExtendedLifetime(connection) {} }
         let dbname = "--dbname=" + connection.conninfo
@@ -102,10 +107,7 @@ struct DatabaseRestorer: Sendable {
             let options = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", dbname]
             (tool, arguments) = (tools.psql, options + ["-f", "-"])
         }
-        // Waiting on a lock ends well before the deadline, with the lock named in the error.
-        var environment = connection.environment
-        environment["PGOPTIONS"] = "-c lock_timeout=\(Self.lockWait)"
-        let child = ChildProcess(tool, arguments, environment: environment, errorLimit: 256 * 1024)
+        let child = ChildProcess(tool, arguments, environment: connection.environment, errorLimit: 256 * 1024)
         // The reverse chain: the stored file → [age -d] → [zstd -d] → hash → the tool's stdin.
         let (toDump, afterDump, identity) = try BackupCodec.restoreStages(for: manifest, encryption: encryption)
         defer { withExtendedLifetime(identity) {} }
@@ -113,8 +115,14 @@ struct DatabaseRestorer: Sendable {
         do {
             try await BytePipeline(.file(path), toDump + [.tap(dumped)] + afterDump, into: .process(child)).run()
         } catch FleetEngineError.toolFailed("age", let status, let message) where message.contains("no identity matched") {
+            _ = await watchdog?.finish()
             throw FleetEngineError.refused("age \(status): the configured identity does not match this backup's recipients (\(message))")
+        } catch {
+            // One transaction, cancelled: the database is as it was.
+            if let waited = await watchdog?.finish() { throw FleetEngineError.refused("\(URL(fileURLWithPath: tool).lastPathComponent): \(waited); nothing was changed") }
+            throw error
         }
+        _ = await watchdog?.finish()
         if let expected = manifest.dumpSHA256, dumped.sha256 != expected {
             throw FleetEngineError.verificationFailed("pg_dump's output after decryption and decompression has SHA-256 \(dumped.sha256.prefix(12))…, the manifest says \(expected.prefix(12))…")
         }

@@ -233,8 +233,12 @@ public struct RestoreOperation: Sendable {
         // A custom dump: pg_restore --clean drops what the archive holds. A plain one drops what it
         // holds itself (pg_dump --clean --if-exists). Either way schemas, their owners and grants,
         // and tables the backup does not know stay as they are.
-        try await restorer.restore(entry.path, manifest: manifest, into: server.database(venue.database),
-                                   keepOwners: true, clean: true)
+        do {
+            try await restorer.restore(entry.path, manifest: manifest, into: server.database(venue.database),
+                                       keepOwners: true, clean: true)
+        } catch FleetEngineError.refused(let message) {
+            throw FleetEngineError.refused("\(message); the safety backup is \(safety.file)")
+        }
         let actual = try await restorer.rowCounts(of: server.database(venue.database))
         let compared = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
         let untouched = compared.filter { $0.expected == nil }.map(\.table)
