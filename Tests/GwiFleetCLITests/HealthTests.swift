@@ -74,15 +74,21 @@ import TestSupport
         let reports = directory.path + "/reports"
         try FileManager.default.createDirectory(atPath: reports + "/exec-old", withIntermediateDirectories: true)
         let old = Date().addingTimeInterval(-8 * 86_400), recent = Date().addingTimeInterval(-6 * 86_400)
-        for (name, date) in [("check-old.json", old), ("check-recent.json", recent), (".discovery.json", old), ("exec-old", old), ("notes.txt", old)] {
+        try FileManager.default.createDirectory(atPath: reports + "/exec-20200101T000000Z", withIntermediateDirectories: true)
+        let aReport = #"{"run_id": "20200101T000000Z-0000abcd", "command": "check"}"#
+        for (name, date) in [("check-old.json", old), ("check-recent.json", recent), (".discovery.json", old), ("exec-old", old),
+                             ("exec-20200101T000000Z", old), ("notes.txt", old), ("mine.json", old)] {
             let path = reports + "/" + name
-            if !FileManager.default.fileExists(atPath: path) { try Data("{}".utf8).write(to: URL(fileURLWithPath: path)) }
+            if !FileManager.default.fileExists(atPath: path) {
+                try Data((name.hasPrefix("check-") ? aReport : "{}").utf8).write(to: URL(fileURLWithPath: path))
+            }
             try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: path)
         }
         #expect(try await CLI.run(["check", "--fleet", directory.fleet]).status == 0)
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: reports))
-        #expect(!left.contains("check-old.json") && !left.contains("exec-old"), "\(left)")
-        #expect(left.isSuperset(of: ["check-recent.json", ".discovery.json", "notes.txt"]), "\(left)")
+        #expect(!left.contains("check-old.json") && !left.contains("exec-20200101T000000Z"), "\(left)")
+        // Only what gwi-fleet writes goes: not a JSON file that is no report, nor a directory it did not name.
+        #expect(left.isSuperset(of: ["check-recent.json", ".discovery.json", "notes.txt", "mine.json", "exec-old"]), "\(left)")
         #expect(left.contains { $0.hasPrefix("check-") && $0 != "check-recent.json" }, "this run's report stays: \(left)")
 
         let bad = try FleetDirectory("""

@@ -118,15 +118,20 @@ public struct FleetRun: Sendable {
         return (report, savedAt)
     }
 
-    /// Report retention (`reports.keep_days`): reports and exec logs older than that go; the
-    /// saved discovery and this run's report never do.
+    /// Report retention (`reports.keep_days`): reports (JSON files holding a `run_id` and a
+    /// `command`) and `exec-<time>` log directories older than that go; the saved discovery, this
+    /// run's report and anything else in the directory never do.
     static func pruneReports(in directory: String, olderThanDays days: Int, keeping current: String?, now: Date = Date()) {
         let limit = now.addingTimeInterval(-Double(days) * 86_400)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !name.hasPrefix(".") {
             let path = directory + "/" + name
-            guard path != current, name.hasSuffix(".json") || name.hasPrefix("exec-"),
+            guard path != current,
                   let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                   modified < limit else { continue }
+            let execLogs = name.wholeMatch(of: /exec-[0-9]{8}T[0-9]{6}Z/) != nil
+            let report = name.hasSuffix(".json")
+                && (try? JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))).map { $0["run_id"] != nil && $0["command"] != nil } == true
+            guard execLogs || report else { continue }
             try? FileManager.default.removeItem(atPath: path)
         }
     }
