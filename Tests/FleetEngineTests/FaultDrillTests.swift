@@ -105,6 +105,24 @@ import TestSupport
         #expect(try await asApp(venue.database, "SELECT count(*) FROM \"Order\"").trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
     }
 
+    // 2b. exec --rollback recovers through the same replace: owner, settings and grants survive it too.
+    @Test func aRollbackAfterAFailedMigrationKeepsOwnerSettingsAndGrants() async throws {
+        let (venue, _) = try await backedUp("drill_rollback")
+        try await ownedByTheApp(venue.database)
+        let before = try await facts(venue.database)
+        let rows = try await cluster.rowCounts(database: venue.database)
+        let migration = #"psql -X -q -v ON_ERROR_STOP=1 "$DIRECT_URL" -c 'DELETE FROM "Payment"' && exit 4"#
+        let operation = ExecOperation(command: ["sh", "-c", migration], rollback: true,
+                                      logDirectory: try scratchDirectory("drill-rollback-logs"), tools: try await tools())
+        let outcome = await FleetRunner(jobs: 1).run([venue]) { try await operation.run($0) }[0]
+        #expect(outcome.status == .failed && outcome.figures["rolled_back"] == .bool(true), "\(outcome.error ?? "")")
+        #expect(outcome.figures["exit_code"] == .int(4), "the migration ran (its DELETE succeeded) before it failed")
+        #expect(try await cluster.rowCounts(database: venue.database) == rows)
+        let after = try await facts(venue.database)
+        #expect(after == before, "before: \(before) after: \(after)")
+        _ = try await asApp(venue.database, "CREATE TABLE drill_after_rollback (id int)")
+    }
+
     // 3. An in-place restore of a plain backup dropped a table it did not hold and reset public's grants.
     @Test func anInPlacePlainRestoreKeepsWhatTheBackupDoesNotHold() async throws {
         let (venue, _) = try await backedUp("drill_plain", format: .plain)
