@@ -22,14 +22,23 @@ final class VenueLock {
         }
     }
 
-    private init(directory: String) throws {
+    /// Opens and locks `.lock`. The descriptor is closed here on failure and only owned by a
+    /// lock once taken: a throwing class initializer would still run `deinit` after its stored
+    /// properties are set, closing the descriptor a second time, by then perhaps another file's
+    /// (a child's pidfd, a pipe) opened meanwhile on another thread.
+    private convenience init(directory: String) throws {
         let path = directory + "/.lock"
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FleetEngineError.file(path: path, operation: "open lock", errno: errno) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw FleetEngineError.locked(path: path)
         }
+        self.init(locked: descriptor)
+    }
+
+    private init(locked descriptor: Int32) {
+        self.descriptor = descriptor
         ftruncate(descriptor, 0)
         let pid = "\(getpid())\n"
         _ = pid.withCString { Foundation.write(descriptor, $0, strlen($0)) }
