@@ -90,9 +90,9 @@ struct DatabaseRestorer: Sendable {
         let format = manifest.format
         // Over a live database (`clean`), a lock held by someone else would stall the restore until
         // the deadline: the watchdog ends the wait at lock_timeout's length and names the holder.
-        let watchdog = clean ? LockWatchdog(target: target, limit: .milliseconds(Self.lockWait)) : nil
+        let watchedName = clean ? LockWatchdog.uniqueApplicationName() : nil
         var target = target
-        if let watchdog { target["application_name"] = watchdog.applicationName }
+        if let watchedName { target["application_name"] = watchedName }
         let connection = try ChildConnection(target)
         defer { withExtendedLifetime(connection) {} }
         let dbname = "--dbname=" + connection.conninfo
@@ -112,6 +112,8 @@ struct DatabaseRestorer: Sendable {
         let (toDump, afterDump, identity) = try BackupCodec.restoreStages(for: manifest, encryption: encryption)
         defer { withExtendedLifetime(identity) {} }
         let dumped = DigestTap()
+        // Started last, so that nothing between here and its `finish` can throw past it.
+        let watchdog = watchedName.map { LockWatchdog(watching: $0, on: target, limit: .milliseconds(Self.lockWait)) }
         do {
             try await BytePipeline(.file(path), toDump + [.tap(dumped)] + afterDump, into: .process(child)).run()
         } catch FleetEngineError.toolFailed("age", let status, let message) where message.contains("no identity matched") {

@@ -7,14 +7,16 @@ import PostgresClient
 /// `PGOPTIONS`. So a second connection watches the restore's own session (found by a unique
 /// application_name) and cancels it once it has waited `limit` for a lock.
 struct LockWatchdog {
-    /// The application_name the restore's session is given.
-    let applicationName = "gwi-fleet-restore-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
     private let task: Task<String?, Never>
 
-    /// Starts watching sessions on `target` called `applicationName`; the restore's child must
-    /// connect with that name.
-    init(target: ConnectionInfo, limit: Duration, poll: Duration = .milliseconds(250)) {
-        let name = applicationName
+    /// A name for the restore's session to connect with, unique to it.
+    static func uniqueApplicationName() -> String {
+        "gwi-fleet-restore-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
+    /// Starts watching the sessions on `target`'s server called `name`. Polling is the only way:
+    /// the server tells no one that a session is waiting. Every watchdog must be `finish`ed.
+    init(watching name: String, on target: ConnectionInfo, limit: Duration, poll: Duration = .milliseconds(250)) {
         let milliseconds = limit.milliseconds
         task = Task {
             var monitorInfo = target
