@@ -185,8 +185,5 @@ enum QueryRendering {
         }
     }
 
-    static func csvField(_ value: String) -> String {
-        value.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }
-            ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-    }
+    static func csvField(_ value: String) -> String { TableText.csvField(value) }
 }

@@ -41,7 +41,7 @@ struct GwiFleet: AsyncParsableCommand {
             ValidateCommand.self, CheckCommand.self, QueryCommand.self, BackupCommand.self, BackupsCommand.self,
             VerifyCommand.self, RestoreCommand.self, PruneCommand.self, AnalyzeCommand.self, SizesCommand.self,
             CountsCommand.self, SweepCommand.self, ReportCommand.self, ExportCommand.self,
-            ExecCommand.self, LeftoversCommand.self, UploadCommand.self, StatusCommand.self,
+            ExecCommand.self, LeftoversCommand.self, UploadCommand.self, StatusCommand.self, ComplianceCommand.self,
         ]
     )
 }

@@ -165,13 +165,7 @@ enum ReportRendering {
         }
     }
 
-    static func csv(_ headers: [String], _ rows: [[String]]) -> String {
-        ([headers] + rows).map { $0.map(QueryRendering.csvField).joined(separator: ",") }.joined(separator: "\n")
-    }
+    static func csv(_ headers: [String], _ rows: [[String]]) -> String { TableText.csv(headers, rows) }
 
-    static func markdown(_ headers: [String], _ rows: [[String]]) -> String {
-        let escape = { (cell: String) in cell.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
-        return (["| " + headers.map(escape).joined(separator: " | ") + " |", "|" + headers.map { _ in "---|" }.joined()]
-                + rows.map { "| " + $0.map(escape).joined(separator: " | ") + " |" }).joined(separator: "\n")
-    }
+    static func markdown(_ headers: [String], _ rows: [[String]]) -> String { TableText.markdown(headers, rows) }
 }

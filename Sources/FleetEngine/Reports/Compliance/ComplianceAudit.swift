@@ -1,0 +1,299 @@
+import FleetModel
+import Foundation
+
+/// Builds a `ComplianceReport` from the backup catalogs (local or remote) and the saved reports
+/// alone: no venue is touched. A pure function of what it is given and the period's end, so a
+/// test can build any history and check every figure.
+public struct ComplianceAudit: Sendable {
+    public enum Source: String, Sendable {
+        case local, remote
+    }
+
+    public var fleet: Fleet
+    /// Start of the period's first UTC day.
+    public var since: Date
+    /// The period's end: what happened after it is not looked at.
+    public var until: Date
+    public var days: [String]
+    public var history: BackupHistory
+    public var source: Source
+
+    static let day: TimeInterval = 86_400
+
+    /// The `count` UTC days ending with the one `until` falls in.
+    public init(fleet: Fleet, days count: Int, until: Date, history: BackupHistory, source: Source = .local) {
+        let count = max(1, count)
+        let untilDay = (until.timeIntervalSince1970 / Self.day).rounded(.down) * Self.day
+        self.fleet = fleet
+        self.until = until
+        self.since = Date(timeIntervalSince1970: untilDay - Double(count - 1) * Self.day)
+        self.days = (0..<count).map { [since] in Self.dayString(since.addingTimeInterval(Double($0) * Self.day)) }
+        self.history = history
+        self.source = source
+    }
+
+    /// `2026-11-26`, the UTC day of a time.
+    static func dayString(_ date: Date) -> String { String(Timestamp.iso8601(date).prefix(10)) }
+
+    /// The report over `venues`; `catalogs` by slug (a venue missing from it had a catalog that
+    /// could not be read: `unreadable` says why).
+    public func report(venues: [Venue], catalogs: [String: BackupCatalog], unreadable: [String: String] = [:],
+                       fleetFileSha256: String, generatedAt: Date = Date()) -> ComplianceReport {
+        let rows = venues.map { venue in
+            self.venue(venue, catalog: catalogs[venue.slug], unreadable: unreadable[venue.slug])
+        }
+        let enabled = rows.filter(\.enabled)
+        let covered = enabled.reduce(0) { $0 + $1.coveredDays }
+        let venueDays = enabled.count * days.count
+        let byReason = ComplianceReport.ReasonCode.allCases.compactMap { code -> ComplianceReport.ReasonCount? in
+            let slugs = enabled.filter { $0.reasons.contains { $0.code == code } }.map(\.slug)
+            return slugs.isEmpty ? nil : ComplianceReport.ReasonCount(reason: code, venues: slugs)
+        }
+        let daily = fleetDays(rows)
+        let summary = ComplianceReport.Summary(
+            venues: rows.count, compliant: enabled.filter(\.isCompliant).count,
+            notCompliant: enabled.filter { !$0.isCompliant }.count, disabled: rows.count - enabled.count,
+            byReason: byReason, venueDays: venueDays, coveredVenueDays: covered,
+            coverage: venueDays == 0 ? 0 : Double(covered) / Double(venueDays),
+            storedBytes: rows.reduce(0) { $0 + $1.storedBytes }, periodBytes: daily.reduce(0) { $0 + $1.bytes },
+            bytesTrendPercent: Self.trend(daily), daily: daily)
+        let order = rows.enumerated().sorted { a, b in
+            let x = a.element, y = b.element
+            return (x.enabled ? 0 : 1, x.isCompliant ? 1 : 0, x.coveredDays, -x.reasons.count, a.offset)
+                < (y.enabled ? 0 : 1, y.isCompliant ? 1 : 0, y.coveredDays, -y.reasons.count, b.offset)
+        }.map(\.element)
+        let policy = fleet.policy
+        return ComplianceReport(
+            generatedAt: generatedAt, source: source.rawValue,
+            period: .init(since: since, until: until, days: days),
+            policy: .init(maxBackupAge: FleetDuration.format(policy.maxBackupAge), maxVerifyAge: FleetDuration.format(policy.maxVerifyAge),
+                          requireOffsite: policy.requireOffsite),
+            fleet: .init(path: fleet.path, fileSha256: fleetFileSha256, venuesSha256: RunReport.FleetReference(fleet).venuesSHA256),
+            summary: summary, venues: order)
+    }
+
+    /// Every enabled venue's catalog: its local directory, or its remote read once per venue
+    /// (`jobs` at a time, through the runner); a remote that cannot be read is named, not fatal.
+    public static func catalogs(of venues: [Venue], source: Source, jobs: Int,
+                                environment: [String: String?] = [:]) async -> (catalogs: [String: BackupCatalog], unreadable: [String: String]) {
+        guard source == .remote else {
+            return (Dictionary(venues.map { ($0.slug, BackupCatalog(venue: $0)) }, uniquingKeysWith: { first, _ in first }), [:])
+        }
+        let collected = CatalogCollector()
+        let outcomes = await FleetRunner(jobs: jobs).run(venues) { venue in
+            guard let policy = venue.backup.remote else { throw VenueSkipped(reason: "no backup.remote") }
+            await collected.add(try await BackupCatalog.remote(policy, slug: venue.slug, environment: environment))
+            return VenueFigures()
+        }
+        var unreadable: [String: String] = [:]
+        for outcome in outcomes where outcome.status != .ok && venues.first(where: { $0.slug == outcome.slug })?.enabled == true {
+            unreadable[outcome.slug] = outcome.error ?? outcome.status.rawValue
+        }
+        return (await collected.catalogs, unreadable)
+    }
+
+    actor CatalogCollector {
+        var catalogs: [String: BackupCatalog] = [:]
+        func add(_ catalog: BackupCatalog) { catalogs[catalog.slug] = catalog }
+    }
+
+    // MARK: - One venue
+
+    func venue(_ venue: Venue, catalog: BackupCatalog?, unreadable: String?) -> ComplianceReport.Venue {
+        let retention = source == .remote ? (venue.backup.remote?.retention ?? venue.backup.retention) : venue.backup.retention
+        let entries = (catalog?.entries(now: until) ?? []).map(asOfUntil).filter { !$0.inTheFuture && $0.date <= until }
+        let backups = self.backups(venue, entries: entries, retention: retention)
+        let inPeriod = backups.filter { $0.startedAt >= since }
+        let failures = failedAttempts(venue, catalog: catalog)
+        let days = self.days.map { day in dayRecord(day, backups: inPeriod.filter { Self.dayString($0.startedAt) == day },
+                                                     failures: failures.filter { Self.dayString($0.at) == day }.count, venue: venue) }
+        let restorePoints = backups.filter { ["complete", "verified", "pruned"].contains($0.state) && $0.purpose != BackupPurpose.safety.rawValue }
+        let latestVerified = entries.compactMap { $0.state == .verified ? $0.verification?.verifiedAt : nil }.max()
+        let offsiteRequired: Bool? = venue.backup.remote == nil ? nil : fleet.policy.requireOffsite
+        var row = ComplianceReport.Venue(
+            slug: venue.slug, database: venue.database, enabled: venue.enabled, verdict: "compliant", reasons: [],
+            days: days, coveredDays: days.filter { $0.state == .verified || $0.state == .complete }.count,
+            latestBackupAt: restorePoints.map(\.startedAt).max(),
+            longestGap: longestGap(restorePoints.map(\.startedAt)),
+            latestVerifiedAt: latestVerified, verifyAgeSeconds: latestVerified.map { until.timeIntervalSince($0) },
+            offsiteRequired: offsiteRequired,
+            longestOffsiteGap: offsiteRequired == nil ? nil : longestGap(restorePoints.filter { $0.offsite == true }.map(\.startedAt)),
+            encryptionRequired: venue.backup.encryption != nil,
+            retention: retentionFigures(venue, entries: entries, backups: backups, retention: retention, failures: failures),
+            failedAttempts: failures.filter { $0.at >= since }, backups: inPeriod.sorted { $0.startedAt > $1.startedAt },
+            storedBytes: entries.reduce(0) { $0 + $1.bytes })
+        guard venue.enabled else { row.verdict = "disabled"; return row }
+        row.reasons = reasons(row, entries: entries, unreadable: unreadable, inPeriod: inPeriod)
+        row.verdict = row.reasons.isEmpty ? "compliant" : "not-compliant"
+        return row
+    }
+
+    /// An entry as it stood at the period's end: a restore test made after it does not count.
+    func asOfUntil(_ entry: CatalogEntry) -> CatalogEntry {
+        var entry = entry
+        if let record = entry.verification, record.verifiedAt > until {
+            entry.verification = nil
+            if entry.state == .verified || (entry.state == .corrupt && entry.manifest.map { $0.bytes == entry.bytes } == true) {
+                entry.state = .complete
+                entry.reason = nil
+            }
+        }
+        return entry
+    }
+
+    /// The catalog's backups, and the ones the saved reports say were taken that are gone.
+    func backups(_ venue: Venue, entries: [CatalogEntry], retention: RetentionPolicy) -> [ComplianceReport.Backup] {
+        let offsiteNames = history.offsite[venue.slug] ?? []
+        let hasRemote = venue.backup.remote != nil
+        var result = entries.filter { $0.manifest != nil || $0.state == .incomplete }.map { entry in
+            let manifest = entry.manifest
+            let record = entry.verification
+            let offsite: Bool? = !hasRemote ? nil : entry.isComplete && (source == .remote || offsiteNames.contains(entry.fileName))
+            return ComplianceReport.Backup(
+                state: entry.state.rawValue, file: entry.fileName, startedAt: entry.date,
+                durationSeconds: manifest.map { $0.finishedAt.timeIntervalSince($0.startedAt) }, bytes: entry.bytes,
+                purpose: manifest?.effectivePurpose.rawValue, encrypted: manifest.map { $0.encryption != nil },
+                offsite: offsite, verifiedAt: record?.verifiedAt, tablesMatched: record?.tablesMatched, tables: record?.tables,
+                mismatches: record?.mismatches.map(\.description) ?? [], reason: entry.reason)
+        }
+        let present = Set(entries.map(\.fileName))
+        let pruned = (source == .remote ? history.remotePruned : history.pruned)[venue.slug] ?? []
+        for taken in history.taken[venue.slug] ?? [] where !present.contains(taken.file) && taken.at <= until {
+            guard !result.contains(where: { $0.file == taken.file }) else { continue }
+            let wasPruned = pruned.contains(taken.file)
+            result.append(ComplianceReport.Backup(
+                state: wasPruned ? "pruned" : "lost", file: taken.file, startedAt: taken.at, durationSeconds: nil, bytes: taken.bytes,
+                purpose: BackupPurpose.scheduled.rawValue, encrypted: taken.encrypted,
+                offsite: !hasRemote ? nil : (source == .remote || taken.offsite == "verified" || offsiteNames.contains(taken.file)),
+                verifiedAt: nil, tablesMatched: nil, tables: nil, mismatches: [],
+                reason: wasPruned ? "deleted by prune (retention)" : "reported taken, no longer in the catalog, and no prune deleted it"))
+        }
+        return result
+    }
+
+    func failedAttempts(_ venue: Venue, catalog: BackupCatalog?) -> [BackupHistory.FailedAttempt] {
+        var failures = (history.failed[venue.slug] ?? []).filter { $0.at <= until }
+        if let attempt = catalog?.lastAttempt(), attempt.status == .failed, attempt.at <= until,
+           !failures.contains(where: { $0.error == attempt.error && abs($0.at.timeIntervalSince(attempt.at)) < Self.day }) {
+            failures.append(.init(at: attempt.at, error: attempt.error ?? "unknown error"))
+        }
+        return failures.sorted { $0.at > $1.at }
+    }
+
+    func dayRecord(_ day: String, backups: [ComplianceReport.Backup], failures: Int, venue: Venue) -> ComplianceReport.Day {
+        let complete = backups.filter { ["complete", "verified", "pruned"].contains($0.state) }
+        let state: ComplianceReport.DayState =
+            backups.contains { $0.state == "verified" } ? .verified
+            : !complete.isEmpty ? .complete
+            : (!backups.isEmpty || failures > 0) ? .failed : .missing
+        return ComplianceReport.Day(
+            day: day, state: state,
+            offsite: venue.backup.remote == nil ? nil : complete.contains { $0.offsite == true },
+            encrypted: complete.isEmpty ? nil : complete.allSatisfy { $0.encrypted == true },
+            backups: backups.count, failedAttempts: failures)
+    }
+
+    /// The longest time between two restore points in the period, counting from the last one
+    /// before it (or the period's start) to the period's end.
+    func longestGap(_ times: [Date]) -> ComplianceReport.Gap? {
+        let sorted = times.sorted()
+        let start = sorted.last { $0 < since } ?? since
+        let marks = [start] + sorted.filter { $0 >= since && $0 <= until } + [until]
+        return zip(marks, marks.dropFirst()).map { ComplianceReport.Gap(from: $0, to: $1, seconds: $1.timeIntervalSince($0)) }
+            .max { $0.seconds < $1.seconds }
+    }
+
+    func retentionFigures(_ venue: Venue, entries: [CatalogEntry], backups: [ComplianceReport.Backup], retention: RetentionPolicy,
+                          failures: [BackupHistory.FailedAttempt]) -> ComplianceReport.Retention {
+        // Prune holds everything while the latest attempt failed: nothing is then kept past policy.
+        let pruneHeld = latestAttemptFailed(venue.slug, failures)
+        let pastPolicy = pruneHeld ? [] : PruneOperation.plan(entries, retention: retention, now: until)
+            .filter(\.delete).map { "\(URL(fileURLWithPath: $0.path).lastPathComponent): \($0.reason)" }
+        let keepFrom = until.addingTimeInterval(-Double(retention.keepDays) * Self.day)
+        let newest = backups.filter { $0.state != "corrupt" && $0.state != "incomplete" }.sorted { $0.startedAt > $1.startedAt }
+            .prefix(retention.keepMin).map(\.file)
+        let missing = backups.filter { $0.state == "lost" && ($0.startedAt >= keepFrom || newest.contains($0.file)) }
+            .map { "\($0.file) (\(Timestamp.iso8601($0.startedAt)))" }
+        return .init(keepDays: retention.keepDays, keepMin: retention.keepMin, keptPastPolicy: pastPolicy, missing: missing,
+                     ok: pastPolicy.isEmpty && missing.isEmpty)
+    }
+
+    func reasons(_ row: ComplianceReport.Venue, entries: [CatalogEntry], unreadable: String?,
+                 inPeriod: [ComplianceReport.Backup]) -> [ComplianceReport.Reason] {
+        let policy = fleet.policy
+        let maxBackupAge = Double(policy.maxBackupAge.components.seconds)
+        var reasons: [ComplianceReport.Reason] = []
+        func add(_ code: ComplianceReport.ReasonCode, _ text: String) { reasons.append(.init(code: code, text: text)) }
+        if let unreadable { add(.catalogUnreadable, "the backup catalog could not be read: \(unreadable)") }
+        if row.coveredDays == 0 {
+            add(.noBackup, "no complete backup in the period")
+        } else if let gap = row.longestGap, gap.seconds > maxBackupAge {
+            add(.recoveryPoint, "\(Self.duration(gap.seconds)) without a complete backup (\(Timestamp.iso8601(gap.from)) to \(Timestamp.iso8601(gap.to)); policy: \(FleetDuration.format(policy.maxBackupAge)))")
+        }
+        if latestAttemptFailed(row.slug, row.failedAttempts), let last = row.failedAttempts.first {
+            add(.lastAttemptFailed, "the latest backup attempt failed at \(Timestamp.iso8601(last.at)): \(last.error)")
+        }
+        if let newest = entries.first(where: { !$0.fileName.hasSuffix(".partial") }), newest.state == .corrupt {
+            add(.corruptLatest, "the newest backup \(newest.fileName) is corrupt: \(newest.reason ?? "?")")
+        }
+        if let age = row.verifyAgeSeconds {
+            if age > Double(policy.maxVerifyAge.components.seconds) {
+                add(.unverified, "latest restore test \(Self.duration(age)) before the period's end (policy: \(FleetDuration.format(policy.maxVerifyAge)))")
+            }
+        } else {
+            add(.unverified, "never restore-tested")
+        }
+        if row.offsiteRequired == true, let gap = row.longestOffsiteGap, gap.seconds > maxBackupAge {
+            let notOffsite = inPeriod.filter { ["complete", "verified", "pruned"].contains($0.state) && $0.offsite == false }.map(\.file)
+            add(.notOffsite, "\(Self.duration(gap.seconds)) without an off-site copy (\(Timestamp.iso8601(gap.from)) to \(Timestamp.iso8601(gap.to)))"
+                + (notOffsite.isEmpty ? "" : "; not off-site: " + notOffsite.joined(separator: ", ")))
+        }
+        if row.encryptionRequired {
+            let plain = inPeriod.filter { ["complete", "verified"].contains($0.state) && $0.encrypted == false }.map(\.file)
+            if !plain.isEmpty { add(.unencrypted, "backup.encrypt is set, but stored unencrypted: " + plain.joined(separator: ", ")) }
+        }
+        if !row.retention.keptPastPolicy.isEmpty {
+            add(.retention, "kept past retention (keep_days \(row.retention.keepDays), keep_min \(row.retention.keepMin)) with nothing to hold them: "
+                + row.retention.keptPastPolicy.joined(separator: "; "))
+        }
+        if !row.retention.missing.isEmpty {
+            add(.retention, "gone within retention, not deleted by prune: " + row.retention.missing.joined(separator: ", "))
+        }
+        let rank = Dictionary(uniqueKeysWithValues: ComplianceReport.ReasonCode.allCases.enumerated().map { ($1, $0) })
+        return reasons.enumerated().sorted { (rank[$0.element.code]!, $0.offset) < (rank[$1.element.code]!, $1.offset) }.map(\.element)
+    }
+
+    /// Whether the newest backup attempt at the period's end (reported, or the attempt record) failed.
+    func latestAttemptFailed(_ slug: String, _ failures: [BackupHistory.FailedAttempt]) -> Bool {
+        guard let latestFailure = failures.first?.at else { return false }
+        let reported = (history.attempts[slug] ?? []).filter { $0.at <= until }.max { $0.at < $1.at }
+        guard let reported else { return true }
+        return reported.failed || latestFailure > reported.at
+    }
+
+    // MARK: - Fleet
+
+    func fleetDays(_ rows: [ComplianceReport.Venue]) -> [ComplianceReport.FleetDay] {
+        let taken = rows.filter(\.enabled).flatMap(\.backups).filter { ["complete", "verified", "pruned"].contains($0.state) }
+        return days.map { day in
+            let backups = taken.filter { Self.dayString($0.startedAt) == day }
+            let durations = backups.compactMap(\.durationSeconds)
+            return ComplianceReport.FleetDay(
+                day: day, backups: backups.count, bytes: backups.reduce(0) { $0 + $1.bytes },
+                longestSeconds: durations.max(), meanSeconds: durations.isEmpty ? nil : durations.reduce(0, +) / Double(durations.count))
+        }
+    }
+
+    static func trend(_ daily: [ComplianceReport.FleetDay]) -> Double? {
+        let withBackups = daily.filter { $0.backups > 0 }
+        guard withBackups.count >= 2 else { return nil }
+        let width = min(7, withBackups.count / 2)
+        let mean = { (days: ArraySlice<ComplianceReport.FleetDay>) in Double(days.reduce(0) { $0 + $1.bytes }) / Double(days.count) }
+        let first = mean(withBackups.prefix(width)), last = mean(withBackups.suffix(width))
+        guard first > 0 else { return nil }
+        return ((last - first) / first * 1000).rounded() / 10
+    }
+
+    /// `2d 4h`, `26h 10m`.
+    static func duration(_ seconds: TimeInterval) -> String { FleetStatus.age(seconds) }
+}
