@@ -59,8 +59,8 @@ public struct ComplianceAudit: Sendable {
             bytesTrendPercent: Self.trend(daily), daily: daily)
         let order = rows.enumerated().sorted { a, b in
             let x = a.element, y = b.element
-            return (x.enabled ? 0 : 1, x.isCompliant ? 1 : 0, x.coveredDays, -x.reasons.count, a.offset)
-                < (y.enabled ? 0 : 1, y.isCompliant ? 1 : 0, y.coveredDays, -y.reasons.count, b.offset)
+            return (x.enabled ? 0 : 1, x.isCompliant ? 1 : 0, x.coveredDays, -Set(x.reasons.map(\.code)).count, a.offset)
+                < (y.enabled ? 0 : 1, y.isCompliant ? 1 : 0, y.coveredDays, -Set(y.reasons.map(\.code)).count, b.offset)
         }.map(\.element)
         let policy = fleet.policy
         return ComplianceReport(
@@ -193,8 +193,9 @@ public struct ComplianceAudit: Sendable {
             backups: backups.count, failedAttempts: failures)
     }
 
-    /// The longest time between two restore points in the period, counting from the last one
-    /// before it (or the period's start) to the period's end.
+    /// The longest time without a newer restore point at any moment of the period (the achieved
+    /// recovery point): from the last one before the period (or its start, when there is none)
+    /// through every one in it to the period's end.
     func longestGap(_ times: [Date]) -> ComplianceReport.Gap? {
         let sorted = times.sorted()
         let start = sorted.last { $0 < since } ?? since

@@ -1,0 +1,228 @@
+@testable import FleetEngine
+import FleetModel
+import Foundation
+import Testing
+
+/// `compliance` over 30 simulated days built file by file: every figure checked against what was built.
+@Suite struct ComplianceTests {
+    /// The period ends 2026-11-20 12:00 UTC; day 0 is 2026-10-22, day 29 is 2026-11-20.
+    let until = Timestamp.parse("2026-11-20T12:00:00Z")!
+    var dayZero: Date { Timestamp.parse("2026-10-22T00:00:00Z")! }
+    let hour: TimeInterval = 3600, day: TimeInterval = 86_400
+
+    /// What the test wrote, to compute the expected figures independently of the audit.
+    final class Built {
+        var goodBytesByDay: [Int: Int] = [:]
+        var longestByDay: [Int: Double] = [:]
+        var storedBytes = 0
+        var reportRows: [Date: [VenueOutcome]] = [:]
+    }
+
+    func digestOf(_ data: Data) -> DigestTap.Digest {
+        var digester = Digester()
+        data.withUnsafeBytes { digester.update($0) }
+        return digester.finalize()
+    }
+
+    func backupTime(_ index: Int, atHour: Double = 2) -> Date { dayZero.addingTimeInterval(Double(index) * day + atHour * hour) }
+
+    /// Writes one backup (dump, manifest, optional verify record) and its row in that day's saved report.
+    @discardableResult
+    func put(_ venue: Venue, day index: Int, atHour: Double = 2, built: Built, verified: Bool = false, corrupt: Bool = false,
+             encrypted: Bool = false, offsite: String? = nil, report: Bool = true, keep: Bool = true, counted: Bool = true) throws -> String {
+        let started = backupTime(index, atHour: atHour)
+        let duration = 60.0 + Double(index)
+        let name = "\(venue.database)-\(Timestamp.compact(started)).dump"
+        let directory = venue.backup.directory + "/" + venue.slug
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let body = Data(String(repeating: "x", count: 1000 + 100 * max(0, index)).utf8)
+        let digest = digestOf(body)
+        var manifest = BackupManifest(venue: venue.slug, database: venue.database, file: name, format: .custom, bytes: body.count,
+                                      sha256: digest.sha256, startedAt: started, finishedAt: started.addingTimeInterval(duration),
+                                      serverVersion: "15", pgDumpVersion: "15", snapshot: "s", rowCounts: ["public.Order": 10], tool: "gwi-fleet")
+        if encrypted { manifest.encryption = .init(tool: "age", recipients: ["sha256:abc"]) }
+        if keep {
+            try (corrupt ? body.dropLast(7) : body).write(to: URL(fileURLWithPath: directory + "/" + name))
+            try manifest.encoded().write(to: URL(fileURLWithPath: directory + "/" + BackupManifest.name(forDump: name)))
+            built.storedBytes += corrupt ? body.count - 7 : body.count
+        }
+        if verified {
+            let record = VerificationRecord(verifiedAt: started.addingTimeInterval(hour), sha256: digest.sha256, checksumOK: true,
+                                            restoreOK: true, tablesMatched: 1, tables: 1, mismatches: [])
+            try BackupCatalog.encoder.encode(record).write(to: URL(fileURLWithPath: directory + "/" + String(name.dropLast(5)) + ".verify.json"))
+        }
+        if !corrupt && counted && venue.enabled {
+            built.goodBytesByDay[index, default: 0] += body.count
+            built.longestByDay[index] = max(built.longestByDay[index] ?? 0, duration)
+        }
+        if report {
+            var fields: [(String, JSONValue)] = [("file", .string(directory + "/" + name)), ("bytes", .int(body.count)),
+                                                 ("encrypted", .bool(encrypted))]
+            if let offsite { fields.append(("offsite", .object([("status", .string(offsite))]))) }
+            let failed = offsite == "failed"
+            built.reportRows[started, default: []].append(VenueOutcome(
+                slug: venue.slug, database: venue.database, status: failed ? .failed : .ok,
+                error: failed ? "offsite copy failed: rclone: 503 Slow Down" : nil, figures: VenueFigures(fields)))
+        }
+        return name
+    }
+
+    func saveReports(_ built: Built, fleet: Fleet, extra: [(String, Date, [VenueOutcome])] = []) throws {
+        for (started, rows) in built.reportRows {
+            try RunReport(command: "backup", fleet: .init(fleet), startedAt: started, finishedAt: started.addingTimeInterval(120),
+                          interrupted: false, outcomes: rows).save(in: fleet.reportsDirectory)
+        }
+        for (command, started, rows) in extra {
+            try RunReport(command: command, fleet: .init(fleet), startedAt: started, finishedAt: started,
+                          interrupted: false, outcomes: rows).save(in: fleet.reportsDirectory)
+        }
+    }
+
+    @Test func thirtyDaysOfHistoryGiveEveryFigureOfTheReport() async throws {
+        let root = try scratchDirectory("compliance")
+        let built = Built()
+        func venue(_ slug: String, remote: Bool = false, encrypt: Bool = false, enabled: Bool = true) -> Venue {
+            var venue = testVenue(slug, url: "postgresql://nowhere/{database}", directory: root + "/backups")
+            if remote { venue.backup.remote = RemotePolicy(url: "offsite:never-contacted/fleet") }
+            if encrypt { venue.backup.encryption = BackupEncryption(recipients: ["age1example"]) }
+            venue.enabled = enabled
+            return venue
+        }
+        let steady = venue("steady", remote: true, encrypt: true)
+        let gappy = venue("gappy")
+        let lateOff = venue("late-off", remote: true, encrypt: true)
+        let neverVerified = venue("never-verified")
+        let resting = venue("resting", enabled: false)
+        let fleetPath = root + "/fleet.yaml"
+        try Data("venues: [steady, gappy, late-off, never-verified, resting]\n".utf8).write(to: URL(fileURLWithPath: fleetPath))
+        let fleet = Fleet(path: fleetPath, venues: [steady, gappy, lateOff, neverVerified, resting], reportsDirectory: root + "/reports")
+
+        for index in 0..<30 {
+            // steady: every day, encrypted, off-site; the last three restore-tested.
+            try put(steady, day: index, built: built, verified: index >= 27, encrypted: true, offsite: "verified")
+            // gappy: nothing on days 10-12 (an attempt failed on 12), day 20's only backup is corrupt, day 25 restore-tested.
+            if ![10, 11, 12].contains(index) {
+                try put(gappy, day: index, built: built, verified: index == 25, corrupt: index == 20)
+            }
+            // late-off: every day; day 15's off-site copy failed, day 5's backup was stored unencrypted.
+            try put(lateOff, day: index, built: built, verified: index == 28, encrypted: index != 5, offsite: index == 15 ? "failed" : "verified")
+            // never-verified: every day, never restore-tested.
+            try put(neverVerified, day: index, built: built)
+        }
+        // never-verified also keeps a 45-day-old backup nothing holds (kept past retention), lost one
+        // of day 27 without any prune, and had one 31 days ago that prune deleted (no reason).
+        try put(neverVerified, day: -15, built: built, report: false, counted: false)
+        let lost = try put(neverVerified, day: 27, atHour: 14, built: built, keep: false, counted: false)
+        let pruned = try put(neverVerified, day: -1, built: built, keep: false, counted: false)
+        let failedAt = backupTime(12, atHour: 2)
+        built.reportRows[failedAt, default: []].append(VenueOutcome(slug: "gappy", database: gappy.database, status: .failed,
+                                                                    error: "pg_dump: connection refused"))
+        let pruneRow = VenueOutcome(slug: "never-verified", database: neverVerified.database, status: .ok, figures: VenueFigures([
+            ("dry_run", .bool(false)), ("deleted", .array([.object([("file", .string(root + "/backups/never-verified/" + pruned)),
+                                                                     ("reason", .string("older than 30 days"))])])),
+        ]))
+        try saveReports(built, fleet: fleet, extra: [("prune", backupTime(0, atHour: 1), [pruneRow])])
+
+        let audit = ComplianceAudit(fleet: fleet, days: 30, until: until, history: BackupHistory.load(reportsDirectory: fleet.reportsDirectory))
+        let (catalogs, unreadable) = await ComplianceAudit.catalogs(of: fleet.venues, source: .local, jobs: 2)
+        let report = audit.report(venues: fleet.venues, catalogs: catalogs, unreadable: unreadable, fleetFileSha256: ComplianceReport.sha256(ofFile: fleetPath))
+
+        // The period.
+        #expect(report.period.days.count == 30 && report.period.days.first == "2026-10-22" && report.period.days.last == "2026-11-20")
+        #expect(report.period.since == dayZero && report.period.until == until)
+
+        // Worst first: the three that break the policy (fewest days covered first), then steady, then the disabled one.
+        #expect(report.venues.map(\.slug) == ["gappy", "late-off", "never-verified", "steady", "resting"], "\(report.venues.map(\.slug))")
+        let rows = Dictionary(uniqueKeysWithValues: report.venues.map { ($0.slug, $0) })
+
+        let s = try #require(rows["steady"])
+        #expect(s.verdict == "compliant" && s.reasons.isEmpty, "\(s.reasons)")
+        #expect(s.coveredDays == 30)
+        #expect(s.days.prefix(27).allSatisfy { $0.state == .complete && $0.offsite == true && $0.encrypted == true })
+        #expect(s.days.suffix(3).allSatisfy { $0.state == .verified })
+        #expect(s.longestGap?.seconds == day)
+        #expect(s.verifyAgeSeconds == until.timeIntervalSince(backupTime(29).addingTimeInterval(hour)))
+        #expect(s.offsiteRequired == true && s.longestOffsiteGap?.seconds == day && s.encryptionRequired)
+        #expect(s.retention.ok && s.failedAttempts.isEmpty && s.backups.count == 30)
+
+        let g = try #require(rows["gappy"])
+        #expect(g.verdict == "not-compliant" && g.reasons.map(\.code) == [.recoveryPoint], "\(g.reasons)")
+        #expect(g.coveredDays == 26)
+        #expect(g.days[10].state == .missing && g.days[11].state == .missing)
+        #expect(g.days[12].state == .failed && g.days[12].failedAttempts == 1)
+        #expect(g.days[20].state == .failed && g.days[25].state == .verified && g.days[0].offsite == nil)
+        #expect(g.longestGap == .init(from: backupTime(9), to: backupTime(13), seconds: 4 * day))
+        #expect(g.failedAttempts == [.init(at: failedAt, error: "pg_dump: connection refused")])
+        let corrupt = try #require(g.backups.first { $0.state == "corrupt" })
+        #expect(corrupt.startedAt == backupTime(20) && corrupt.reason?.contains("manifest says") == true)
+        #expect(g.verifyAgeSeconds == until.timeIntervalSince(backupTime(25).addingTimeInterval(hour)))
+
+        let l = try #require(rows["late-off"])
+        #expect(l.reasons.map(\.code) == [.notOffsite, .unencrypted], "\(l.reasons)")
+        #expect(l.days[15].offsite == false && l.days[14].offsite == true && l.days[15].state == .complete)
+        #expect(l.longestOffsiteGap == .init(from: backupTime(14), to: backupTime(16), seconds: 2 * day))
+        #expect(l.reasons[0].text.contains("gwi_pos_late-off-\(Timestamp.compact(backupTime(15))).dump"))
+        #expect(l.days[5].encrypted == false && l.reasons[1].text.contains(Timestamp.compact(backupTime(5))))
+        #expect(l.failedAttempts.map(\.error) == ["offsite copy failed: rclone: 503 Slow Down"])
+        #expect(l.coveredDays == 30)
+
+        let n = try #require(rows["never-verified"])
+        #expect(n.reasons.map(\.code) == [.unverified, .retention, .retention], "\(n.reasons)")
+        #expect(n.latestVerifiedAt == nil && n.verifyAgeSeconds == nil && n.reasons[0].text == "never restore-tested")
+        #expect(n.retention.keptPastPolicy.count == 1 && n.retention.keptPastPolicy[0].hasPrefix("gwi_pos_never-verified-\(Timestamp.compact(backupTime(-15)))"))
+        #expect(n.retention.missing == ["\(lost) (\(Timestamp.iso8601(backupTime(27, atHour: 14))))"])
+        #expect(n.backups.contains { $0.file == lost && $0.state == "lost" })
+        #expect(!n.backups.contains { $0.file == pruned }, "before the period")
+        #expect(!n.reasons.contains { $0.text.contains(pruned) }, "deleted by prune: no reason to complain")
+        #expect(n.coveredDays == 30 && n.longestGap?.seconds == day, "the pruned backup of the day before the period counts")
+
+        let r = try #require(rows["resting"])
+        #expect(r.verdict == "disabled" && r.reasons.isEmpty && r.coveredDays == 0)
+
+        // The fleet.
+        let summary = report.summary
+        #expect(summary.venues == 5 && summary.disabled == 1 && summary.compliant == 1 && summary.notCompliant == 3)
+        #expect(summary.byReason.map(\.reason) == [.recoveryPoint, .unverified, .notOffsite, .unencrypted, .retention])
+        #expect(summary.byReason.first { $0.reason == .retention }?.venues == ["never-verified"])
+        #expect(summary.venueDays == 120 && summary.coveredVenueDays == 116 && summary.coverage == 116.0 / 120.0)
+        #expect(summary.storedBytes == built.storedBytes)
+        #expect(summary.daily.map(\.bytes) == (0..<30).map { built.goodBytesByDay[$0] ?? 0 })
+        #expect(summary.periodBytes == built.goodBytesByDay.values.reduce(0, +))
+        #expect(summary.daily.map(\.longestSeconds) == (0..<30).map { built.longestByDay[$0] })
+        let first = Double((0..<7).map { built.goodBytesByDay[$0]! }.reduce(0, +)) / 7
+        let last = Double((23..<30).map { built.goodBytesByDay[$0]! }.reduce(0, +)) / 7
+        #expect(summary.bytesTrendPercent == ((last - first) / first * 1000).rounded() / 10)
+        #expect(report.fleet.fileSha256 == digestOf(try Data(contentsOf: URL(fileURLWithPath: fleetPath))).sha256)
+        #expect(report.exitCode == 1)
+
+        // Every format carries the same figures.
+        let decoded = try ComplianceReport.decode(report.encoded())
+        #expect(decoded.venues == report.venues && decoded.summary == report.summary)
+        let csv = ComplianceText.csv(report).split(separator: "\n")
+        #expect(csv.count == 1 + 5 * 30)
+        #expect(csv.contains { $0.hasPrefix("gappy,gwi_pos_gappy,2026-11-01,missing,0,,,0,not-compliant,recovery-point,26,30,96.0,") })
+        #expect(csv.contains { $0.hasPrefix("late-off,gwi_pos_late-off,2026-11-06,complete,1,false,true,1,not-compliant,not-offsite;unencrypted,30,30,") })
+        let markdown = ComplianceText.markdown(report)
+        #expect(markdown.contains("**3 of 4 venues not compliant**"))
+        #expect(markdown.contains("| venue-days covered | 116 of 120 (96.7%) |"))
+        #expect(markdown.contains("| gappy | not-compliant | 26/30 | 4d 0h |"))
+        #expect(markdown.contains("| fleet file SHA-256 | \(report.fleet.fileSha256) |"))
+    }
+
+    @Test func aCompliantFleetExitsZeroAndAVenueWithoutBackupsIsNamed() throws {
+        let root = try scratchDirectory("compliance-ok")
+        let built = Built()
+        var venue = testVenue("solo", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        let empty = testVenue("empty", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        venue.backup.retention = RetentionPolicy(keepDays: 3, keepMin: 2)
+        for index in 27..<30 { try put(venue, day: index, built: built, verified: index == 29) }
+        let fleet = Fleet(path: root + "/fleet.yaml", venues: [venue], reportsDirectory: root + "/reports")
+        let audit = ComplianceAudit(fleet: fleet, days: 3, until: until, history: BackupHistory())
+        let report = audit.report(venues: [venue], catalogs: ["solo": BackupCatalog(venue: venue)], fleetFileSha256: "x")
+        #expect(report.exitCode == 0 && report.venues[0].reasons.isEmpty, "\(report.venues[0].reasons)")
+        #expect(report.summary.coverage == 1 && report.summary.bytesTrendPercent != nil)
+        let none = audit.report(venues: [empty], catalogs: [:], unreadable: ["empty": "rclone: 403 Forbidden"], fleetFileSha256: "x")
+        #expect(none.venues[0].reasons.map(\.code) == [.noBackup, .unverified, .catalogUnreadable])
+        #expect(none.venues[0].reasons.contains { $0.text.contains("403 Forbidden") } && none.exitCode == 1)
+    }
+}
