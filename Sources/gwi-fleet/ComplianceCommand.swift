@@ -77,7 +77,7 @@ struct ComplianceCommand: AsyncParsableCommand {
         let summary = report.summary
         let broken = report.venues.filter { $0.verdict == "not-compliant" }
         return summary.notCompliant == 0
-            ? "all \(summary.compliant) venues compliant over \(report.period.days.count) days"
+            ? "all \(summary.compliant) venues compliant over \(report.period.days.count) day" + (report.period.days.count == 1 ? "" : "s")
             : "\(summary.notCompliant) of \(summary.compliant + summary.notCompliant) venues not compliant: "
                 + broken.prefix(10).map { "\($0.slug) (\($0.reasons.map(\.code.rawValue).joined(separator: ", ")))" }.joined(separator: ", ")
                 + (broken.count > 10 ? ", …" : "")

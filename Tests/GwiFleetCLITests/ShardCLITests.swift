@@ -137,8 +137,9 @@ import TestSupport
     @Test func theCronLinesAreWellFormedAndLocked() throws {
         let lines = try String(contentsOfFile: Repository.root + "/deploy/cron/gwi-fleet", encoding: .utf8)
             .split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("=") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        #expect(lines.count == 2)
+        #expect(lines.count == 3)
         for line in lines {
+            #expect(!line.replacingOccurrences(of: "\\%", with: "").contains("%"), "cron ends the command at an unescaped %: \(line)")
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             #expect(fields.count > 8, "\(line)")
             for field in fields.prefix(5) { #expect(field.allSatisfy { $0.isNumber || "*/,-".contains($0) }, "\(line)") }

@@ -30,9 +30,10 @@ enum ComplianceTemplate {
   .venues { font-size: 7.5pt; }
   .venues tr.not-compliant td:nth-child(2) { color: #b42318; font-weight: bold; }
   .venues tr.compliant td:nth-child(2) { color: #1a7f37; }
-  .grid { font-size: 6pt; table-layout: fixed; }
+  .grid { font-size: 6pt; table-layout: fixed; width: auto; }
   .grid th { padding: 0.5mm; font-weight: normal; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .grid th.venue { width: 28mm; }
+  .grid td, .grid thead th + th { width: 5mm; }
   .grid td { padding: 0; height: 4.2mm; text-align: center; border: 1px solid #fff; }
   .grid td.verified { background: #2e7d32; color: #fff; }
   .grid td.complete { background: #f2c94c; }

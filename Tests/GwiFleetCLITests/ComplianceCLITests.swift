@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `gwi-fleet compliance` end to end: real backups and restore tests, a history made of copies
+/// of them dated in the past, the page checked by tidy and rendered by headless Chromium.
+@Suite struct ComplianceCLITests {
+    let cluster = TestCluster.shared
+    let moto = MotoServer.shared
+    static let scriptTable = "<script>alert(1)</script>"
+
+    /// `20261126T161500Z` for a date, as backup file names carry it.
+    static func compact(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+
+    /// Copies a venue's newest backup as if taken `daysAgo` days earlier (file name and manifest
+    /// times rewritten); returns the copy's stem.
+    @discardableResult
+    static func backdate(_ venueDirectory: String, daysAgo: Double) throws -> String {
+        let names = try FileManager.default.contentsOfDirectory(atPath: venueDirectory).sorted()
+        let manifestName = try #require(names.last { $0.hasSuffix(".manifest.json") && !$0.hasPrefix(".") })
+        var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: venueDirectory + "/" + manifestName))) as? [String: Any])
+        let file = try #require(manifest["file"] as? String)
+        let stamp = try #require(file.firstMatch(of: /\d{8}T\d{6}Z/)).output
+        let when = Date().addingTimeInterval(-daysAgo * 86_400)
+        let newFile = file.replacingOccurrences(of: String(stamp), with: compact(when))
+        let iso = ISO8601DateFormatter()
+        manifest["file"] = newFile
+        manifest["started_at"] = iso.string(from: when)
+        manifest["finished_at"] = iso.string(from: when.addingTimeInterval(3))
+        try FileManager.default.copyItem(atPath: venueDirectory + "/" + file, toPath: venueDirectory + "/" + newFile)
+        let stem = String(newFile[..<newFile.range(of: ".dump")!.lowerBound])
+        try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: URL(fileURLWithPath: venueDirectory + "/" + stem + ".manifest.json"))
+        return stem
+    }
+
+    @Test func thePageIsSelfContainedEscapedAndRendersInChromium() async throws {
+        try await cluster.createVenue(database: "gwi_pos_cmp_alpha")
+        try await cluster.createVenue(database: "gwi_pos_cmp_beta")
+        try await cluster.psql(database: "gwi_pos_cmp_alpha", sql: """
+            CREATE TABLE "\(Self.scriptTable)" (id int); INSERT INTO "\(Self.scriptTable)" VALUES (1), (2), (3);
+            """)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            venues:
+              - slug: cmp_alpha
+              - slug: cmp_beta
+            """)
+        let backup = try await CLI.run(["backup", "--fleet", directory.fleet])
+        #expect(backup.status == 0, "\(backup.stdout)\(backup.stderr)")
+        let verify = try await CLI.run(["verify", "--fleet", directory.fleet])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+
+        // cmp_alpha: backups one, two and four days ago (none three days ago); the one two days
+        // ago failed its restore test on the <script> table. cmp_beta: only today's.
+        let alpha = directory.path + "/backups/cmp_alpha"
+        try Self.backdate(alpha, daysAgo: 1)
+        let broken = try Self.backdate(alpha, daysAgo: 2)
+        try Self.backdate(alpha, daysAgo: 4)
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: alpha + "/" + broken + ".manifest.json"))) as? [String: Any])
+        let rowCounts = manifest["row_counts"] as? [String: Int] ?? [:]
+        #expect(rowCounts["public.\(Self.scriptTable)"] == 3, "the real backup counted the table: \(rowCounts.keys)")
+        let record: [String: Any] = [
+            "verified_at": ISO8601DateFormatter().string(from: Date().addingTimeInterval(-2 * 86_400 + 60)),
+            "sha256": manifest["sha256"] as? String ?? "", "checksum_ok": true, "restore_ok": true,
+            "tables_matched": rowCounts.count - 1, "tables": rowCounts.count,
+            "mismatches": [["table": "public.\(Self.scriptTable)", "expected": 3, "actual": 2]],
+        ]
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: alpha + "/" + broken + ".verify.json"))
+
+        let page = directory.path + "/out/compliance.html"
+        try FileManager.default.createDirectory(atPath: directory.path + "/out", withIntermediateDirectories: true)
+        let result = try await CLI.run(["compliance", "--since", "5d", "--out", page, "--fleet", directory.fleet])
+        #expect(result.status == 1, "cmp_beta has one day of five: \(result.stdout)\(result.stderr)")
+        #expect(result.stdout == page + "\n")
+        #expect(result.stderr.contains("2 of 2 venues not compliant: cmp_beta (recovery-point), cmp_alpha (recovery-point)"), "\(result.stderr)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(!html.contains("http://") && !html.contains("https://"))
+        #expect(!html.contains("<script") && html.contains("public.&lt;script&gt;alert(1)&lt;/script&gt; expected 3, got 2"))
+        #expect(html.contains("<td class=\"missing\" title=\"cmp_alpha "), "the day three days ago is missing")
+        #expect(html.contains("<li>\(broken).dump"), "the corrupt copy is named in the details")
+
+        // tidy: no errors (warnings would exit 1, errors 2).
+        let tidy = try await Shell.captureInBackground("/usr/bin/env", ["tidy", "-e", "-q", page])
+        #expect(tidy.status == 0, "tidy: \(tidy.stderr)")
+
+        // Headless Chromium renders it: a screenshot with real content.
+        let screenshot = directory.path + "/out/page.png"
+        let chromium = try await Shell.captureInBackground("/usr/bin/env", [
+            "timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--user-data-dir=\(directory.path)/chromium", "--window-size=800,1000", "--screenshot=\(screenshot)", "file://\(page)",
+        ])
+        #expect(chromium.status == 0, "chromium: \(chromium.stderr)")
+        let figures = try await Shell.runInBackground(Repository.root + "/Tests/GwiFleetCLITests/Fixtures/scripts/png-colours", [screenshot])
+        let numbers = figures.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(numbers.count == 4 && numbers[0] == 800 && numbers[1] == 1000, "\(figures)")
+        #expect(numbers.count == 4 && numbers[2] >= 20 && numbers[3] >= 800 * 1000 / 20, "not blank: \(figures)")
+
+        // The same figures as CSV (one row per venue and day), JSON and Markdown.
+        let csv = try await CLI.run(["compliance", "--since", "5d", "--format", "csv", "--fleet", directory.fleet])
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(csv.status == 1 && lines.count == 1 + 2 * 5, "\(csv.stdout)")
+        #expect(lines.filter { $0.hasPrefix("cmp_alpha,") }.map { $0.split(separator: ",")[3] } == ["complete", "missing", "failed", "complete", "verified"],
+                "four days ago complete, three missing, two corrupt, one complete, today verified: \(csv.stdout)")
+        let json = try await CLI.run(["compliance", "--since", "5d", "--json", "--fleet", directory.fleet])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let summary = try #require(object["summary"] as? [String: Any])
+        #expect(summary["covered_venue_days"] as? Int == 3 + 1 && summary["venue_days"] as? Int == 10, "\(summary)")
+        let markdown = try await CLI.run(["compliance", "--since", "5d", "--format", "markdown", "--fleet", directory.fleet])
+        #expect(markdown.stdout.contains("| venue-days covered | 4 of 10 (40.0%) |") && !markdown.stdout.contains("<script"))
+    }
+
+    @Test func theRemoteCatalogAloneProvesBackupsOffsiteVerifiedAndEncrypted() async throws {
+        try await cluster.createVenue(database: "gwi_pos_cmp_remote")
+        let keys = try FleetDirectory("version: 1\nvenues: []\n")
+        let identity = keys.path + "/identity.txt"
+        try await Shell.runInBackground("/usr/bin/env", ["age-keygen", "-o", identity])
+        let recipient = try await Shell.runInBackground("/usr/bin/env", ["age-keygen", "-y", identity]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let bucket = "gwi-cmp-\(UUID().uuidString.prefix(6).lowercased())"
+        try moto.makeBucket(bucket)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+              backup:
+                encrypt:
+                  recipients: [\(recipient)]
+                  identity_file: \(identity)
+                remote:
+                  url: offsite:\(bucket)/fleet
+            venues:
+              - slug: cmp_remote
+            """)
+        let environment = moto.rcloneEnvironment(remote: "offsite")
+        func gwi(_ arguments: [String]) async throws -> Shell.Output {
+            try await CLI.run(arguments + ["--fleet", directory.fleet], environment: environment, unsetting: ["AWS_CA_BUNDLE"])
+        }
+        #expect(try await gwi(["backup"]).status == 0)
+        let verify = try await gwi(["verify", "--from", "remote"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        // The ops machine's backups are gone: only the remote tells.
+        try FileManager.default.removeItem(atPath: directory.path + "/backups")
+        let local = try await gwi(["compliance", "--since", "1d", "--json"])
+        #expect(local.status == 1, "no local backups: \(local.stdout)")
+        let result = try await gwi(["compliance", "--since", "1d", "--remote", "--json"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["source"] as? String == "remote")
+        let venue = try #require((object["venues"] as? [[String: Any]])?.first)
+        let today = try #require((venue["days"] as? [[String: Any]])?.last)
+        #expect(today["state"] as? String == "verified" && today["offsite"] as? Bool == true && today["encrypted"] as? Bool == true, "\(today)")
+        #expect(venue["verdict"] as? String == "compliant", "\(venue["reasons"] ?? [])")
+    }
+}
