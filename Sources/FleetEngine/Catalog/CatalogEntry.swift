@@ -35,5 +35,6 @@ public struct CatalogEntry: Sendable {
     public var isRestorePoint: Bool { isComplete && !inTheFuture && manifest?.effectivePurpose != .safety }
     /// How far ahead of now a backup's time may be before it is suspect.
     public static let clockTolerance: TimeInterval = 300
-    public var fileName: String { URL(fileURLWithPath: path).lastPathComponent }
+    /// The last path component (no file system lookup: called for every backup of a fleet).
+    public var fileName: String { path.split(separator: "/").last.map(String.init) ?? path }
 }

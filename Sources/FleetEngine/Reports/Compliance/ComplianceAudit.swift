@@ -32,6 +32,12 @@ public struct ComplianceAudit: Sendable {
         self.source = source
     }
 
+    /// Which day of the period a time falls in (nil: outside it).
+    func dayIndex(_ date: Date) -> Int? {
+        let index = Int((date.timeIntervalSince(since) / Self.day).rounded(.down))
+        return days.indices.contains(index) && date <= until ? index : nil
+    }
+
     /// `2026-11-26`, the UTC day of a time.
     static func dayString(_ date: Date) -> String { String(Timestamp.iso8601(date).prefix(10)) }
 
@@ -105,8 +111,11 @@ public struct ComplianceAudit: Sendable {
         let backups = self.backups(venue, entries: entries, retention: retention)
         let inPeriod = backups.filter { $0.startedAt >= since }
         let failures = failedAttempts(venue, catalog: catalog)
-        let days = self.days.map { day in dayRecord(day, backups: inPeriod.filter { Self.dayString($0.startedAt) == day },
-                                                     failures: failures.filter { Self.dayString($0.at) == day }.count, venue: venue) }
+        var backupsByDay = [[ComplianceReport.Backup]](repeating: [], count: self.days.count)
+        for backup in inPeriod { if let index = dayIndex(backup.startedAt) { backupsByDay[index].append(backup) } }
+        var failuresByDay = [Int](repeating: 0, count: self.days.count)
+        for failure in failures { if let index = dayIndex(failure.at) { failuresByDay[index] += 1 } }
+        let days = self.days.indices.map { dayRecord(self.days[$0], backups: backupsByDay[$0], failures: failuresByDay[$0], venue: venue) }
         let restorePoints = backups.filter { ["complete", "verified", "pruned"].contains($0.state) && $0.purpose != BackupPurpose.safety.rawValue }
         let latestVerified = entries.compactMap { $0.state == .verified ? $0.verification?.verifiedAt : nil }.max()
         let offsiteRequired: Bool? = venue.backup.remote == nil ? nil : fleet.policy.requireOffsite
@@ -275,9 +284,12 @@ public struct ComplianceAudit: Sendable {
     // MARK: - Fleet
 
     func fleetDays(_ rows: [ComplianceReport.Venue]) -> [ComplianceReport.FleetDay] {
-        let taken = rows.filter(\.enabled).flatMap(\.backups).filter { ["complete", "verified", "pruned"].contains($0.state) }
-        return days.map { day in
-            let backups = taken.filter { Self.dayString($0.startedAt) == day }
+        var byDay = [[ComplianceReport.Backup]](repeating: [], count: days.count)
+        for backup in rows.filter(\.enabled).flatMap(\.backups) where ["complete", "verified", "pruned"].contains(backup.state) {
+            if let index = dayIndex(backup.startedAt) { byDay[index].append(backup) }
+        }
+        return days.indices.map { index in
+            let day = days[index], backups = byDay[index]
             let durations = backups.compactMap(\.durationSeconds)
             return ComplianceReport.FleetDay(
                 day: day, backups: backups.count, bytes: backups.reduce(0) { $0 + $1.bytes },
