@@ -6,8 +6,14 @@ import TestSupport
 /// of them dated in the past, the page checked by tidy and rendered by headless Chromium.
 @Suite struct ComplianceCLITests {
     let cluster = TestCluster.shared
-    let moto = MotoServer.shared
     static let scriptTable = "<script>alert(1)</script>"
+
+    /// Days are UTC days: a test whose backup and report fell on two sides of midnight would see
+    /// today's backup as yesterday's. Within two minutes of midnight, wait for the new day.
+    static func awayFromMidnight() async throws {
+        let intoDay = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400)
+        if intoDay > 86_400 - 120 { try await Task.sleep(for: .seconds(86_400 - intoDay + 1)) }
+    }
 
     /// `20261126T161500Z` for a date, as backup file names carry it.
     static func compact(_ date: Date) -> String {
@@ -40,6 +46,7 @@ import TestSupport
     }
 
     @Test func thePageIsSelfContainedEscapedAndRendersInChromium() async throws {
+        try await Self.awayFromMidnight()
         try await cluster.createVenue(database: "gwi_pos_cmp_alpha")
         try await cluster.createVenue(database: "gwi_pos_cmp_beta")
         try await cluster.psql(database: "gwi_pos_cmp_alpha", sql: """
@@ -118,27 +125,10 @@ import TestSupport
     }
 
     @Test func theRemoteCatalogAloneProvesBackupsOffsiteVerifiedAndEncrypted() async throws {
+        try await Self.awayFromMidnight()
         try await cluster.createVenue(database: "gwi_pos_cmp_remote")
-        let keys = try FleetDirectory("version: 1\nvenues: []\n")
-        let identity = keys.path + "/identity.txt"
-        try await Shell.runInBackground("/usr/bin/env", ["age-keygen", "-o", identity])
-        let recipient = try await Shell.runInBackground("/usr/bin/env", ["age-keygen", "-y", identity]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let bucket = "gwi-cmp-\(UUID().uuidString.prefix(6).lowercased())"
-        try moto.makeBucket(bucket)
-        let directory = try FleetDirectory("""
-            version: 1
-            defaults:
-              url: \(cluster.urlTemplate)
-              backup:
-                encrypt:
-                  recipients: [\(recipient)]
-                  identity_file: \(identity)
-                remote:
-                  url: offsite:\(bucket)/fleet
-            venues:
-              - slug: cmp_remote
-            """)
-        let environment = moto.rcloneEnvironment(remote: "offsite")
+        // zstd, age and a remote in a bucket of its own, as the off-site tests set it up.
+        let (directory, _, environment, _) = try await OffsiteTests().fleet("cmp_remote")
         func gwi(_ arguments: [String]) async throws -> Shell.Output {
             try await CLI.run(arguments + ["--fleet", directory.fleet], environment: environment, unsetting: ["AWS_CA_BUNDLE"])
         }
