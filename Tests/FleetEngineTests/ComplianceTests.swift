@@ -29,7 +29,8 @@ import Testing
     /// Writes one backup (dump, manifest, optional verify record) and its row in that day's saved report.
     @discardableResult
     func put(_ venue: Venue, day index: Int, atHour: Double = 2, built: Built, verified: Bool = false, corrupt: Bool = false,
-             encrypted: Bool = false, offsite: String? = nil, report: Bool = true, keep: Bool = true, counted: Bool = true) throws -> String {
+             encrypted: Bool = false, offsite: String? = nil, report: Bool = true, keep: Bool = true, counted: Bool = true,
+             purpose: BackupPurpose = .scheduled) throws -> String {
         let started = backupTime(index, atHour: atHour)
         let duration = 60.0 + Double(index)
         let name = "\(venue.database)-\(Timestamp.compact(started)).dump"
@@ -39,7 +40,8 @@ import Testing
         let digest = digestOf(body)
         var manifest = BackupManifest(venue: venue.slug, database: venue.database, file: name, format: .custom, bytes: body.count,
                                       sha256: digest.sha256, startedAt: started, finishedAt: started.addingTimeInterval(duration),
-                                      serverVersion: "15", pgDumpVersion: "15", snapshot: "s", rowCounts: ["public.Order": 10], tool: "gwi-fleet")
+                                      serverVersion: "15", pgDumpVersion: "15", snapshot: "s", rowCounts: ["public.Order": 10], tool: "gwi-fleet",
+                                      purpose: purpose)
         if encrypted { manifest.encryption = .init(tool: "age", recipients: ["sha256:abc"]) }
         if keep {
             try (corrupt ? body.dropLast(7) : body).write(to: URL(fileURLWithPath: directory + "/" + name))
@@ -51,7 +53,7 @@ import Testing
                                             restoreOK: true, tablesMatched: 1, tables: 1, mismatches: [])
             try BackupCatalog.encoder.encode(record).write(to: URL(fileURLWithPath: directory + "/" + String(name.dropLast(5)) + ".verify.json"))
         }
-        if !corrupt && counted && venue.enabled {
+        if !corrupt && counted && venue.enabled {  // safety backups take bytes and time too
             built.goodBytesByDay[index, default: 0] += body.count
             built.longestByDay[index] = max(built.longestByDay[index] ?? 0, duration)
         }
@@ -110,15 +112,23 @@ import Testing
             try put(neverVerified, day: index, built: built)
         }
         // never-verified also keeps a 45-day-old backup nothing holds (kept past retention), lost one
-        // of day 27 without any prune, and had one 31 days ago that prune deleted (no reason).
+        // of day 27 without any prune, and had two before the period that were pruned (no reason to
+        // complain): one by `prune`, one by the `backup --prune` of day 0.
         try put(neverVerified, day: -15, built: built, report: false, counted: false)
         let lost = try put(neverVerified, day: 27, atHour: 14, built: built, keep: false, counted: false)
+        let prunedByPrune = try put(neverVerified, day: -2, built: built, keep: false, counted: false)
         let pruned = try put(neverVerified, day: -1, built: built, keep: false, counted: false)
+        let dayZeroRows = try #require(built.reportRows[backupTime(0)])
+        let rowIndex = try #require(dayZeroRows.firstIndex { $0.slug == "never-verified" })
+        built.reportRows[backupTime(0)]![rowIndex].figures.fields.append(
+            ("pruned_deleted", .array([.object([("file", .string(root + "/backups/never-verified/" + pruned)), ("reason", .string("older than 30 days"))])])))
+        // A safety backup (taken before a restore) on gappy's day 11 is no restore point.
+        try put(gappy, day: 11, atHour: 9, built: built, report: false, purpose: .safety)
         let failedAt = backupTime(12, atHour: 2)
         built.reportRows[failedAt, default: []].append(VenueOutcome(slug: "gappy", database: gappy.database, status: .failed,
                                                                     error: "pg_dump: connection refused"))
         let pruneRow = VenueOutcome(slug: "never-verified", database: neverVerified.database, status: .ok, figures: VenueFigures([
-            ("dry_run", .bool(false)), ("deleted", .array([.object([("file", .string(root + "/backups/never-verified/" + pruned)),
+            ("dry_run", .bool(false)), ("deleted", .array([.object([("file", .string(root + "/backups/never-verified/" + prunedByPrune)),
                                                                      ("reason", .string("older than 30 days"))])])),
         ]))
         try saveReports(built, fleet: fleet, extra: [("prune", backupTime(0, atHour: 1), [pruneRow])])
@@ -173,8 +183,8 @@ import Testing
         #expect(n.retention.missing == ["\(lost) (\(Timestamp.iso8601(backupTime(27, atHour: 14))))"])
         #expect(n.backups.contains { $0.file == lost && $0.state == "lost" })
         #expect(!n.backups.contains { $0.file == pruned }, "before the period")
-        #expect(!n.reasons.contains { $0.text.contains(pruned) }, "deleted by prune: no reason to complain")
-        #expect(n.coveredDays == 30 && n.longestGap?.seconds == day, "the pruned backup of the day before the period counts")
+        #expect(!n.reasons.contains { $0.text.contains(pruned) || $0.text.contains(prunedByPrune) }, "deleted by prune: no reason to complain")
+        #expect(n.coveredDays == 30 && n.longestGap?.seconds == day, "the backup of the day before the period, pruned by backup --prune, counts")
 
         let r = try #require(rows["resting"])
         #expect(r.verdict == "disabled" && r.reasons.isEmpty && r.coveredDays == 0)

@@ -71,10 +71,14 @@ public struct BackupHistory: Sendable {
             var deleted: [Deleted]?
             var remoteDeleted: [Deleted]?
             var dryRun: Bool?
+            /// What `backup --prune` deleted after the backup.
+            var prunedDeleted: [Deleted]?
+            var prunedRemoteDeleted: [Deleted]?
 
             enum CodingKeys: String, CodingKey {
                 case slug, status, error, file, bytes, encrypted, offsite, uploaded, deleted
                 case remoteDeleted = "remote_deleted", dryRun = "dry_run"
+                case prunedDeleted = "pruned_deleted", prunedRemoteDeleted = "pruned_remote_deleted"
             }
         }
 
@@ -103,15 +107,20 @@ public struct BackupHistory: Sendable {
                                                       encrypted: row.encrypted == true, offsite: offsite))
                 if offsite == "verified" { self.offsite[slug, default: []].insert(file) }
             }
+            notePruned(slug, local: row.prunedDeleted, remote: row.prunedRemoteDeleted)
         case "upload":
             for name in row.uploaded ?? [] { offsite[slug, default: []].insert(name) }
         case "prune":
             guard row.dryRun != true else { return }
-            for file in row.deleted ?? [] { if let path = file.file { pruned[slug, default: []].insert(Self.fileName(path)) } }
-            for file in row.remoteDeleted ?? [] { if let path = file.file { remotePruned[slug, default: []].insert(Self.fileName(path)) } }
+            notePruned(slug, local: row.deleted, remote: row.remoteDeleted)
         default:
             return
         }
+    }
+
+    mutating func notePruned(_ slug: String, local: [SavedReport.Row.Deleted]?, remote: [SavedReport.Row.Deleted]?) {
+        for file in local ?? [] { if let path = file.file { pruned[slug, default: []].insert(Self.fileName(path)) } }
+        for file in remote ?? [] { if let path = file.file { remotePruned[slug, default: []].insert(Self.fileName(path)) } }
     }
 
     /// The last component of a local path or a remote one (`offsite:bucket/fleet/slug/x.dump`).

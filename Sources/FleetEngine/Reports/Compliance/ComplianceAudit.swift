@@ -169,6 +169,8 @@ public struct ComplianceAudit: Sendable {
         let pruned = (source == .remote ? history.remotePruned : history.pruned)[venue.slug] ?? []
         for taken in history.taken[venue.slug] ?? [] where !present.contains(taken.file) && taken.at <= until {
             guard !result.contains(where: { $0.file == taken.file }) else { continue }
+            // On the remote, only what reached it can have gone from it.
+            if source == .remote && taken.offsite != "verified" && !offsiteNames.contains(taken.file) { continue }
             let wasPruned = pruned.contains(taken.file)
             result.append(ComplianceReport.Backup(
                 state: wasPruned ? "pruned" : "lost", file: taken.file, startedAt: taken.at, durationSeconds: nil, bytes: taken.bytes,
@@ -190,11 +192,12 @@ public struct ComplianceAudit: Sendable {
     }
 
     func dayRecord(_ day: String, backups: [ComplianceReport.Backup], failures: Int, venue: Venue) -> ComplianceReport.Day {
-        let complete = backups.filter { ["complete", "verified", "pruned"].contains($0.state) }
+        // A safety backup (taken before a restore replaced the database) is no restore point.
+        let complete = backups.filter { ["complete", "verified", "pruned"].contains($0.state) && $0.purpose != BackupPurpose.safety.rawValue }
         let state: ComplianceReport.DayState =
-            backups.contains { $0.state == "verified" } ? .verified
+            complete.contains { $0.state == "verified" } ? .verified
             : !complete.isEmpty ? .complete
-            : (!backups.isEmpty || failures > 0) ? .failed : .missing
+            : (failures > 0 || backups.contains { ["corrupt", "incomplete", "lost"].contains($0.state) }) ? .failed : .missing
         return ComplianceReport.Day(
             day: day, state: state,
             offsite: venue.backup.remote == nil ? nil : complete.contains { $0.offsite == true },
