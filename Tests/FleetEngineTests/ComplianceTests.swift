@@ -235,4 +235,27 @@ import Testing
         #expect(none.venues[0].reasons.map(\.code) == [.noBackup, .unverified, .catalogUnreadable])
         #expect(none.venues[0].reasons.contains { $0.text.contains("403 Forbidden") } && none.exitCode == 1)
     }
+
+    @Test func onTheRemoteOnlyWhatReachedItCanBeLost() throws {
+        let root = try scratchDirectory("compliance-remote")
+        let built = Built()
+        var venue = testVenue("far", url: "postgresql://nowhere/{database}", directory: root + "/remote-copy")
+        venue.backup.remote = RemotePolicy(url: "offsite:bucket/fleet")
+        // What the remote holds (read here from a directory: the audit takes any catalog).
+        for index in 25..<30 where index != 27 { try put(venue, day: index, built: built, verified: index == 29, offsite: "verified") }
+        // Day 27: the backup's off-site copy failed; day 28 also had a second backup that reached the remote and is gone.
+        try put(venue, day: 27, built: built, offsite: "failed", keep: false)
+        let gone = try put(venue, day: 28, atHour: 8, built: built, offsite: "verified", keep: false)
+        let fleet = Fleet(path: root + "/fleet.yaml", venues: [venue], reportsDirectory: root + "/reports")
+        try saveReports(built, fleet: fleet)
+        let audit = ComplianceAudit(fleet: fleet, days: 5, until: until, history: BackupHistory.load(reportsDirectory: fleet.reportsDirectory),
+                                    source: .remote)
+        let report = audit.report(venues: [venue], catalogs: ["far": BackupCatalog(venue: venue)], fleetFileSha256: "x")
+        let row = report.venues[0]
+        #expect(report.source == "remote" && row.days.map(\.state) == [.complete, .complete, .failed, .complete, .verified], "day 27: its attempt failed (off-site)")
+        #expect(row.days.map(\.offsite) == [true, true, false, true, true], "on the remote, what is there is off-site")
+        #expect(row.retention.missing == ["\(gone) (\(Timestamp.iso8601(backupTime(28, atHour: 8))))"], "\(row.retention)")
+        #expect(!row.backups.contains { $0.startedAt == backupTime(27) }, "never reached the remote: not lost from it")
+        #expect(row.reasons.map(\.code) == [.recoveryPoint, .notOffsite, .retention], "\(row.reasons)")
+    }
 }
