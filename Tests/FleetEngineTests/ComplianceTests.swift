@@ -217,6 +217,8 @@ import Testing
         #expect(markdown.contains("| venue-days covered | 116 of 120 (96.7%) |"))
         #expect(markdown.contains("| gappy | not-compliant | 26/30 | 4d 0h |"))
         #expect(markdown.contains("| fleet file SHA-256 | \(report.fleet.fileSha256) |"))
+        #expect(markdown.contains("| complete backup at most | 1d2h apart |") && markdown.contains("| restore test at most | 8d old |"))
+        #expect(markdown.contains("| gappy | C | C | C | C | C | C | C | C | C | C | - | - | ! | C |") && markdown.contains("| steady | Co | Co | "), "the day grid")
     }
 
     @Test func aCompliantFleetExitsZeroAndAVenueWithoutBackupsIsNamed() throws {

@@ -93,6 +93,8 @@ import TestSupport
         #expect(!html.contains("<script") && html.contains("public.&lt;script&gt;alert(1)&lt;/script&gt; expected 3, got 2"))
         #expect(html.contains("<td class=\"missing\" title=\"cmp_alpha "), "the day three days ago is missing")
         #expect(html.contains("<li>\(broken).dump"), "the corrupt copy is named in the details")
+        #expect(html.components(separatedBy: "<svg ").count == 3 && html.contains("<rect "), "two charts, with bars")
+        #expect(html.contains("@page") && html.contains("print-color-adjust: exact"))
 
         // tidy: no errors (warnings would exit 1, errors 2).
         let tidy = try await Shell.captureInBackground("/usr/bin/env", ["tidy", "-e", "-q", page])
@@ -105,6 +107,16 @@ import TestSupport
             "--user-data-dir=\(directory.path)/chromium", "--window-size=800,1000", "--screenshot=\(screenshot)", "file://\(page)",
         ])
         #expect(chromium.status == 0, "chromium: \(chromium.stderr)")
+        // And prints: a PDF with pages.
+        let pdf = directory.path + "/out/page.pdf"
+        let print = try await Shell.captureInBackground("/usr/bin/env", [
+            "timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+            "--user-data-dir=\(directory.path)/chromium", "--print-to-pdf=\(pdf)", "file://\(page)",
+        ])
+        let pdfBytes = (try? Data(contentsOf: URL(fileURLWithPath: pdf))) ?? Data()
+        #expect(print.status == 0 && pdfBytes.starts(with: Data("%PDF".utf8)), "chromium --print-to-pdf: \(print.stderr)")
+        let pages = String(decoding: pdfBytes, as: UTF8.self).components(separatedBy: "/Type /Page").count - 1
+        #expect(pages >= 2, "the page objects and the page tree: \(pages)")
         let figures = try await Shell.runInBackground(Repository.root + "/Tests/GwiFleetCLITests/Fixtures/scripts/png-colours", [screenshot])
         let numbers = figures.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         #expect(numbers.count == 4 && numbers[0] == 800 && numbers[1] == 1000, "\(figures)")
