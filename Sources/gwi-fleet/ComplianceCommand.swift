@@ -75,7 +75,7 @@ struct ComplianceCommand: AsyncParsableCommand {
 
     static func verdictLine(_ report: ComplianceReport) -> String {
         let summary = report.summary
-        let broken = report.venues.filter { $0.verdict == "not-compliant" }
+        let broken = report.venues.filter { $0.verdict == .notCompliant }
         return summary.notCompliant == 0
             ? "all \(summary.compliant) venues compliant over \(report.period.days.count) day" + (report.period.days.count == 1 ? "" : "s")
             : "\(summary.notCompliant) of \(summary.compliant + summary.notCompliant) venues not compliant: "

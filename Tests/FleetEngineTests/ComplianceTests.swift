@@ -146,7 +146,7 @@ import Testing
         let rows = Dictionary(uniqueKeysWithValues: report.venues.map { ($0.slug, $0) })
 
         let s = try #require(rows["steady"])
-        #expect(s.verdict == "compliant" && s.reasons.isEmpty, "\(s.reasons)")
+        #expect(s.verdict == .compliant && s.reasons.isEmpty, "\(s.reasons)")
         #expect(s.coveredDays == 30)
         #expect(s.days.prefix(27).allSatisfy { $0.state == .complete && $0.offsite == true && $0.encrypted == true })
         #expect(s.days.suffix(3).allSatisfy { $0.state == .verified })
@@ -156,14 +156,14 @@ import Testing
         #expect(s.retention.ok && s.failedAttempts.isEmpty && s.backups.count == 30)
 
         let g = try #require(rows["gappy"])
-        #expect(g.verdict == "not-compliant" && g.reasons.map(\.code) == [.recoveryPoint], "\(g.reasons)")
+        #expect(g.verdict == .notCompliant && g.reasons.map(\.code) == [.recoveryPoint], "\(g.reasons)")
         #expect(g.coveredDays == 26)
         #expect(g.days[10].state == .missing && g.days[11].state == .missing)
         #expect(g.days[12].state == .failed && g.days[12].failedAttempts == 1)
         #expect(g.days[20].state == .failed && g.days[25].state == .verified && g.days[0].offsite == nil)
         #expect(g.longestGap == .init(from: backupTime(9), to: backupTime(13), seconds: 4 * day))
         #expect(g.failedAttempts == [.init(at: failedAt, error: "pg_dump: connection refused")])
-        let corrupt = try #require(g.backups.first { $0.state == "corrupt" })
+        let corrupt = try #require(g.backups.first { $0.state == .corrupt })
         #expect(corrupt.startedAt == backupTime(20) && corrupt.reason?.contains("manifest says") == true)
         #expect(g.verifyAgeSeconds == until.timeIntervalSince(backupTime(25).addingTimeInterval(hour)))
 
@@ -181,13 +181,13 @@ import Testing
         #expect(n.latestVerifiedAt == nil && n.verifyAgeSeconds == nil && n.reasons[0].text == "never restore-tested")
         #expect(n.retention.keptPastPolicy.count == 1 && n.retention.keptPastPolicy[0].hasPrefix("gwi_pos_never-verified-\(Timestamp.compact(backupTime(-15)))"))
         #expect(n.retention.missing == ["\(lost) (\(Timestamp.iso8601(backupTime(27, atHour: 14))))"])
-        #expect(n.backups.contains { $0.file == lost && $0.state == "lost" })
+        #expect(n.backups.contains { $0.file == lost && $0.state == .lost })
         #expect(!n.backups.contains { $0.file == pruned }, "before the period")
         #expect(!n.reasons.contains { $0.text.contains(pruned) || $0.text.contains(prunedByPrune) }, "deleted by prune: no reason to complain")
         #expect(n.coveredDays == 30 && n.longestGap?.seconds == day, "the backup of the day before the period, pruned by backup --prune, counts")
 
         let r = try #require(rows["resting"])
-        #expect(r.verdict == "disabled" && r.reasons.isEmpty && r.coveredDays == 0)
+        #expect(r.verdict == .disabled && r.reasons.isEmpty && r.coveredDays == 0)
 
         // The fleet.
         let summary = report.summary
@@ -236,6 +236,13 @@ import Testing
         let none = audit.report(venues: [empty], catalogs: [:], unreadable: ["empty": "rclone: 403 Forbidden"], fleetFileSha256: "x")
         #expect(none.venues[0].reasons.map(\.code) == [.noBackup, .unverified, .catalogUnreadable])
         #expect(none.venues[0].reasons.contains { $0.text.contains("403 Forbidden") } && none.exitCode == 1)
+        // A venue whose latest attempt failed before the period (and nothing since) says so.
+        let stuck = testVenue("stuck", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        try FileManager.default.createDirectory(atPath: root + "/backups/stuck", withIntermediateDirectories: true)
+        try BackupCatalog.recordAttempt(AttemptRecord(status: .failed, at: until.addingTimeInterval(-10 * day), error: "role \"ops\" does not exist"), of: stuck)
+        let stalled = audit.report(venues: [stuck], catalogs: ["stuck": BackupCatalog(venue: stuck)], fleetFileSha256: "x").venues[0]
+        #expect(stalled.reasons.map(\.code) == [.noBackup, .lastAttemptFailed, .unverified], "\(stalled.reasons)")
+        #expect(stalled.reasons[1].text.contains("role \"ops\" does not exist") && stalled.failedAttempts.isEmpty, "listed only within the period")
     }
 
     @Test func onTheRemoteOnlyWhatReachedItCanBeLost() throws {

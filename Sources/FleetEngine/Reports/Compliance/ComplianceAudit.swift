@@ -92,7 +92,8 @@ public struct ComplianceAudit: Sendable {
             return VenueFigures()
         }
         var unreadable: [String: String] = [:]
-        for outcome in outcomes where outcome.status != .ok && venues.first(where: { $0.slug == outcome.slug })?.enabled == true {
+        let enabled = Set(venues.filter(\.enabled).map(\.slug))
+        for outcome in outcomes where outcome.status != .ok && enabled.contains(outcome.slug) {
             unreadable[outcome.slug] = outcome.error ?? outcome.status.rawValue
         }
         return (await collected.catalogs, unreadable)
@@ -116,11 +117,11 @@ public struct ComplianceAudit: Sendable {
         var failuresByDay = [Int](repeating: 0, count: self.days.count)
         for failure in failures { if let index = dayIndex(failure.at) { failuresByDay[index] += 1 } }
         let days = self.days.indices.map { dayRecord(self.days[$0], backups: backupsByDay[$0], failures: failuresByDay[$0], venue: venue) }
-        let restorePoints = backups.filter { ["complete", "verified", "pruned"].contains($0.state) && $0.purpose != BackupPurpose.safety.rawValue }
+        let restorePoints = backups.filter(\.isRestorePoint)
         let latestVerified = entries.compactMap { $0.state == .verified ? $0.verification?.verifiedAt : nil }.max()
         let offsiteRequired: Bool? = venue.backup.remote == nil ? nil : fleet.policy.requireOffsite
         var row = ComplianceReport.Venue(
-            slug: venue.slug, database: venue.database, enabled: venue.enabled, verdict: "compliant", reasons: [],
+            slug: venue.slug, database: venue.database, enabled: venue.enabled, verdict: .compliant, reasons: [],
             days: days, coveredDays: days.filter { $0.state == .verified || $0.state == .complete }.count,
             latestBackupAt: restorePoints.map(\.startedAt).max(),
             longestGap: longestGap(restorePoints.map(\.startedAt)),
@@ -131,9 +132,9 @@ public struct ComplianceAudit: Sendable {
             retention: retentionFigures(venue, entries: entries, backups: backups, retention: retention, failures: failures),
             failedAttempts: failures.filter { $0.at >= since }, backups: inPeriod.sorted { $0.startedAt > $1.startedAt },
             storedBytes: entries.reduce(0) { $0 + $1.bytes })
-        guard venue.enabled else { row.verdict = "disabled"; return row }
-        row.reasons = reasons(row, entries: entries, unreadable: unreadable, inPeriod: inPeriod)
-        row.verdict = row.reasons.isEmpty ? "compliant" : "not-compliant"
+        guard venue.enabled else { row.verdict = .disabled; return row }
+        row.reasons = reasons(row, entries: entries, failures: failures, unreadable: unreadable, inPeriod: inPeriod)
+        row.verdict = row.reasons.isEmpty ? .compliant : .notCompliant
         return row
     }
 
@@ -159,7 +160,7 @@ public struct ComplianceAudit: Sendable {
             let record = entry.verification
             let offsite: Bool? = !hasRemote ? nil : entry.isComplete && (source == .remote || offsiteNames.contains(entry.fileName))
             return ComplianceReport.Backup(
-                state: entry.state.rawValue, file: entry.fileName, startedAt: entry.date,
+                state: .init(entry.state), file: entry.fileName, startedAt: entry.date,
                 durationSeconds: manifest.map { $0.finishedAt.timeIntervalSince($0.startedAt) }, bytes: entry.bytes,
                 purpose: manifest?.effectivePurpose.rawValue, encrypted: manifest.map { $0.encryption != nil },
                 offsite: offsite, verifiedAt: record?.verifiedAt, tablesMatched: record?.tablesMatched, tables: record?.tables,
@@ -173,7 +174,7 @@ public struct ComplianceAudit: Sendable {
             if source == .remote && taken.offsite != "verified" && !offsiteNames.contains(taken.file) { continue }
             let wasPruned = pruned.contains(taken.file)
             result.append(ComplianceReport.Backup(
-                state: wasPruned ? "pruned" : "lost", file: taken.file, startedAt: taken.at, durationSeconds: nil, bytes: taken.bytes,
+                state: wasPruned ? .pruned : .lost, file: taken.file, startedAt: taken.at, durationSeconds: nil, bytes: taken.bytes,
                 purpose: BackupPurpose.scheduled.rawValue, encrypted: taken.encrypted,
                 offsite: !hasRemote ? nil : (source == .remote || taken.offsite == "verified" || offsiteNames.contains(taken.file)),
                 verifiedAt: nil, tablesMatched: nil, tables: nil, mismatches: [],
@@ -192,12 +193,11 @@ public struct ComplianceAudit: Sendable {
     }
 
     func dayRecord(_ day: String, backups: [ComplianceReport.Backup], failures: Int, venue: Venue) -> ComplianceReport.Day {
-        // A safety backup (taken before a restore replaced the database) is no restore point.
-        let complete = backups.filter { ["complete", "verified", "pruned"].contains($0.state) && $0.purpose != BackupPurpose.safety.rawValue }
+        let complete = backups.filter(\.isRestorePoint)
         let state: ComplianceReport.DayState =
-            complete.contains { $0.state == "verified" } ? .verified
+            complete.contains { $0.state == .verified } ? .verified
             : !complete.isEmpty ? .complete
-            : (failures > 0 || backups.contains { ["corrupt", "incomplete", "lost"].contains($0.state) }) ? .failed : .missing
+            : (failures > 0 || backups.contains { $0.state.isBad }) ? .failed : .missing
         return ComplianceReport.Day(
             day: day, state: state,
             offsite: venue.backup.remote == nil ? nil : complete.contains { $0.offsite == true },
@@ -223,15 +223,16 @@ public struct ComplianceAudit: Sendable {
         let pastPolicy = pruneHeld ? [] : PruneOperation.plan(entries, retention: retention, now: until)
             .filter(\.delete).map { "\(URL(fileURLWithPath: $0.path).lastPathComponent): \($0.reason)" }
         let keepFrom = until.addingTimeInterval(-Double(retention.keepDays) * Self.day)
-        let newest = backups.filter { $0.state != "corrupt" && $0.state != "incomplete" }.sorted { $0.startedAt > $1.startedAt }
+        let newest = backups.filter { $0.state != .corrupt && $0.state != .incomplete }.sorted { $0.startedAt > $1.startedAt }
             .prefix(retention.keepMin).map(\.file)
-        let missing = backups.filter { $0.state == "lost" && ($0.startedAt >= keepFrom || newest.contains($0.file)) }
+        let missing = backups.filter { $0.state == .lost && ($0.startedAt >= keepFrom || newest.contains($0.file)) }
             .map { "\($0.file) (\(Timestamp.iso8601($0.startedAt)))" }
         return .init(keepDays: retention.keepDays, keepMin: retention.keepMin, keptPastPolicy: pastPolicy, missing: missing,
                      ok: pastPolicy.isEmpty && missing.isEmpty)
     }
 
-    func reasons(_ row: ComplianceReport.Venue, entries: [CatalogEntry], unreadable: String?,
+    /// `failures`: every failed attempt up to the period's end (the latest may predate the period).
+    func reasons(_ row: ComplianceReport.Venue, entries: [CatalogEntry], failures: [BackupHistory.FailedAttempt], unreadable: String?,
                  inPeriod: [ComplianceReport.Backup]) -> [ComplianceReport.Reason] {
         let policy = fleet.policy
         let maxBackupAge = Double(policy.maxBackupAge.components.seconds)
@@ -243,7 +244,7 @@ public struct ComplianceAudit: Sendable {
         } else if let gap = row.longestGap, gap.seconds > maxBackupAge {
             add(.recoveryPoint, "\(Self.duration(gap.seconds)) without a complete backup (\(Timestamp.iso8601(gap.from)) to \(Timestamp.iso8601(gap.to)); policy: \(FleetDuration.format(policy.maxBackupAge)))")
         }
-        if latestAttemptFailed(row.slug, row.failedAttempts), let last = row.failedAttempts.first {
+        if latestAttemptFailed(row.slug, failures), let last = failures.first {
             add(.lastAttemptFailed, "the latest backup attempt failed at \(Timestamp.iso8601(last.at)): \(last.error)")
         }
         if let newest = entries.first(where: { !$0.fileName.hasSuffix(".partial") }), newest.state == .corrupt {
@@ -257,12 +258,12 @@ public struct ComplianceAudit: Sendable {
             add(.unverified, "never restore-tested")
         }
         if row.offsiteRequired == true, let gap = row.longestOffsiteGap, gap.seconds > maxBackupAge {
-            let notOffsite = inPeriod.filter { ["complete", "verified", "pruned"].contains($0.state) && $0.offsite == false }.map(\.file)
+            let notOffsite = inPeriod.filter { $0.isRestorePoint && $0.offsite == false }.map(\.file)
             add(.notOffsite, "\(Self.duration(gap.seconds)) without an off-site copy (\(Timestamp.iso8601(gap.from)) to \(Timestamp.iso8601(gap.to)))"
                 + (notOffsite.isEmpty ? "" : "; not off-site: " + notOffsite.joined(separator: ", ")))
         }
         if row.encryptionRequired {
-            let plain = inPeriod.filter { ["complete", "verified"].contains($0.state) && $0.encrypted == false }.map(\.file)
+            let plain = inPeriod.filter { ($0.state == .complete || $0.state == .verified) && $0.encrypted == false }.map(\.file)
             if !plain.isEmpty { add(.unencrypted, "backup.encrypt is set, but stored unencrypted: " + plain.joined(separator: ", ")) }
         }
         if !row.retention.keptPastPolicy.isEmpty {
@@ -288,7 +289,8 @@ public struct ComplianceAudit: Sendable {
 
     func fleetDays(_ rows: [ComplianceReport.Venue]) -> [ComplianceReport.FleetDay] {
         var byDay = [[ComplianceReport.Backup]](repeating: [], count: days.count)
-        for backup in rows.filter(\.enabled).flatMap(\.backups) where ["complete", "verified", "pruned"].contains(backup.state) {
+        // Every backup taken, safety backups too: they take bytes and time like the others.
+        for backup in rows.filter(\.enabled).flatMap(\.backups) where backup.state.wasComplete {
             if let index = dayIndex(backup.startedAt) { byDay[index].append(backup) }
         }
         return days.indices.map { index in

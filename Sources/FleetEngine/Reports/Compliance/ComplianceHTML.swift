@@ -59,7 +59,7 @@ public enum ComplianceHTML {
                 })
             }
             venueHeaders = ComplianceText.venueHeaders
-            venues = report.venues.map { VenueLine(cls: $0.verdict, cells: ComplianceText.venueRow($0)) }
+            venues = report.venues.map { VenueLine(cls: $0.verdict.rawValue, cells: ComplianceText.venueRow($0)) }
             let daily = report.summary.daily
             charts = [
                 Self.chart("Bytes of the backups taken per day (whole fleet)", daily.map { Double($0.bytes) }, daily: daily,
@@ -71,9 +71,9 @@ public enum ComplianceHTML {
                 var lines = venue.reasons.map { "\($0.code.rawValue): \($0.text)" }
                 lines += venue.failedAttempts.map { "failed attempt \(Timestamp.iso8601($0.at)): \($0.error)" }
                 lines += venue.backups.filter { $0.reason != nil || !$0.mismatches.isEmpty }.map { backup in
-                    "\(backup.file) (\(backup.state)): " + ([backup.reason].compactMap { $0 } + backup.mismatches).joined(separator: "; ")
+                    "\(backup.file) (\(backup.state.rawValue)): " + ([backup.reason].compactMap { $0 } + backup.mismatches).joined(separator: "; ")
                 }
-                return lines.isEmpty ? nil : Detail(slug: venue.slug, verdict: venue.verdict, lines: lines)
+                return lines.isEmpty ? nil : Detail(slug: venue.slug, verdict: venue.verdict.rawValue, lines: lines)
             }
             hasDetails = !details.isEmpty
         }

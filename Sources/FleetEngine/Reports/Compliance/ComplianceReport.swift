@@ -98,11 +98,38 @@ public struct ComplianceReport: Codable, Sendable {
         public var failedAttempts: Int
     }
 
+    /// What a backup of the period is worth: the catalog's states, and two for a backup the
+    /// saved reports say was taken that is gone.
+    public enum BackupState: String, Codable, Sendable {
+        case complete, verified, corrupt, incomplete
+        /// Deleted by prune, by policy: it was a restore point on its day.
+        case pruned
+        /// Reported taken, gone, and no prune deleted it.
+        case lost
+
+        init(_ state: FleetEngine.BackupState) {
+            switch state {
+            case .complete: self = .complete
+            case .verified: self = .verified
+            case .corrupt: self = .corrupt
+            case .incomplete: self = .incomplete
+            }
+        }
+
+        /// Complete when taken (and, if pruned since, by policy).
+        public var wasComplete: Bool { self == .complete || self == .verified || self == .pruned }
+        /// Taken, but not usable: it makes its day `failed` when nothing better is there.
+        public var isBad: Bool { self == .corrupt || self == .incomplete || self == .lost }
+    }
+
+    /// Judged against the policy, or left out.
+    public enum Verdict: String, Codable, Sendable {
+        case compliant, notCompliant = "not-compliant", disabled
+    }
+
     /// One backup of the period (or one the period's reports mention that is gone).
     public struct Backup: Codable, Sendable, Equatable {
-        /// `complete`, `verified`, `corrupt`, `incomplete`; `pruned` (deleted by prune, by policy);
-        /// `lost` (reported taken, gone, and no prune deleted it).
-        public var state: String
+        public var state: BackupState
         public var file: String
         public var startedAt: Date
         public var durationSeconds: Double?
@@ -116,6 +143,10 @@ public struct ComplianceReport: Codable, Sendable {
         /// Tables whose restored rows differed (`public.Order expected 4000, got 3999`).
         public var mismatches: [String]
         public var reason: String?
+
+        /// What a restore could start from: complete when taken, and not a safety backup (which
+        /// holds the state a restore threw away).
+        public var isRestorePoint: Bool { state.wasComplete && purpose != BackupPurpose.safety.rawValue }
     }
 
     public struct Gap: Codable, Sendable, Equatable {
@@ -138,8 +169,7 @@ public struct ComplianceReport: Codable, Sendable {
         public var slug: String
         public var database: String
         public var enabled: Bool
-        /// `compliant`, `not-compliant` or `disabled`.
-        public var verdict: String
+        public var verdict: Verdict
         public var reasons: [Reason]
         public var days: [Day]
         public var coveredDays: Int
@@ -158,7 +188,7 @@ public struct ComplianceReport: Codable, Sendable {
         public var backups: [Backup]
         public var storedBytes: Int
 
-        public var isCompliant: Bool { verdict == "compliant" }
+        public var isCompliant: Bool { verdict == .compliant }
     }
 
     public var schemaVersion = ComplianceReport.schemaVersion

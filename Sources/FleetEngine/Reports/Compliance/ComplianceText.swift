@@ -10,7 +10,7 @@ public enum ComplianceText {
         let rows = report.venues.flatMap { venue in
             venue.days.map { day in
                 [venue.slug, venue.database, day.day, day.state.rawValue, String(day.backups), flag(day.offsite), flag(day.encrypted),
-                 String(day.failedAttempts), venue.verdict, venue.reasons.map(\.code.rawValue).joined(separator: ";"),
+                 String(day.failedAttempts), venue.verdict.rawValue, venue.reasons.map(\.code.rawValue).joined(separator: ";"),
                  String(venue.coveredDays), String(venue.days.count), venue.longestGap.map { hours($0.seconds) } ?? "",
                  venue.latestVerifiedAt.map(Timestamp.iso8601) ?? "", venue.verifyAgeSeconds.map(hours) ?? "", String(venue.retention.ok)]
             }
@@ -54,11 +54,11 @@ public enum ComplianceText {
         let details = report.venues.filter { !$0.reasons.isEmpty || !$0.failedAttempts.isEmpty || $0.backups.contains { !$0.mismatches.isEmpty || $0.reason != nil } }
         if !details.isEmpty { lines += ["", "## Details"] }
         for venue in details {
-            lines += ["", "### \(TableText.markdownText(venue.slug)) (\(venue.verdict))", ""]
+            lines += ["", "### \(TableText.markdownText(venue.slug)) (\(venue.verdict.rawValue))", ""]
             lines += venue.reasons.map { "- \($0.code.rawValue): \(TableText.markdownText($0.text))" }
             lines += venue.failedAttempts.map { "- failed attempt \(Timestamp.iso8601($0.at)): \(TableText.markdownText($0.error))" }
             for backup in venue.backups where backup.reason != nil || !backup.mismatches.isEmpty {
-                lines.append("- \(TableText.markdownText(backup.file)) (\(backup.state)): "
+                lines.append("- \(TableText.markdownText(backup.file)) (\(backup.state.rawValue)): "
                              + TableText.markdownText(([backup.reason].compactMap { $0 } + backup.mismatches).joined(separator: "; ")))
             }
         }
@@ -71,7 +71,7 @@ public enum ComplianceText {
                                "encrypted", "retention", "failed attempts", "stored", "reasons"]
 
     static func venueRow(_ venue: ComplianceReport.Venue) -> [String] {
-        [venue.slug, venue.verdict, "\(venue.coveredDays)/\(venue.days.count)",
+        [venue.slug, venue.verdict.rawValue, "\(venue.coveredDays)/\(venue.days.count)",
          venue.longestGap.map { age($0.seconds) } ?? "",
          venue.verifyAgeSeconds.map { age($0) + " ago" } ?? "never",
          offsiteText(venue), encryptedText(venue), venue.retention.ok ? "kept" : "broken",
