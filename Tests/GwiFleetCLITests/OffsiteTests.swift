@@ -49,7 +49,8 @@ import TestSupport
 
     @Test func encryptedBackupsGoOffsiteAndComeBackWhenTheMachineIsGone() async throws {
         try await cluster.createVenue(database: "gwi_pos_off_trip")
-        let (directory, _, environment, bucket) = try await fleet("off_trip")
+        let (directory, _, fleetEnvironment, bucket) = try await fleet("off_trip")
+        var environment = fleetEnvironment
         let backup = try await gwi(["backup"], directory, environment)
         #expect(backup.status == 0, "\(backup.stdout)\(backup.stderr)")
         let row = venue(try directory.report(), "off_trip")
@@ -68,7 +69,11 @@ import TestSupport
         #expect(stored.starts(with: Data("age-encryption.org/v1".utf8)) && stored.range(of: Data("MenuItem".utf8)) == nil)
         let expected = try await cluster.rowCounts(database: "gwi_pos_off_trip")
 
-        // The ops machine is gone: no backups, no reports, no saved state.
+        // The ops machine is gone: no backups, no reports, no saved state. gwi-fleet's temporary
+        // files go to a directory of this test's own, so other tests' downloads are not counted.
+        let temporary = directory.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        environment["TMPDIR"] = temporary
         try FileManager.default.removeItem(atPath: directory.path + "/backups")
         try FileManager.default.removeItem(atPath: directory.path + "/reports")
         let listed = try await gwi(["backups", "--remote"], directory, environment)
@@ -81,7 +86,7 @@ import TestSupport
         #expect(try await cluster.rowCounts(database: "gwi_off_trip_back") == expected)
         try await cluster.psql(database: "postgres", sql: "DROP DATABASE gwi_off_trip_back")
         // Nothing of the download is left behind.
-        #expect(!((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []).contains { $0.hasPrefix("gwi-fleet-") && !$0.hasPrefix("gwi-fleet-test") && !$0.hasPrefix("gwi-fleet-sandbox") })
+        #expect((try FileManager.default.contentsOfDirectory(atPath: temporary)).isEmpty)
     }
 
     @Test func anUnreachableRemoteFailsTheVenueKeepsTheBackupAndUploadCatchesUp() async throws {
