@@ -70,7 +70,7 @@ import TestSupport
             return inserted
         }
         try await Task.sleep(for: .milliseconds(100))
-        let manifest = try await operation().backup(testVenue("live_\(format.rawValue)", database: database,
+        let manifest = try await operation().dumper.backup(testVenue("live_\(format.rawValue)", database: database,
                                                               directory: directory, format: format))
         // Let at least one more row arrive after the snapshot, however slow the machine.
         let inBackup = manifest.rowCounts["public.Order"]!
@@ -131,7 +131,7 @@ import TestSupport
             """)
         let directory = try scratchDirectory("killed")
         let backup = try await operation()
-        let task = Task { try await backup.backup(testVenue("killed", database: database, directory: directory, format: .plain)) }
+        let task = Task { try await backup.dumper.backup(testVenue("killed", database: database, directory: directory, format: .plain)) }
 
         // Freeze the real pg_dump as soon as it appears, then kill it: it dies mid-run.
         let pid = await ProcessTable.freezeFirst(commandContaining: ["pg_dump", "dbname=\(database)"])
@@ -169,7 +169,7 @@ import TestSupport
     @Test func backupDirectoriesArePrivate() async throws {
         try await cluster.createVenue(database: "gwi_pos_private")
         let directory = try scratchDirectory("private") + "/backups"
-        _ = try await operation().backup(testVenue("private", directory: directory))
+        _ = try await operation().dumper.backup(testVenue("private", directory: directory))
         for path in [directory, directory + "/private"] {
             let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
             #expect(mode == 0o700, "\(path)")

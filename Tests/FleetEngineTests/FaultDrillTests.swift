@@ -16,7 +16,7 @@ import TestSupport
     func backedUp(_ slug: String, format: BackupFormat = .custom, scale: Int = 1) async throws -> (Venue, BackupManifest) {
         try await cluster.createVenue(database: "gwi_pos_\(slug)", scale: scale)
         let venue = testVenue(slug, directory: try scratchDirectory(slug), format: format)
-        return (venue, try await BackupOperation(tools: try await tools()).backup(venue))
+        return (venue, try await VenueDumper(tools: try await tools()).backup(venue))
     }
 
     /// A venue database owned by the app's role (not a superuser), with a setting, a role setting,
@@ -89,7 +89,7 @@ import TestSupport
         #expect(before.contains("gwi_app|50|UTF8"))
         let schemaBefore = try await Shell.runInBackground(cluster.binDirectory + "/pg_dump", ["--schema-only", "--create", "-h", cluster.directory,
                                                                                               "-p", String(cluster.port), "-U", "postgres", venue.database])
-        _ = try await BackupOperation(tools: try await tools()).backup(venue)  // the tables now belong to gwi_app
+        _ = try await VenueDumper(tools: try await tools()).backup(venue)  // the tables now belong to gwi_app
         try await cluster.psql(database: venue.database, sql: "DELETE FROM \"Payment\"")
         _ = try await RestoreOperation(tools: try await tools(), backupFile: nil, target: .replace, confirmed: true).run(venue)
         let after = try await facts(venue.database)
@@ -127,7 +127,7 @@ import TestSupport
     @Test func anInPlacePlainRestoreKeepsWhatTheBackupDoesNotHold() async throws {
         let (venue, _) = try await backedUp("drill_plain", format: .plain)
         try await ownedByTheApp(venue.database)
-        let manifest = try await BackupOperation(tools: try await tools()).backup(venue)
+        let manifest = try await VenueDumper(tools: try await tools()).backup(venue)
         #expect(manifest.dropsFirst == true)
         try await cluster.psql(database: venue.database, sql: "CREATE TABLE \"Extra\" (id int); INSERT INTO \"Extra\" VALUES (1); DELETE FROM \"Audit Log\"")
         let publicBefore = try await cluster.psql(database: venue.database, sql: "SELECT pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace WHERE nspname = 'public'")

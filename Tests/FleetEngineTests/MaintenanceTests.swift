@@ -15,7 +15,7 @@ import TestSupport
     @Test func countsAreExactAndShowTheDriftSinceTheLatestBackup() async throws {
         try await cluster.createVenue(database: "gwi_pos_cnt")
         let venue = testVenue("cnt", directory: try scratchDirectory("cnt"))
-        _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
+        _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue)
         try await cluster.psql(database: "gwi_pos_cnt", sql: "INSERT INTO \"Order\" (opened_at, status) SELECT now(), 'open' FROM generate_series(1, 17)")
         let figures = try await CountsOperation().run(venue)
         let rows = try #require(figures["counts"]?.arrayValue)
@@ -94,7 +94,7 @@ import TestSupport
         var venue = testVenue("age", directory: directory)
         venue.maxBackupAge = .seconds(26 * 3600)
         #expect(SweepOperation.backupVerdict(of: venue, now: Date()).0 == .none)
-        _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
+        _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue)
         #expect(SweepOperation.backupVerdict(of: venue, now: Date()).0 == .fresh)
         #expect(SweepOperation.backupVerdict(of: venue, now: Date().addingTimeInterval(27 * 3600)).0 == .stale)
 
@@ -116,7 +116,7 @@ import TestSupport
         try await cluster.createVenue(database: "gwi_pos_grow")
         var venue = testVenue("grow", directory: try scratchDirectory("grow"))
         venue.verifyTables = ["Order", "Nonexistent"]
-        _ = try await BackupOperation(tools: try await PgTools.locate()).backup(venue)
+        _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue)
         let figures = try await SweepOperation(previousSizes: ["grow": 1_000_000]).run(venue)
         #expect(figures.warnings.contains { $0.hasPrefix("database grew") })
         #expect(figures.warnings.contains("no table \"Nonexistent\" in this database"))

@@ -16,7 +16,7 @@ import TestSupport
         try await cluster.createVenue(database: "gwi_pos_\(slug)")
         var venue = testVenue(slug, directory: try scratchDirectory(slug), format: format)
         venue.backup.compression = compression
-        let manifest = try await BackupOperation(tools: try await tools()).backup(venue)
+        let manifest = try await VenueDumper(tools: try await tools()).backup(venue)
         return (venue, manifest, BackupCatalog.directory(of: venue) + "/" + manifest.file)
     }
 
@@ -237,7 +237,7 @@ import TestSupport
         let partial = directory + "/.old.dump.partial"
         try Data("x".utf8).write(to: URL(fileURLWithPath: partial))
         try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-3 * day)], ofItemAtPath: partial)
-        let decisions = PruneOperation.plan(BackupCatalog.entries(in: directory), retention: RetentionPolicy(keepDays: 30, keepMin: 2), now: now)
+        let decisions = Retention.plan(BackupCatalog.entries(in: directory), retention: RetentionPolicy(keepDays: 30, keepMin: 2), now: now)
         let reasons = decisions.map { "\($0.delete ? "delete" : "keep"): \($0.reason)" }
         #expect(reasons == [
             "keep: one of the newest 2 complete backups",
@@ -248,7 +248,7 @@ import TestSupport
             "delete: older than 30 days",
         ])
         // keep_min wins over keep_days: with 5 kept, nothing is old enough to go.
-        #expect(PruneOperation.plan(BackupCatalog.entries(in: directory), retention: RetentionPolicy(keepDays: 30, keepMin: 5), now: now)
+        #expect(Retention.plan(BackupCatalog.entries(in: directory), retention: RetentionPolicy(keepDays: 30, keepMin: 5), now: now)
             .filter(\.delete).map(\.path) == [partial])
     }
 

@@ -30,7 +30,7 @@ import TestSupport
         let venue = try await venue("stage_age", compression: .zstd(level: 3),
                                     encryption: BackupEncryption(recipients: [recipient], identityFile: identity))
         let tools = try await PgTools.locate()
-        let manifest = try await BackupOperation(tools: tools).backup(venue)
+        let manifest = try await VenueDumper(tools: tools).backup(venue)
         #expect(manifest.file.hasSuffix(".dump.zst.age"))
         #expect(manifest.compression == "zstd:3")
         #expect(manifest.encryption == BackupManifest.Encryption(tool: "age", recipients: [BackupCodec.fingerprint(recipient)]))
@@ -57,7 +57,7 @@ import TestSupport
         let (otherIdentity, _) = try await ageIdentity()
         var venue = try await venue("stage_wrong", compression: .zstd(level: 1), encryption: BackupEncryption(recipients: [recipient]))
         let tools = try await PgTools.locate()
-        _ = try await BackupOperation(tools: tools).backup(venue)
+        _ = try await VenueDumper(tools: tools).backup(venue)
         // No identity at all: refused before anything is touched.
         await #expect { _ = try await RestoreOperation(tools: tools, target: .newDatabase("gwi_stage_wrong_copy")).run(venue) }
             throws: { "\($0)".contains("no identity is configured") }
@@ -77,7 +77,7 @@ import TestSupport
         let slug = "stage_\(format.rawValue)_\(compression.description.replacingOccurrences(of: ":", with: ""))"
         let venue = try await venue(slug, format: format, compression: compression)
         let tools = try await PgTools.locate()
-        let manifest = try await BackupOperation(tools: tools).backup(venue)
+        let manifest = try await VenueDumper(tools: tools).backup(venue)
         #expect(manifest.file.hasSuffix(suffix), "\(manifest.file)")
         #expect(manifest.compression == compression.description)
         _ = try await VerifyOperation(tools: tools).run(venue)

@@ -144,6 +144,20 @@ public struct BackupCatalog: Sendable {
 
     // MARK: - Conveniences by venue and by path (the local directory store)
 
+    /// Adds the off-site result to the venue's attempt record (what `status` reads).
+    static func noteOffsite(_ venue: Venue, verified: Bool) {
+        let catalog = BackupCatalog(venue: venue)
+        guard var attempt = catalog.lastAttempt() else { return }
+        attempt.offsite = verified ? "verified" : "failed"
+        if verified { attempt.offsiteVerifiedAt = Date() }
+        try? catalog.recordAttempt(attempt)
+    }
+
+    /// Makes the venue's backup directory (0700) if missing; returns its path.
+    static func prepareDirectory(of venue: Venue) throws -> String {
+        try LocalDirectoryStore(root: venue.backup.directory).prepare(venue.slug)
+    }
+
     public static func directory(of venue: Venue) -> String { venue.backup.directory + "/" + venue.slug }
 
     /// Every backup of the venue, newest first.

@@ -15,6 +15,9 @@ public struct BackupOperation: Sendable {
     /// Changes to the rclone children's environment (tests unset `AWS_CA_BUNDLE`).
     public var remoteEnvironment: [String: String?] = [:]
 
+    /// The dump step alone, as this operation takes it.
+    public var dumper: VenueDumper { VenueDumper(tools: tools, connector: connector, formatOverride: formatOverride) }
+
     public init(tools: PgTools, connector: VenueConnector = VenueConnector(), formatOverride: BackupFormat? = nil,
                 prune: Bool = false) {
         self.tools = tools
@@ -24,10 +27,10 @@ public struct BackupOperation: Sendable {
     }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
-        let lock = try await VenueLock.acquire(directory: try Self.prepareDirectory(of: venue))
+        let lock = try await VenueLock.acquire(directory: try BackupCatalog.prepareDirectory(of: venue))
         defer { withExtendedLifetime(lock) {} }
         let directory = BackupCatalog.directory(of: venue)
-        let manifest = try await backup(venue, lockHeld: true)
+        let manifest = try await dumper.backup(venue, lockHeld: true)
         var figures = Self.figures(of: manifest, directory: directory)
         if let remote = venue.backup.remote {
             // The local backup is complete and counted whatever happens to its off-site copy.
@@ -35,9 +38,9 @@ public struct BackupOperation: Sendable {
                 let path = try await OffsiteCopy(policy: remote, environment: remoteEnvironment).copy(manifest, from: directory, slug: venue.slug)
                 figures.fields.append(("offsite", .object([("status", .string("verified")), ("path", .string(path))])))
                 figures.summary += "; offsite verified"
-                Self.noteOffsite(venue, verified: true)
+                BackupCatalog.noteOffsite(venue, verified: true)
             } catch {
-                Self.noteOffsite(venue, verified: false)
+                BackupCatalog.noteOffsite(venue, verified: false)
                 let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
                 figures.fields.append(("offsite", .object([("status", .string("failed")), ("error", .string(reason))])))
                 throw VenueFailure(message: "offsite copy failed: \(reason); the local backup \(manifest.file) is complete and counted (gwi-fleet upload sends it later)",
@@ -45,145 +48,11 @@ public struct BackupOperation: Sendable {
             }
         }
         if prune {
-            let pruned = try await PruneOperation(remoteEnvironment: remoteEnvironment).prune(venue)
+            let pruned = try await Retention(remoteEnvironment: remoteEnvironment).apply(to: venue)
             figures.fields += pruned.fields.filter { $0.0 != "dry_run" }.map { ("pruned_" + $0.0, $0.1) }
             figures.summary += "; pruned: \(pruned.summary)"
         }
         return figures
-    }
-
-    /// Adds the off-site result to the venue's attempt record (what `status` reads).
-    static func noteOffsite(_ venue: Venue, verified: Bool) {
-        let catalog = BackupCatalog(venue: venue)
-        guard var attempt = catalog.lastAttempt() else { return }
-        attempt.offsite = verified ? "verified" : "failed"
-        if verified { attempt.offsiteVerifiedAt = Date() }
-        try? catalog.recordAttempt(attempt)
-    }
-
-    static func prepareDirectory(of venue: Venue) throws -> String {
-        try LocalDirectoryStore(root: venue.backup.directory).prepare(venue.slug)
-    }
-
-    /// Takes one backup and returns its manifest (already written). `lockHeld`: the caller holds
-    /// the venue's lock already (a safety backup inside `restore`).
-    public func backup(_ venue: Venue, lockHeld: Bool = false, purpose: BackupPurpose = .scheduled) async throws -> BackupManifest {
-        let store = LocalDirectoryStore(root: venue.backup.directory)
-        let directory = try store.prepare(venue.slug)
-        let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
-        defer { withExtendedLifetime(lock) {} }
-        let catalog = BackupCatalog(store: store, slug: venue.slug)
-        let manifest: BackupManifest
-        do {
-            manifest = try await takeBackup(venue, into: catalog, purpose: purpose)
-        } catch {
-            let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
-            try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason,
-                                                     offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
-            throw error
-        }
-        do {
-            try catalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil,
-                                                    offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
-        } catch {
-            // Without the record, prune cannot tell a good night from a bad one: say so, loudly.
-            throw FleetEngineError.refused("backup \(manifest.file) is complete, but its attempt record could not be saved (\(error)); nothing will be pruned until it can")
-        }
-        RunContext.logger.debug("backup complete", metadata: ["file": .string(manifest.file), "bytes": .stringConvertible(manifest.bytes)])
-        return manifest
-    }
-
-    private func takeBackup(_ venue: Venue, into catalog: BackupCatalog, purpose: BackupPurpose) async throws -> BackupManifest {
-        let format = formatOverride ?? venue.backup.format
-
-        let startedAt = Date()
-        let connection = try await connector.connect(venue, .direct)
-
-        // One snapshot for the counts and the dump: both describe the same instant.
-        let snapshot: String
-        let serverVersion: String
-        // A table locked by another session must fail the backup with who holds it, well before the
-        // venue's deadline: half of it, a minute at most (pg_dump gets the same).
-        let lockWait = MaintenanceSession.limits(for: RunContext.deadline?.limit ?? venue.timeout).lock
-        do {
-            try await connection.execute("SET lock_timeout = \(lockWait); BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            let info = try await connection.query("SELECT pg_export_snapshot(), current_setting('server_version_num')::int / 10000, current_setting('server_version')")
-            snapshot = try info.value(0, 0, "a snapshot id")
-            serverVersion = try info.value(0, 2, "server_version")
-            let serverMajor = try info.int(0, 1, "the server's major version")
-            if tools.pgDumpMajor < serverMajor {
-                throw FleetEngineError.toolTooOld(tool: "pg_dump", toolMajor: tools.pgDumpMajor, serverMajor: serverMajor)
-            }
-        } catch let error as PostgresError {
-            throw FleetEngineError.database(step: "open snapshot", error)
-        }
-        let rowCounts: [String: Int]
-        do {
-            rowCounts = try await TableCounter.countAll(on: connection)
-        } catch let error as PostgresError where error.sqlState == "55P03" {
-            throw FleetEngineError.refused("count rows: \(await LockHolders.describe(venue: venue, connector: connector))")
-        } catch let error as PostgresError {
-            throw FleetEngineError.database(step: "count rows", error)
-        }
-
-        let codec = BackupCodec(policy: venue.backup, format: format)
-        let name = Self.availableName(in: catalog, database: venue.database, date: startedAt, extension: codec.fileExtension)
-        let digests: (dump: DigestTap.Digest, stored: DigestTap.Digest)
-        do {
-            digests = try await dump(venue, snapshot: snapshot, codec: codec, lockWait: lockWait,
-                                     to: try catalog.store.create(catalog.slug, name))
-        } catch FleetEngineError.toolFailed(let tool, _, let message) where message.contains("could not obtain lock") {
-            throw FleetEngineError.refused("\(tool): \(await LockHolders.describe(venue: venue, connector: connector))")
-        }
-        // The snapshot had to stay open until pg_dump was done with it.
-        _ = try? await connection.execute("COMMIT")
-
-        var manifest = BackupManifest(
-            venue: venue.slug, database: venue.database, file: name,
-            format: format, bytes: digests.stored.bytes, sha256: digests.stored.sha256, startedAt: startedAt, finishedAt: Date(),
-            serverVersion: serverVersion, pgDumpVersion: tools.pgDumpVersion, snapshot: snapshot,
-            rowCounts: rowCounts, tool: "gwi-fleet", purpose: purpose, dropsFirst: format == .plain ? true : nil)
-        manifest.compression = codec.manifestCompression
-        manifest.encryption = codec.manifestEncryption()
-        manifest.dumpSHA256 = digests.dump.sha256
-        manifest.md5 = digests.stored.md5
-        try Task.checkCancellation()
-        try catalog.store.write(try manifest.encoded(), catalog.slug, BackupManifest.name(forDump: name))
-        return manifest
-    }
-
-    /// Runs the chain `pg_dump → hash → [zstd] → [age] → hash → durable file` on the snapshot:
-    /// nothing in memory, the file renamed into place only once every stage succeeded and every
-    /// byte is on disk. Returns the digests of pg_dump's output and of the stored file.
-    func dump(_ venue: Venue, snapshot: String, codec: BackupCodec, lockWait: Int,
-              to file: DurableFile) async throws -> (dump: DigestTap.Digest, stored: DigestTap.Digest) {
-        let child = try connector.childConnection(for: venue, .direct)
-        defer { withExtendedLifetime(child) {} }
-        // A plain dump drops what it holds before creating it (and nothing else), so it can be
-        // restored in place without touching tables, schemas or grants it does not know.
-        let formatArguments = codec.format == .custom ? ["--format=custom"] : ["--format=plain", "--clean", "--if-exists"]
-        let pgDump = ChildProcess(tools.pgDump, formatArguments + codec.pgDumpArguments + [
-            "--snapshot=\(snapshot)", "--lock-wait-timeout=\(lockWait)", "--no-password", "--dbname=\(child.conninfo)",
-        ], environment: child.environment)
-        defer { file.abandon() }
-        let dumped = DigestTap(), stored = DigestTap()
-        try await BytePipeline(.process(pgDump), [.tap(dumped)] + (try codec.storeStages()) + [.tap(stored)],
-                               into: .descriptor(file.descriptor, name: file.finalPath)).run()
-        try file.commit()
-        return (dumped.digest, stored.digest)
-    }
-
-    /// `<database>-<YYYYMMDDTHHMMSSZ>.<ext>`, with `-2`, `-3` … if that second is taken.
-    static func availableName(in catalog: BackupCatalog, database: String, date: Date, extension: String) -> String {
-        let taken = Set(((try? catalog.store.list(catalog.slug)) ?? []).map(\.name))
-        let stem = "\(database)-\(Timestamp.compact(date))"
-        var candidate = "\(stem).\(`extension`)"
-        var counter = 2
-        while taken.contains(candidate) || taken.contains(BackupManifest.name(forDump: candidate)) {
-            candidate = "\(stem)-\(counter).\(`extension`)"
-            counter += 1
-        }
-        return candidate
     }
 
     static func figures(of manifest: BackupManifest, directory: String) -> VenueFigures {

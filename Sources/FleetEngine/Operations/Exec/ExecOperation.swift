@@ -33,7 +33,7 @@ public struct ExecOperation: Sendable {
         var warnings: [String] = []
         var backupPath: String?
         if backupFirst {
-            let manifest = try await BackupOperation(tools: tools, connector: connector).backup(venue, purpose: .preExec)
+            let manifest = try await VenueDumper(tools: tools, connector: connector).backup(venue, purpose: .preExec)
             backupPath = BackupCatalog.directory(of: venue) + "/" + manifest.file
             fields.append(("backup", .string(backupPath!)))
         } else {

@@ -41,7 +41,7 @@ public struct RestoreOperation: Sendable {
     }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
-        let directory = try BackupOperation.prepareDirectory(of: venue)
+        let directory = try BackupCatalog.prepareDirectory(of: venue)
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
@@ -91,7 +91,7 @@ public struct RestoreOperation: Sendable {
                 if rows > 0 && !confirmed {
                     throw FleetEngineError.refused("\(venue.database) holds \(rows) rows; pass --yes to replace it (a safety backup is taken first)")
                 }
-                safety = try await BackupOperation(tools: tools, connector: connector).backup(venue, lockHeld: true, purpose: .safety)
+                safety = try await VenueDumper(tools: tools, connector: connector).backup(venue, lockHeld: true, purpose: .safety)
                 fields.append(("safety_backup", .string(directory + "/" + safety!.file)))
             }
             if target == .inPlace {

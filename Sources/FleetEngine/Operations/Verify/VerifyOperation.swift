@@ -51,7 +51,7 @@ public struct VerifyOperation: Sendable {
     }
 
     public func run(_ venue: Venue) async throws -> VenueFigures {
-        let directory = try BackupOperation.prepareDirectory(of: venue)
+        let directory = try BackupCatalog.prepareDirectory(of: venue)
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 

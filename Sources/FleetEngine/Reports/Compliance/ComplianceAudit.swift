@@ -220,7 +220,7 @@ public struct ComplianceAudit: Sendable {
                           failures: [BackupHistory.FailedAttempt]) -> ComplianceReport.Retention {
         // Prune holds everything while the latest attempt failed: nothing is then kept past policy.
         let pruneHeld = latestAttemptFailed(venue.slug, failures)
-        let pastPolicy = pruneHeld ? [] : PruneOperation.plan(entries, retention: retention, now: until)
+        let pastPolicy = pruneHeld ? [] : Retention.plan(entries, retention: retention, now: until)
             .filter(\.delete).map { "\(URL(fileURLWithPath: $0.path).lastPathComponent): \($0.reason)" }
         let keepFrom = until.addingTimeInterval(-Double(retention.keepDays) * Self.day)
         let newest = backups.filter { $0.state != .corrupt && $0.state != .incomplete }.sorted { $0.startedAt > $1.startedAt }
