@@ -21,28 +21,19 @@ struct ValidateCommand: AsyncParsableCommand {
         if let count, !(1...10_000).contains(count) { throw ValidationError("--shard-count must be between 1 and 10000") }
         let assignment = count.map { count in session.venues.map { Shard.assign($0.slug, count: count) } }
         if options.json {
-            let venues = JSONValue.array(session.venues.enumerated().map { position, venue in
-                .object((assignment.map { [("shard", JSONValue.int($0[position]))] } ?? []) + [
-                    ("slug", .string(venue.slug)), ("database", .string(venue.database)), ("kind", .string(venue.kind.rawValue)),
-                    ("origin", .string(venue.origin)),
-                    ("enabled", .bool(venue.enabled)), ("tags", .array(venue.tags.map(JSONValue.string))),
-                    ("url", .string(venue.redactedURL)), ("direct_url", .string(venue.redactedDirectURL)),
-                    ("password_env", venue.passwordEnv.map(JSONValue.string) ?? .null),
-                    ("timeout", .string(FleetDuration.format(options.timeoutOverride ?? venue.timeout))),
-                    ("backup_dir", .string(venue.backup.directory + "/" + venue.slug)),
-                    ("backup_format", .string(venue.backup.format.rawValue)),
-                ])
-            })
-            let shards: JSONValue = count.map { count in
-                .array((0..<count).map { index in
-                    .object([("index", .int(index)), ("venues", .int(assignment?.filter { $0 == index }.count ?? 0))])
-                })
-            } ?? .null
-            Terminal.out(JSONValue.object([
-                ("fleet", .string(session.fleet.path)), ("jobs", .int(session.fleet.jobs)),
-                ("reports_dir", .string(session.fleet.reportsDirectory)), ("discovery", session.discovery?.json ?? .null),
-                ("shards", shards), ("venues", venues),
-            ]).serialized(), terminator: "")
+            let venues = session.venues.enumerated().map { position, venue in
+                ValidateJSON.Venue(shard: assignment?[position], slug: venue.slug, database: venue.database, kind: venue.kind.rawValue,
+                                   origin: venue.origin, enabled: venue.enabled, tags: venue.tags, url: venue.redactedURL,
+                                   directURL: venue.redactedDirectURL, passwordEnv: venue.passwordEnv,
+                                   timeout: FleetDuration.format(options.timeoutOverride ?? venue.timeout),
+                                   backupDir: venue.backup.directory + "/" + venue.slug, backupFormat: venue.backup.format.rawValue)
+            }
+            let shards = count.map { count in
+                (0..<count).map { index in ValidateJSON.Shard(index: index, venues: assignment?.filter { $0 == index }.count ?? 0) }
+            }
+            Terminal.out(JSONCoding.text(ValidateJSON(fleet: session.fleet.path, jobs: session.fleet.jobs,
+                                                      reportsDir: session.fleet.reportsDirectory, discovery: session.discovery,
+                                                      shards: shards, venues: venues)), terminator: "")
             return
         }
         Terminal.out(Terminal.table(
@@ -116,7 +107,7 @@ struct QueryCommand: AsyncParsableCommand {
         if options.json { try session.finish(report, savedAt: path) }
         Terminal.out(QueryRendering.render(report, format: format))
         // The rows are the output; the per-venue status goes to stderr so stdout stays parseable.
-        Terminal.error(ReportRendering.render(report.json, format: .table, savedAt: path))
+        Terminal.error(ReportRendering.render(report, format: .table, savedAt: path))
         Foundation.exit(report.exitCode)
     }
 }
@@ -164,11 +155,9 @@ enum QueryRendering {
         var columns: [String] = []
         var rows: [[String?]] = []
         for outcome in ok {
-            guard case .array(let names)? = outcome.figures["columns"], case .array(let venueRows)? = outcome.figures["rows"] else { continue }
-            if columns.isEmpty { columns = names.compactMap(\.stringValue) }
-            for case .array(let values) in venueRows {
-                rows.append([outcome.slug] + values.map(\.stringValue))
-            }
+            guard let result = outcome.result(as: QueryRowsResult.self) else { continue }
+            if columns.isEmpty { columns = result.columns }
+            rows += result.rows.map { [outcome.slug] + $0 }
         }
         let headers = ["venue"] + columns
         switch format {
@@ -178,12 +167,47 @@ enum QueryRendering {
             return ([headers.map(csvField)] + rows.map { $0.map { $0.map(csvField) ?? "" } })
                 .map { $0.joined(separator: ",") }.joined(separator: "\n")
         case .json:
-            let objects = JSONValue.array(rows.map { row in
-                .object(zip(headers, row).map { ($0, $1.map(JSONValue.string) ?? .null) })
-            })
-            return objects.serialized()
+            // One object per row, keys as the query named its columns (a dictionary: JSON objects have no order).
+            return JSONCoding.text(rows.map { row in Dictionary(zip(headers, row), uniquingKeysWith: { first, _ in first }) })
         }
     }
 
     static func csvField(_ value: String) -> String { TableText.csvField(value) }
+}
+
+/// `validate --json`.
+struct ValidateJSON: Encodable {
+    struct Venue: Encodable {
+        var shard: Int?
+        var slug, database, kind, origin: String
+        var enabled: Bool
+        var tags: [String]
+        var url, directURL: String
+        var passwordEnv: String?
+        var timeout, backupDir, backupFormat: String
+
+        enum CodingKeys: String, CodingKey {
+            case shard, slug, database, kind, origin, enabled, tags, url, directURL = "direct_url", passwordEnv = "password_env"
+            case timeout, backupDir = "backup_dir", backupFormat = "backup_format"
+        }
+    }
+    struct Shard: Encodable { var index, venues: Int }
+    var fleet: String
+    var jobs: Int
+    var reportsDir: String
+    var discovery: DiscoveryStatus?
+    var shards: [Shard]?
+    var venues: [Venue]
+
+    enum CodingKeys: String, CodingKey { case fleet, jobs, reportsDir = "reports_dir", discovery, shards, venues }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fleet, forKey: .fleet)
+        try container.encode(jobs, forKey: .jobs)
+        try container.encode(reportsDir, forKey: .reportsDir)
+        try container.encode(discovery, forKey: .discovery)
+        try container.encode(shards, forKey: .shards)
+        try container.encode(venues, forKey: .venues)
+    }
 }

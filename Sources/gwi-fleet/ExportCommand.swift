@@ -61,11 +61,12 @@ struct ExportCommand: AsyncParsableCommand {
         let (report, path) = await session.run(command: "export", conclude: { await operation.conclude($0, venues: venues) }) {
             try await operation.run($0)
         }
-        if let totals = report.json["fleet_totals"], !options.json {
-            if let file = totals["combined_file"]?.stringValue {
-                Terminal.error("combined file: \(file) (\(ByteCount.human(totals["bytes"]?.intValue ?? 0)))")
+        let totals = report.totals
+        if !totals.isEmpty, !options.json {
+            if let file = totals.combinedFile {
+                Terminal.error("combined file: \(file) (\(ByteCount.human(totals.bytes ?? 0)))")
             } else {
-                Terminal.error("combined file not written: \(totals["error"]?.stringValue ?? "")")
+                Terminal.error("combined file not written: \(totals.error ?? "")")
             }
         }
         try session.finish(report, savedAt: path)

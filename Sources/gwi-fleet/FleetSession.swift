@@ -81,7 +81,7 @@ struct FleetSession {
     /// terminal as a sink, and returns the report (already saved when the path is set).
     func run(command: String, strict: Bool = false, maxFailures: Int? = nil, canary: Int? = nil,
              conclude: @escaping @Sendable ([VenueOutcome]) async -> FleetRun.Conclusion = { _ in FleetRun.Conclusion() },
-             operation: @escaping @Sendable (Venue) async throws -> VenueFigures) async -> (RunReport, String?) {
+             operation: @escaping @Sendable (Venue) async throws -> (any VenueResult)?) async -> (RunReport, String?) {
         let progress = Progress(logger: logger, quiet: options.quiet)
         var sinks: [any RunSink] = [progress]
         if !fleet.notify.isEmpty {
@@ -110,13 +110,13 @@ struct FleetSession {
     /// Prints the report (JSON, or rendered as `format`) and exits with its code.
     func finish(_ report: RunReport, savedAt path: String?, format: ReportFormat = .table) throws -> Never {
         if options.json {
-            Terminal.out(report.json.serialized(), terminator: "")
+            Terminal.out(report.jsonText, terminator: "")
         } else if options.quiet {
-            Terminal.out(ReportRendering.quiet(report.json))
+            Terminal.out(ReportRendering.quiet(report))
         } else {
             // Without a terminal, stderr's log lines already gave each venue: the table only when asked.
             let statusTable = Terminal.stderrIsTerminal || options.venueTable
-            Terminal.out(ReportRendering.render(report.json, format: format, savedAt: format == .table ? path : nil,
+            Terminal.out(ReportRendering.render(report, format: format, savedAt: format == .table ? path : nil,
                                                 statusTable: statusTable, color: Terminal.color))
         }
         Foundation.exit(report.exitCode)

@@ -42,17 +42,15 @@ struct LeftoversCommand: AsyncParsableCommand {
             return decision.error.map { "NOT dropped: \($0)" } ?? "dropped: \(decision.reason)"
         }
         if options.json {
-            Terminal.out(JSONValue.object([
-                ("dry_run", .bool(!dropping)),
-                ("leftovers", .array(decisions.map { decision in
-                    .object([("server", .string(decision.server)), ("database", .string(decision.database.name)),
-                             ("kind", .string(decision.database.kind ?? "")), ("bytes", decision.database.bytes.map(JSONValue.int) ?? .null),
-                             ("age_seconds", decision.database.ageSeconds.map(JSONValue.int) ?? .null),
-                             ("drop", .bool(decision.drop)), ("dropped", .bool(dropping && decision.drop && decision.error == nil)),
-                             ("reason", .string(decision.reason)), ("error", decision.error.map(JSONValue.string) ?? .null)])
-                })),
-                ("unreachable", .array(unreachable.map { .object([("server", .string($0.0)), ("error", .string($0.1))]) })),
-            ]).serialized(), terminator: "")
+            Terminal.out(JSONCoding.text(LeftoversJSON(
+                dryRun: !dropping,
+                leftovers: decisions.map { decision in
+                    LeftoversJSON.Leftover(server: decision.server, database: decision.database.name, kind: decision.database.kind ?? "",
+                                           bytes: decision.database.bytes, ageSeconds: decision.database.ageSeconds, drop: decision.drop,
+                                           dropped: dropping && decision.drop && decision.error == nil, reason: decision.reason,
+                                           error: decision.error)
+                },
+                unreachable: unreachable.map { LeftoversJSON.Unreachable(server: $0.0, error: $0.1) })), terminator: "")
         } else {
             Terminal.out(Terminal.table(headers: ["SERVER", "DATABASE", "KIND", "AGE", "SIZE", "ACTION"], rows: decisions.map { decision in
                 [decision.server, decision.database.name, decision.database.kind ?? "",
@@ -65,4 +63,21 @@ struct LeftoversCommand: AsyncParsableCommand {
         let failed = !unreachable.isEmpty || decisions.contains { $0.error != nil }
         throw ExitCode(failed ? ExitCodes.venueFailed : ExitCodes.ok)
     }
+}
+
+/// `leftovers --json`.
+struct LeftoversJSON: Encodable {
+    struct Leftover: Encodable {
+        var server, database, kind: String
+        var bytes, ageSeconds: Int?
+        var drop, dropped: Bool
+        var reason: String
+        var error: String?
+        enum CodingKeys: String, CodingKey { case server, database, kind, bytes, ageSeconds = "age_seconds", drop, dropped, reason, error }
+    }
+    struct Unreachable: Encodable { var server, error: String }
+    var dryRun: Bool
+    var leftovers: [Leftover]
+    var unreachable: [Unreachable]
+    enum CodingKeys: String, CodingKey { case dryRun = "dry_run", leftovers, unreachable }
 }

@@ -32,7 +32,7 @@ struct LineLogHandler: LogHandler {
     static func render(_ fields: [(String, String)], format: Format) -> String {
         switch format {
         case .json:
-            return JSONValue.object(fields.map { ($0.0, .string($0.1)) }).serialized().replacingOccurrences(of: "\n", with: "")
+            return "{" + fields.map { JSONCoding.line($0.0) + ":" + JSONCoding.line($0.1) }.joined(separator: ",") + "}"
         case .logfmt:
             return fields.map { key, value in
                 let plain = !value.isEmpty && value.allSatisfy { !$0.isWhitespace && $0 != "\"" && $0 != "=" && $0 != "\\" }

@@ -47,7 +47,7 @@ struct SizesCommand: AsyncParsableCommand {
         let session = try await FleetSession(options: options)
         let operation = SizesOperation(top: top)
         let top = self.top
-        let (report, path) = await session.run(command: "sizes", conclude: { FleetRun.Conclusion(fields: SizesOperation.fleetTotals($0, top: top)) }) {
+        let (report, path) = await session.run(command: "sizes", conclude: { FleetRun.Conclusion(totals: SizesOperation.fleetTotals($0, top: top)) }) {
             try await operation.run($0)
         }
         try session.finish(report, savedAt: path, format: format)
@@ -147,22 +147,19 @@ struct ReportRenderCommand: ParsableCommand {
             }
             file = newest
         }
-        guard let data = FileManager.default.contents(atPath: file) else {
+        let report: RunReport
+        do {
+            report = try RunReport.read(file)
+        } catch ReportError.unreadable {
             Terminal.error("cannot read \(file)")
             throw ExitCode(ExitCodes.usage)
-        }
-        guard let report = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            Terminal.error("\(file) is not a gwi-fleet report")
-            throw ExitCode(ExitCodes.usage)
-        }
-        do {
-            _ = try RunReport(json: report)
-        } catch ReportError.otherSchema(let version) where version < RunReport.schemaVersion {
-            // Older reports carry every field the renderer reads; say what is missing from them.
-            Terminal.error("note: \(file) is \(ReportError.otherSchema(version)): no run id, fleet hash or fleet-level problems")
         } catch {
             Terminal.error("\(file) is \(error)")
             throw ExitCode(ExitCodes.usage)
+        }
+        if report.schema < 2 {
+            // Schema-1 reports carry every venue field the renderer reads; say what is missing from them.
+            Terminal.error("note: \(file) is \(ReportError.otherSchema(report.schema)): no run id, fleet hash or fleet-level problems")
         }
         Terminal.out(ReportRendering.render(report, format: format))
     }
@@ -210,12 +207,10 @@ struct ReportMergeCommand: AsyncParsableCommand {
             }
         }
         for file in files {
-            guard let data = FileManager.default.contents(atPath: file),
-                  let value = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            do { inputs.append((file, try RunReport.read(file))) } catch ReportError.unreadable {
                 Terminal.error("cannot read \(file) as a report")
                 throw ExitCode(ExitCodes.usage)
-            }
-            do { inputs.append((file, try RunReport(json: value))) } catch {
+            } catch {
                 Terminal.error("\(file) is \(error)")
                 throw ExitCode(ExitCodes.usage)
             }
@@ -231,7 +226,7 @@ struct ReportMergeCommand: AsyncParsableCommand {
             if let out {
                 try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: out).deletingLastPathComponent().path,
                                                         withIntermediateDirectories: true)
-                try Data(merged.json.serialized().utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                try DurableFile.write(Data(merged.jsonText.utf8), to: out)
                 path = out
             } else {
                 path = try merged.save(in: URL(fileURLWithPath: inputs[0].path).deletingLastPathComponent().path)
@@ -241,9 +236,9 @@ struct ReportMergeCommand: AsyncParsableCommand {
             throw ExitCode(ExitCodes.venueFailed)
         }
         if json {
-            Terminal.out(merged.json.serialized(), terminator: "")
+            Terminal.out(merged.jsonText, terminator: "")
         } else {
-            Terminal.out(ReportRendering.render(merged.json, format: format, savedAt: format == .table ? path : nil))
+            Terminal.out(ReportRendering.render(merged, format: format, savedAt: format == .table ? path : nil))
         }
         throw ExitCode(merged.exitCode)
     }

@@ -23,7 +23,7 @@ struct BackupsCommand: AsyncParsableCommand {
         let session = try await FleetSession(options: options)
         let now = Date()
         var rows: [[String]] = []
-        var venues: [JSONValue] = []
+        var venues: [BackupCatalog.Listing] = []
         var corrupt = 0
         var unreadable = 0
         var failedAttempts = 0
@@ -67,7 +67,7 @@ struct BackupsCommand: AsyncParsableCommand {
             }
         }
         if options.json {
-            Terminal.out(JSONValue.object([("venues", .array(venues))]).serialized(), terminator: "")
+            Terminal.out(JSONCoding.text(["venues": venues]), terminator: "")
         } else {
             Terminal.out(Terminal.table(headers: ["VENUE", "BACKUP", "TIME (UTC)", "AGE", "SIZE", "FORMAT", "PURPOSE", "STATE"], rows: rows))
         }
@@ -185,7 +185,7 @@ struct PruneCommand: AsyncParsableCommand {
         let operation = PruneOperation(dryRun: dryRun)
         let (report, path) = await session.run(command: "prune") { try await operation.run($0) }
         if !options.json {
-            for outcome in report.outcomes { PruneOperation.decisionLines(of: outcome, dryRun: dryRun).forEach { Terminal.out($0) } }
+            for outcome in report.outcomes { outcome.result(as: PruneResult.self)?.decisionLines(venue: outcome.slug).forEach { Terminal.out($0) } }
         }
         try session.finish(report, savedAt: path)
     }

@@ -7,20 +7,19 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case table, markdown, csv
 }
 
-/// Renders a report from its JSON alone, so a saved report renders the same as a fresh one.
+/// Renders a report from its typed value alone, so a saved report (of any schema) renders the
+/// same as a fresh one.
 enum ReportRendering {
-    static func render(_ report: JSONValue, format: ReportFormat, savedAt path: String? = nil,
+    static func render(_ report: RunReport, format: ReportFormat, savedAt path: String? = nil,
                        statusTable: Bool = true, color: Bool = false) -> String {
-        let command = report["command"]?.stringValue ?? "?"
-        let venues = report["venues"]?.arrayValue ?? []
-        let status = statusRows(venues)
-        let details = detailTable(command: command, venues: venues, report: report).flatMap { $0.rows.isEmpty ? nil : $0 }
+        let status = statusRows(report.outcomes)
+        let details = detailTable(report).flatMap { $0.rows.isEmpty ? nil : $0 }
         switch format {
         case .csv:
             if let details { return csv(details.headers, details.rows.map { $0.raw }) }
-            return csv(["venue", "database", "status", "duration_ms", "error", "summary"], venues.map { venue in
-                [text(venue["slug"]), text(venue["database"]), text(venue["status"]), text(venue["duration_ms"]),
-                 text(venue["error"]), detail(venue)]
+            return csv(["venue", "database", "status", "duration_ms", "error", "summary"], report.outcomes.map { outcome in
+                [outcome.slug, outcome.database, outcome.status.rawValue, String(outcome.durationMilliseconds), outcome.error ?? "",
+                 detail(outcome)]
             })
         case .table:
             var parts: [String] = []
@@ -33,7 +32,8 @@ enum ReportRendering {
             parts.append(totals(report) + (path.map { "\nreport: \($0)" } ?? ""))
             return parts.joined(separator: "\n\n")
         case .markdown:
-            var parts = ["## gwi-fleet \(command)", "Started \(text(report["started_at"])), finished \(text(report["finished_at"])). **\(totals(report))**",
+            var parts = ["## gwi-fleet \(report.command)",
+                         "Started \(Timestamp.iso8601(report.startedAt)), finished \(Timestamp.iso8601(report.finishedAt)). **\(totals(report))**",
                          markdown(["venue", "status", "duration", "details"], status)]
             if let details {
                 parts.append("### " + details.title)
@@ -51,97 +51,83 @@ enum ReportRendering {
     }
 
     /// `--quiet`: the failed venues (one line each) and the summary line.
-    static func quiet(_ report: JSONValue) -> String {
-        let failed = (report["venues"]?.arrayValue ?? []).filter { $0["status"] == .string("failed") }
-        return (failed.map { "\(text($0["slug"])): failed: \(text($0["error"]))" } + [totals(report)]).joined(separator: "\n")
+    static func quiet(_ report: RunReport) -> String {
+        let failed = report.outcomes.filter { $0.status == .failed }
+        return (failed.map { "\($0.slug): failed: \($0.error ?? "")" } + [totals(report)]).joined(separator: "\n")
     }
 
     /// Failed venues first, then warnings, then the rest, each group in fleet order.
-    static func statusRows(_ venues: [JSONValue]) -> [[String]] {
-        let rank = ["failed": 0, "warning": 1]
-        let ordered = venues.enumerated().sorted {
-            (rank[text($0.element["status"])] ?? 2, $0.offset) < (rank[text($1.element["status"])] ?? 2, $1.offset)
+    static func statusRows(_ outcomes: [VenueOutcome]) -> [[String]] {
+        let rank: [VenueStatus: Int] = [.failed: 0, .warning: 1]
+        let ordered = outcomes.enumerated().sorted {
+            (rank[$0.element.status] ?? 2, $0.offset) < (rank[$1.element.status] ?? 2, $1.offset)
         }.map(\.element)
-        return ordered.map { venue in
-            let milliseconds = venue["duration_ms"]?.intValue ?? 0
-            return [text(venue["slug"]), text(venue["status"]), String(format: "%.1fs", Double(milliseconds) / 1000), detail(venue)]
+        return ordered.map { outcome in
+            [outcome.slug, outcome.status.rawValue, String(format: "%.1fs", Double(outcome.durationMilliseconds) / 1000), detail(outcome)]
         }
     }
 
     /// The error, or the summary followed by any warnings.
-    static func detail(_ venue: JSONValue) -> String {
-        if let error = venue["error"]?.stringValue { return error }
-        var text = venue["summary"]?.stringValue ?? ""
-        if case .array(let warnings)? = venue["warnings"], !warnings.isEmpty {
-            text += " — warnings: " + warnings.compactMap(\.stringValue).joined(separator: "; ")
-        }
-        return text
+    static func detail(_ outcome: VenueOutcome) -> String {
+        if let error = outcome.error { return error }
+        return outcome.summary + (outcome.warnings.isEmpty ? "" : " — warnings: " + outcome.warnings.joined(separator: "; "))
     }
 
     /// One line per server of `check`, `backup` and `sweep`: what no venue covers, what gwi-fleet left.
-    static func coverageLines(_ report: JSONValue) -> String? {
-        guard let servers = report["fleet_totals"]?["coverage"]?.arrayValue, !servers.isEmpty else { return nil }
+    static func coverageLines(_ report: RunReport) -> String? {
+        guard let servers = report.totals.coverage, !servers.isEmpty else { return nil }
         return servers.map { server in
-            let name = text(server["server"])
-            if let error = server["error"]?.stringValue { return "coverage of \(name): not checked: \(error)" }
-            let describe = { (database: JSONValue) -> String in
-                var parts = [text(database["database"])]
-                if let bytes = database["bytes"]?.intValue { parts.append(ByteCount.human(bytes)) }
-                if let age = database["age_seconds"]?.intValue { parts.append(Terminal.age(TimeInterval(age)) + " old") }
-                if database["ignored"] == .bool(true) { parts.append("ignored") }
+            if let error = server.error { return "coverage of \(server.server): not checked: \(error)" }
+            let describe = { (database: Coverage.Database) -> String in
+                var parts = [database.name]
+                if let bytes = database.bytes { parts.append(ByteCount.human(bytes)) }
+                if let age = database.ageSeconds { parts.append(Terminal.age(TimeInterval(age)) + " old") }
+                if database.ignored { parts.append("ignored") }
                 return parts.count == 1 ? parts[0] : parts[0] + " (" + parts.dropFirst().joined(separator: ", ") + ")"
             }
-            let all = server["uncovered"]?.arrayValue ?? [], leftovers = server["leftovers"]?.arrayValue ?? []
-            let uncovered = all.filter { $0["ignored"] != .bool(true) }
-            var line = "coverage of \(name): \(uncovered.count) uncovered"
+            let uncovered = server.uncovered.filter { !$0.ignored }, leftovers = server.leftovers
+            var line = "coverage of \(server.server): \(uncovered.count) uncovered"
             if !uncovered.isEmpty { line += " [" + uncovered.prefix(10).map(describe).joined(separator: "; ") + (uncovered.count > 10 ? "; …" : "") + "]" }
-            if all.count > uncovered.count { line += " (\(all.count - uncovered.count) ignored)" }
+            if server.uncovered.count > uncovered.count { line += " (\(server.uncovered.count - uncovered.count) ignored)" }
             line += ", \(leftovers.count) leftovers"
             if !leftovers.isEmpty { line += " [" + leftovers.prefix(10).map(describe).joined(separator: "; ") + (leftovers.count > 10 ? "; …" : "") + "] (gwi-fleet leftovers)" }
             return line
         }.joined(separator: "\n")
     }
 
-    static func totals(_ report: JSONValue) -> String {
-        let summary = report["summary"]
-        let count = { (key: String) in summary?[key]?.intValue ?? 0 }
-        var text = "\(count("ok")) ok, "
-        if count("warning") > 0 { text += "\(count("warning")) warning, " }
-        let failed = (report["venues"]?.arrayValue ?? []).filter { $0["status"] == .string("failed") }.compactMap { $0["slug"]?.stringValue }
-        text += "\(count("failed")) failed"
+    static func totals(_ report: RunReport) -> String {
+        let counts = report.counts
+        var text = "\(counts.ok) ok, "
+        if counts.warning > 0 { text += "\(counts.warning) warning, " }
+        let failed = report.outcomes.filter { $0.status == .failed }.map(\.slug)
+        text += "\(counts.failed) failed"
         if !failed.isEmpty { text += " (" + failed.prefix(10).joined(separator: ", ") + (failed.count > 10 ? ", and \(failed.count - 10) more" : "") + ")" }
-        text += ", \(count("skipped")) skipped"
-        if let started = report["started_at"]?.stringValue.flatMap(Timestamp.parse),
-           let finished = report["finished_at"]?.stringValue.flatMap(Timestamp.parse) {
-            text += String(format: " in %.1fs", finished.timeIntervalSince(started))
-        }
-        if report["interrupted"] == .bool(true) { text += " (interrupted)" }
-        for problem in report["problems"]?.arrayValue ?? [] { text += "\nproblem: \(problem.stringValue ?? "")" }
+        text += ", \(counts.skipped) skipped"
+        text += String(format: " in %.1fs", report.finishedAt.timeIntervalSince(report.startedAt))
+        if report.interrupted { text += " (interrupted)" }
+        for problem in report.problems { text += "\nproblem: \(problem)" }
         return text
     }
 
     /// Per-table figures of the tabular commands.
-    static func detailTable(command: String, venues: [JSONValue], report: JSONValue) -> Details? {
-        func rows(_ key: String, _ make: (String, JSONValue) -> Details.Row) -> [Details.Row] {
-            venues.flatMap { venue -> [Details.Row] in
-                guard case .array(let items)? = venue[key] else { return [] }
-                return items.map { make(text(venue["slug"]), $0) }
+    static func detailTable(_ report: RunReport) -> Details? {
+        switch report.command {
+        case SizesResult.command:
+            var list = report.outcomes.flatMap { outcome in
+                (outcome.result(as: SizesResult.self)?.largestTables ?? []).map { sizeRow(outcome.slug, $0) }
             }
-        }
-        switch command {
-        case "sizes":
-            var list = rows("largest_tables") { slug, row in sizeRow(slug, row) }
-            if let totals = report["fleet_totals"] {
-                let bytes = totals["database_bytes"]?.intValue ?? 0
+            if let bytes = report.totals.databaseBytes {
                 list.append(Details.Row(raw: ["(fleet)", "(all databases)", String(bytes), "", "", ""],
                                         human: ["(fleet)", "(all databases)", ByteCount.human(bytes), "", "", ""]))
             }
-            return Details(title: "Largest tables", headers: ["venue", "table", "total", "table_bytes", "index_bytes", "toast_bytes"]
-                .map { $0 == "total" ? "total_bytes" : $0 }, rows: list)
-        case "counts", "sweep":
-            let list = rows("counts") { slug, row in
-                let raw = [slug, text(row["table"]), text(row["rows"]), text(row["backup_rows"]), text(row["drift"])]
-                return Details.Row(raw: raw, human: raw)
+            return Details(title: "Largest tables", headers: ["venue", "table", "total_bytes", "table_bytes", "index_bytes", "toast_bytes"],
+                           rows: list)
+        case CountsResult.command, SweepResult.command:
+            let list = report.outcomes.flatMap { outcome in
+                (outcome.result(as: CountsResult.self)?.counts ?? outcome.result(as: SweepResult.self)?.counts ?? []).map { row in
+                    let raw = [outcome.slug, row.table, String(row.rows), row.backupRows.map(String.init) ?? "", row.drift.map(String.init) ?? ""]
+                    return Details.Row(raw: raw, human: raw)
+                }
             }
             return Details(title: "Row counts", headers: ["venue", "table", "rows", "backup_rows", "drift"], rows: list)
         default:
@@ -149,20 +135,9 @@ enum ReportRendering {
         }
     }
 
-    static func sizeRow(_ slug: String, _ row: JSONValue) -> Details.Row {
-        let bytes = ["total_bytes", "table_bytes", "index_bytes", "toast_bytes"].map { row[$0]?.intValue ?? 0 }
-        return Details.Row(raw: [slug, text(row["table"])] + bytes.map(String.init),
-                           human: [slug, text(row["table"])] + bytes.map(ByteCount.human))
-    }
-
-    static func text(_ value: JSONValue?) -> String {
-        switch value {
-        case .string(let s)?: s
-        case .int(let i)?: String(i)
-        case .double(let d)?: String(d)
-        case .bool(let b)?: String(b)
-        default: ""
-        }
+    static func sizeRow(_ slug: String, _ row: SizesResult.Table) -> Details.Row {
+        let bytes = [row.totalBytes, row.tableBytes, row.indexBytes, row.toastBytes]
+        return Details.Row(raw: [slug, row.table] + bytes.map(String.init), human: [slug, row.table] + bytes.map(ByteCount.human))
     }
 
     static func csv(_ headers: [String], _ rows: [[String]]) -> String { TableText.csv(headers, rows) }

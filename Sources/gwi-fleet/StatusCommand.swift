@@ -23,12 +23,11 @@ struct StatusCommand: AsyncParsableCommand {
         let rows = status.rows(session.venues)
         let broken = rows.filter { $0.verdict != .ok && $0.verdict != .disabled }
         if options.json {
-            Terminal.out(JSONValue.object([
-                ("policy", .object([("max_backup_age", .string(FleetDuration.format(session.fleet.policy.maxBackupAge))),
-                                    ("max_verify_age", .string(FleetDuration.format(session.fleet.policy.maxVerifyAge))),
-                                    ("require_offsite", .bool(session.fleet.policy.requireOffsite))])),
-                ("venues", .array(rows.map(\.json))),
-            ]).serialized(), terminator: "")
+            let policy = session.fleet.policy
+            Terminal.out(JSONCoding.text(StatusJSON(
+                policy: .init(maxBackupAge: FleetDuration.format(policy.maxBackupAge), maxVerifyAge: FleetDuration.format(policy.maxVerifyAge),
+                              requireOffsite: policy.requireOffsite),
+                venues: rows.map(FleetStatus.RowJSON.init))), terminator: "")
         } else {
             let now = Date()
             Terminal.out(Terminal.table(headers: ["VENUE", "VERDICT", "LATEST BACKUP", "LAST ATTEMPT", "LAST VERIFY", "LAST SWEEP", "WHY"], rows: rows.map { row in
@@ -44,4 +43,15 @@ struct StatusCommand: AsyncParsableCommand {
         }
         throw ExitCode(broken.isEmpty ? ExitCodes.ok : ExitCodes.venueFailed)
     }
+}
+
+/// `status --json`.
+struct StatusJSON: Encodable {
+    struct Policy: Encodable {
+        var maxBackupAge, maxVerifyAge: String
+        var requireOffsite: Bool
+        enum CodingKeys: String, CodingKey { case maxBackupAge = "max_backup_age", maxVerifyAge = "max_verify_age", requireOffsite = "require_offsite" }
+    }
+    var policy: Policy
+    var venues: [FleetStatus.RowJSON]
 }

@@ -109,7 +109,7 @@ final class Progress: RunSink {
             } else if !quiet || outcome.status == .failed {
                 let metadata: Logger.Metadata = ["venue": .string(outcome.slug), "status": .string(outcome.status.rawValue),
                                                  "duration_ms": .stringConvertible(outcome.durationMilliseconds)]
-                let message = Logger.Message(stringLiteral: outcome.error ?? outcome.figures.summary)
+                let message = Logger.Message(stringLiteral: outcome.error ?? outcome.summary)
                 if outcome.status == .failed { logger.error(message, metadata: metadata) } else { logger.info(message, metadata: metadata) }
             }
         case .interrupted:

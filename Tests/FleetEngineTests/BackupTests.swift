@@ -38,9 +38,10 @@ import TestSupport
         #expect(outcomes[3].duration < .seconds(15))
 
         let good = outcomes[0]
-        let file = try #require(good.figures["file"]?.stringValue)
+        let result = try #require(good.result(as: BackupResult.self))
+        let file = result.file
         #expect(FileManager.default.fileExists(atPath: file))
-        #expect(good.figures["row_counts"]?["public.Order"] == .int(1000))
+        #expect(result.rowCounts["public.Order"] == 1000)
         // The stuck venue left nothing that looks like a backup, not even a temporary file.
         #expect(files(in: directory + "/mix_stuck") == [".last-attempt.json", ".lock"])
         #expect(BackupCatalog.lastAttempt(of: venues[3])?.status == .failed)

@@ -58,13 +58,12 @@ import Testing
             built.longestByDay[index] = max(built.longestByDay[index] ?? 0, duration)
         }
         if report {
-            var fields: [(String, JSONValue)] = [("file", .string(directory + "/" + name)), ("bytes", .int(body.count)),
-                                                 ("encrypted", .bool(encrypted))]
-            if let offsite { fields.append(("offsite", .object([("status", .string(offsite))]))) }
+            let result = BackupResult(file: directory + "/" + name, bytes: body.count, encrypted: encrypted,
+                                      offsite: offsite.map { BackupResult.Offsite(status: $0) })
             let failed = offsite == "failed"
             built.reportRows[started, default: []].append(VenueOutcome(
                 slug: venue.slug, database: venue.database, status: failed ? .failed : .ok,
-                error: failed ? "offsite copy failed: rclone: 503 Slow Down" : nil, figures: VenueFigures(fields)))
+                error: failed ? "offsite copy failed: rclone: 503 Slow Down" : nil, result: result))
         }
         return name
     }
@@ -120,17 +119,16 @@ import Testing
         let pruned = try put(neverVerified, day: -1, built: built, keep: false, counted: false)
         let dayZeroRows = try #require(built.reportRows[backupTime(0)])
         let rowIndex = try #require(dayZeroRows.firstIndex { $0.slug == "never-verified" })
-        built.reportRows[backupTime(0)]![rowIndex].figures.fields.append(
-            ("pruned_deleted", .array([.object([("file", .string(root + "/backups/never-verified/" + pruned)), ("reason", .string("older than 30 days"))])])))
+        var prunedRow = try #require(dayZeroRows[rowIndex].result(as: BackupResult.self))
+        prunedRow.pruned = PruneResult(dryRun: false, deleted: [.init(file: root + "/backups/never-verified/" + pruned, reason: "older than 30 days")], kept: [])
+        built.reportRows[backupTime(0)]![rowIndex].result = prunedRow
         // A safety backup (taken before a restore) on gappy's day 11 is no restore point.
         try put(gappy, day: 11, atHour: 9, built: built, report: false, purpose: .safety)
         let failedAt = backupTime(12, atHour: 2)
         built.reportRows[failedAt, default: []].append(VenueOutcome(slug: "gappy", database: gappy.database, status: .failed,
                                                                     error: "pg_dump: connection refused"))
-        let pruneRow = VenueOutcome(slug: "never-verified", database: neverVerified.database, status: .ok, figures: VenueFigures([
-            ("dry_run", .bool(false)), ("deleted", .array([.object([("file", .string(root + "/backups/never-verified/" + prunedByPrune)),
-                                                                     ("reason", .string("older than 30 days"))])])),
-        ]))
+        let pruneRow = VenueOutcome(slug: "never-verified", database: neverVerified.database, status: .ok, result: PruneResult(
+            dryRun: false, deleted: [.init(file: root + "/backups/never-verified/" + prunedByPrune, reason: "older than 30 days")], kept: []))
         try saveReports(built, fleet: fleet, extra: [("prune", backupTime(0, atHour: 1), [pruneRow])])
 
         let audit = ComplianceAudit(fleet: fleet, days: 30, until: until, history: BackupHistory.load(reportsDirectory: fleet.reportsDirectory))

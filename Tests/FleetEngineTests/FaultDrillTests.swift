@@ -74,9 +74,10 @@ import TestSupport
         let outcome = await task.value[0]
         #expect(outcome.status == .failed)
         #expect(outcome.error?.contains("interrupted after the swap completed") == true, "\(outcome.error ?? "")")
-        #expect(outcome.figures["undo"]?.stringValue?.contains("RENAME TO") == true)
+        let restored = try #require(outcome.result(as: RestoreResult.self))
+        #expect(restored.undo?.contains("RENAME TO") == true)
         #expect(try await cluster.rowCounts(database: venue.database) == manifest.rowCounts)
-        let replaced = try #require(outcome.figures["replaced_database"]?.stringValue)
+        let replaced = try #require(restored.replacedDatabase)
         #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = '\(replaced)'")
             .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
@@ -115,8 +116,9 @@ import TestSupport
         let operation = ExecOperation(command: ["sh", "-c", migration], rollback: true,
                                       logDirectory: try scratchDirectory("drill-rollback-logs"), tools: try await tools())
         let outcome = await FleetRunner(jobs: 1).run([venue]) { try await operation.run($0) }[0]
-        #expect(outcome.status == .failed && outcome.figures["rolled_back"] == .bool(true), "\(outcome.error ?? "")")
-        #expect(outcome.figures["exit_code"] == .int(4), "the migration ran (its DELETE succeeded) before it failed")
+        let exec = try #require(outcome.result(as: ExecResult.self))
+        #expect(outcome.status == .failed && exec.rolledBack == true, "\(outcome.error ?? "")")
+        #expect(exec.exitCode == .code(4), "the migration ran (its DELETE succeeded) before it failed")
         #expect(try await cluster.rowCounts(database: venue.database) == rows)
         let after = try await facts(venue.database)
         #expect(after == before, "before: \(before) after: \(after)")
@@ -132,7 +134,7 @@ import TestSupport
         try await cluster.psql(database: venue.database, sql: "CREATE TABLE \"Extra\" (id int); INSERT INTO \"Extra\" VALUES (1); DELETE FROM \"Audit Log\"")
         let publicBefore = try await cluster.psql(database: venue.database, sql: "SELECT pg_get_userbyid(nspowner), nspacl::text FROM pg_namespace WHERE nspname = 'public'")
         let figures = try await RestoreOperation(tools: try await tools(), target: .inPlace, confirmed: true).run(venue)
-        #expect(figures["untouched_tables"] == .array([.string("public.Extra")]))
+        #expect(figures.untouchedTables == ["public.Extra"])
         var expected = manifest.rowCounts
         expected["public.Extra"] = 1
         #expect(try await cluster.rowCounts(database: venue.database) == expected)

@@ -18,18 +18,17 @@ import TestSupport
         _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue)
         try await cluster.psql(database: "gwi_pos_cnt", sql: "INSERT INTO \"Order\" (opened_at, status) SELECT now(), 'open' FROM generate_series(1, 17)")
         let figures = try await CountsOperation().run(venue)
-        let rows = try #require(figures["counts"]?.arrayValue)
+        let rows = figures.counts
         #expect(rows.count == 6)
         for row in rows {
-            let table = try #require(row["table"]?.stringValue)
-            let quoted = table.split(separator: ".", maxSplits: 1).map { SQLQuoting.identifier(String($0)) }.joined(separator: ".")
+            let quoted = row.table.split(separator: ".", maxSplits: 1).map { SQLQuoting.identifier(String($0)) }.joined(separator: ".")
             let expected = try await count("gwi_pos_cnt", quoted)
-            #expect(row["rows"]?.intValue == expected, "\(table)")
+            #expect(row.rows == expected, "\(row.table)")
         }
-        let order = try #require(rows.first { $0["table"] == .string("public.Order") })
-        #expect(order["drift"] == .int(17))
-        #expect(order["backup_rows"] == .int(1000))
-        #expect(rows.first { $0["table"] == .string("public.MenuItem") }?["drift"] == .int(0))
+        let order = try #require(rows.first { $0.table == "public.Order" })
+        #expect(order.drift == 17)
+        #expect(order.backupRows == 1000)
+        #expect(rows.first { $0.table == "public.MenuItem" }?.drift == 0)
     }
 
     @Test func anUnknownTableFailsOnlyTheVenueThatLacksIt() async throws {
@@ -42,35 +41,35 @@ import TestSupport
         let outcomes = await FleetRunner(jobs: 2).run(venues) { try await operation.run($0) }
         #expect(outcomes.map(\.status) == [.ok, .failed])
         #expect(outcomes[1].error == "no table \"Audit Extra\" in this database")
-        let rows = outcomes[0].figures["counts"]?.arrayValue ?? []
-        #expect(rows.map { $0["table"]?.stringValue } == ["public.Audit Extra", "public.Order"])
-        #expect(rows.map { $0["rows"]?.intValue } == [2, 1000])
+        let rows = outcomes[0].result(as: CountsResult.self)?.counts ?? []
+        #expect(rows.map(\.table) == ["public.Audit Extra", "public.Order"])
+        #expect(rows.map(\.rows) == [2, 1000])
     }
 
     @Test func sizesMatchPostgresOwnFunctions() async throws {
         try await cluster.createVenue(database: "gwi_pos_sizes", scale: 2)
         let venue = testVenue("sizes", directory: try scratchDirectory("sizes"))
         let figures = try await SizesOperation(top: 3).run(venue)
-        let tables = try #require(figures["largest_tables"]?.arrayValue)
+        let tables = figures.largestTables
         #expect(tables.count == 3)
         for row in tables {
-            let table = try #require(row["table"]?.stringValue)
+            let table = row.table
             let name = SQLQuoting.literal(table.split(separator: ".", maxSplits: 1).map { SQLQuoting.identifier(String($0)) }.joined(separator: "."))
             let sql = "SELECT pg_total_relation_size(\(name)::regclass), pg_relation_size(\(name)::regclass), pg_indexes_size(\(name)::regclass)"
             let expected = try await cluster.psql(database: "gwi_pos_sizes", sql: sql).trimmingCharacters(in: .whitespacesAndNewlines)
                 .split(separator: "|").map { Int($0)! }
-            #expect([row["total_bytes"]?.intValue, row["table_bytes"]?.intValue, row["index_bytes"]?.intValue] == expected.map(Optional.some), "\(table)")
+            #expect([row.totalBytes, row.tableBytes, row.indexBytes] == expected, "\(table)")
         }
-        let sizes = tables.compactMap { $0["total_bytes"]?.intValue }
+        let sizes = tables.map(\.totalBytes)
         #expect(sizes == sizes.sorted(by: >))
-        #expect(tables.first?["table"] == .string("public.OrderItem"))
+        #expect(tables.first?.table == "public.OrderItem")
 
         let totals = SizesOperation.fleetTotals([
-            VenueOutcome(slug: "a", database: "a", status: .ok, figures: figures),
-            VenueOutcome(slug: "b", database: "b", status: .ok, figures: figures),
+            VenueOutcome(slug: "a", database: "a", status: .ok, result: figures),
+            VenueOutcome(slug: "b", database: "b", status: .ok, result: figures),
         ], top: 2)
-        #expect(totals[0].1 == .int(2 * (figures["database_bytes"]?.intValue ?? 0)))
-        #expect(totals[1].1.arrayValue?.map { $0["venue"]?.stringValue } == ["a", "b"])
+        #expect(totals.databaseBytes == 2 * figures.databaseBytes)
+        #expect(totals.largestTables?.map(\.venue) == ["a", "b"])
     }
 
     @Test func aVenueHoldingAConflictingLockFailsWithALockTimeoutWhileTheRestSucceed() async throws {
@@ -85,7 +84,7 @@ import TestSupport
         try await blocker.execute("ROLLBACK")
         #expect(outcomes.map(\.status) == [.failed, .ok])
         #expect(outcomes[0].error?.hasPrefix("ANALYZE: lock timeout: another session holds a conflicting lock") == true)
-        #expect(outcomes[1].figures["tables"] == .int(6))
+        #expect(outcomes[1].result(as: AnalyzeResult.self)?.tables == 6)
     }
 
     @Test func backupAgeVerdictIsFreshStaleOrNoneFromRealManifests() async throws {
@@ -103,13 +102,13 @@ import TestSupport
         #expect(stale.warnings.contains { $0.hasPrefix("latest complete backup is 30h") && $0.contains("backup.max_age 1d2h") })
         let fresh = try await SweepOperation().run(venue)
         #expect(fresh.warnings.isEmpty)
-        #expect(fresh["backup"]?["verdict"] == .string("fresh"))
-        #expect(fresh["counts"]?.arrayValue?.map { $0["table"]?.stringValue } == ["public.Order", "public.MenuItem"])
+        #expect(fresh.backup.verdict == "fresh")
+        #expect(fresh.counts.map(\.table) == ["public.Order", "public.MenuItem"])
 
         let none = testVenue("age", directory: try scratchDirectory("age-none"))
         let outcomes = await FleetRunner(jobs: 1).run([none]) { try await SweepOperation().run($0) }
         #expect(outcomes[0].status == .warning)
-        #expect(outcomes[0].figures.warnings == ["no complete backup (run gwi-fleet backup)"])
+        #expect(outcomes[0].warnings == ["no complete backup (run gwi-fleet backup)"])
     }
 
     @Test func sweepWarnsAboutGrowthAndMissingVerifyTables() async throws {
@@ -120,7 +119,7 @@ import TestSupport
         let figures = try await SweepOperation(previousSizes: ["grow": 1_000_000]).run(venue)
         #expect(figures.warnings.contains { $0.hasPrefix("database grew") })
         #expect(figures.warnings.contains("no table \"Nonexistent\" in this database"))
-        #expect(figures["growth_bytes"] == .int((figures["database_bytes"]?.intValue ?? 0) - 1_000_000))
+        #expect(figures.growthBytes == figures.databaseBytes - 1_000_000)
     }
 
     @Test func maintenanceTimeoutsComeFromTheVenueTimeout() {
@@ -157,7 +156,7 @@ import TestSupport
         #expect(outcomes[0].status == .failed)
         #expect(outcomes[0].error?.hasPrefix("ANALYZE: connection lost:") == true, "\(outcomes[0].error ?? "")")
         #expect(outcomes[1].status == .warning)  // no backup yet, but swept
-        #expect(outcomes[1].figures["counts"]?.arrayValue?.count == 2)
+        #expect(outcomes[1].result(as: SweepResult.self)?.counts.count == 2)
     }
 }
 

@@ -122,11 +122,11 @@ import TestSupport
 
         let figures = try await RestoreOperation(tools: try await tools(), confirmed: true).run(venue)
         #expect(try await cluster.rowCounts(database: "gwi_pos_swap") == manifest.rowCounts)
-        let replaced = try #require(figures["replaced_database"]?.stringValue)
+        let replaced = try #require(figures.replacedDatabase)
         #expect(replaced.hasPrefix("gwi_pos_swap__replaced_"))
         #expect(try await cluster.rowCounts(database: replaced)["public.Audit Log"] == 0)
-        #expect(figures["undo"]?.stringValue?.contains("RENAME TO \"gwi_pos_swap\"") == true)
-        let safety = try #require(figures["safety_backup"]?.stringValue)
+        #expect(figures.undo?.contains("RENAME TO \"gwi_pos_swap\"") == true)
+        let safety = try #require(figures.safetyBackup)
         let safetyManifest = try BackupManifest.decode(Data(contentsOf: URL(fileURLWithPath: BackupManifest.path(forDump: safety))))
         #expect(safetyManifest.rowCounts["public.Audit Log"] == 0)
         #expect(try await databases(like: "gwi\\_pos\\_swap\\_\\_restoring%").isEmpty)
@@ -148,7 +148,7 @@ import TestSupport
     @Test func restoreAsANewDatabaseRefusesOneThatExists() async throws {
         let (venue, manifest, _) = try await backedUpVenue("copyme")
         let figures = try await RestoreOperation(tools: try await tools(), target: .newDatabase("gwi_copyme_restored")).run(venue)
-        #expect(figures["tables_matched"] == .int(6))
+        #expect(figures.tablesMatched == 6 && figures.restoredInto == "gwi_copyme_restored")
         #expect(try await cluster.rowCounts(database: "gwi_copyme_restored") == manifest.rowCounts)
         await #expect {
             try await RestoreOperation(tools: try await tools(), target: .newDatabase("gwi_copyme_restored")).run(venue)
@@ -164,8 +164,8 @@ import TestSupport
         var expected = manifest.rowCounts
         expected["public.stray"] = 0  // both formats drop only what the dump holds
         #expect(try await cluster.rowCounts(database: database) == expected)
-        #expect(figures["safety_backup"] != nil)
-        #expect(figures["untouched_tables"] == .array([.string("public.stray")]))
+        #expect(figures.safetyBackup != nil)
+        #expect(figures.untouchedTables == ["public.stray"])
     }
 }
 
@@ -198,7 +198,7 @@ import TestSupport
             .with { $0.backup.retention = RetentionPolicy(keepDays: keepDays, keepMin: keepMin) }
     }
 
-    func run(_ venue: Venue, dryRun: Bool = false) async throws -> VenueFigures {
+    func run(_ venue: Venue, dryRun: Bool = false) async throws -> PruneResult {
         let now = self.now
         return try await PruneOperation(dryRun: dryRun, now: { now }).run(venue)
     }
@@ -217,7 +217,7 @@ import TestSupport
         let unparsable = try backup(in: directory, daysAgo: 90)
         try "{ not json".write(toFile: BackupManifest.path(forDump: unparsable), atomically: true, encoding: .utf8)
         let dry = try await run(venue(root), dryRun: true)
-        #expect(dry["dry_run"] == .bool(true))
+        #expect(dry.dryRun)
         #expect(dry.summary == "would delete 2, kept 6")
         #expect(FileManager.default.fileExists(atPath: forty))
 
@@ -276,9 +276,8 @@ import TestSupport
         let figures = try await operation.run(venue)
         let remaining = BackupCatalog.entries(of: venue)
         #expect(remaining.count == 1)
-        #expect(remaining.first?.path == figures["file"]?.stringValue)
-        guard case .array(let deleted)? = figures["pruned_deleted"] else { Issue.record("no pruned_deleted"); return }
-        #expect(deleted.count == 1)
+        #expect(remaining.first?.path == figures.file)
+        #expect(figures.pruned?.deleted.count == 1)
     }
 }
 

@@ -52,13 +52,13 @@ import TestSupport
         try await remote.upload(staging + "/orphan", "ret", "gwi_pos_ret-20261126T000000Z.dump")
 
         let dry = try await PruneOperation(dryRun: true, remoteEnvironment: environment).run(venue)
-        #expect(dry["remote_deleted"]?.arrayValue?.count == 2, "\(dry.fields)")
+        #expect(dry.remoteDeleted?.count == 2, "\(dry)")
         let figures = try await PruneOperation(remoteEnvironment: environment).run(venue)
         let left = Set(try await remote.list("ret").map(\.name))
         #expect(left.contains(newest) && left.contains(verified) && !left.contains(fifty) && !left.contains(sixty))
         #expect(!left.contains(BackupManifest.name(forDump: fifty)) && left.contains(BackupManifest.name(forDump: verified)))
         #expect(left.contains("gwi_pos_ret-20261126T000000Z.dump"), "a fresh dump without manifest may be an upload still going")
-        let reasons = (figures["remote_kept"]?.arrayValue ?? []).compactMap { $0["reason"]?.stringValue }
+        let reasons = (figures.remoteKept ?? []).map(\.reason)
         #expect(reasons.contains("newest verified backup") && reasons.contains("one of the newest 1 complete backups"))
 
         // Nothing goes while the venue's latest backup attempt failed.

@@ -26,19 +26,19 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
             tracker.enter(venue.slug)
             defer { tracker.leave() }
             try await Task.sleep(for: .milliseconds(30))
-            return VenueFigures([("slug", .string(venue.slug))])
+            return UploadResult(uploaded: [venue.slug], alreadyOffsite: 0)
         }
         #expect(tracker.peak == 3)
         #expect(tracker.started.count == 10)
         #expect(outcomes.map(\.slug) == (0..<10).map { "v\($0)" })
-        #expect(outcomes.allSatisfy { $0.status == .ok && $0.figures["slug"] == .string($0.slug) })
+        #expect(outcomes.allSatisfy { $0.status == .ok && $0.result(as: UploadResult.self)?.uploaded == [$0.slug] })
     }
 
     @Test func oneFailingVenueFailsAloneWithItsReason() async {
         let outcomes = await FleetRunner(jobs: 2).run(venues(4)) { venue in
             if venue.slug == "v1" { throw Boom() }
             try await Task.sleep(for: .milliseconds(20))
-            return VenueFigures()
+            return nil
         }
         #expect(outcomes.map(\.status) == [.ok, .failed, .ok, .ok])
         #expect(outcomes[1].error == "boom")
@@ -50,7 +50,7 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
         let tracker = Concurrency()
         let outcomes = await FleetRunner(jobs: 2).run(list) { venue in
             tracker.enter(venue.slug)
-            return VenueFigures()
+            return nil
         }
         #expect(outcomes.map(\.status) == [.ok, .skipped, .ok])
         #expect(outcomes[1].error == "disabled in the fleet file")
@@ -62,7 +62,7 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
         list[0].timeout = .milliseconds(200)
         let outcomes = await FleetRunner(jobs: 2).run(list) { venue in
             if venue.slug == "v0" { try await Task.sleep(for: .seconds(30)) }
-            return VenueFigures()
+            return nil
         }
         #expect(outcomes[0].status == .failed)
         #expect(outcomes[0].error?.hasPrefix("timed out after 200ms") == true)
@@ -73,7 +73,7 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
     @Test func theCommandLineTimeoutOverridesTheVenues() async {
         let outcomes = await FleetRunner(jobs: 1, timeoutOverride: .milliseconds(100)).run(venues(1)) { _ in
             try await Task.sleep(for: .seconds(30))
-            return VenueFigures()
+            return nil
         }
         #expect(outcomes[0].error?.hasPrefix("timed out after 100ms") == true)
     }
@@ -86,7 +86,7 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
             await runner.run(list) { venue in
                 tracker.enter(venue.slug)
                 try await Task.sleep(for: .seconds(30))
-                return VenueFigures()
+                return nil
             }
         }
         // Cancel once both slots are busy, however long the machine takes to get there.
@@ -104,17 +104,22 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
 
     @Test func reportCountsAndExitCodeComeFromTheOutcomes() throws {
         let outcomes = [
-            VenueOutcome(slug: "a", database: "gwi_pos_a", status: .ok, figures: VenueFigures([("bytes", .int(5))])),
+            VenueOutcome(slug: "a", database: "gwi_pos_a", status: .ok, result: BackupResult(file: "/b/a/x.dump", bytes: 5)),
             VenueOutcome(slug: "b", database: "gwi_pos_b", status: .skipped, error: "disabled in the fleet file"),
         ]
         var report = RunReport(command: "backup", fleet: RunReport.FleetReference(path: "/f.yaml", venuesSHA256: "ab"),
                                startedAt: Date(timeIntervalSince1970: 0), finishedAt: Date(timeIntervalSince1970: 1.5),
                                interrupted: false, outcomes: outcomes)
         #expect(report.exitCode == 0)
-        let json = report.json
-        #expect(json["summary"] == .object([("ok", .int(1)), ("warning", .int(0)), ("failed", .int(0)), ("skipped", .int(1))]))
-        #expect(json["started_at"] == .string("1970-01-01T00:00:00.000Z"))
-        #expect(json["finished_at"] == .string("1970-01-01T00:00:01.500Z"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.jsonText.utf8)) as? [String: Any])
+        #expect(json["summary"] as? [String: Int] == ["ok": 1, "warning": 0, "failed": 0, "skipped": 1])
+        #expect(json["started_at"] as? String == "1970-01-01T00:00:00.000Z")
+        #expect(json["finished_at"] as? String == "1970-01-01T00:00:01.500Z")
+        #expect(json["schema_version"] as? Int == 3 && json["shard"] is NSNull)
+        #expect(json["fleet"] as? [String: String] == ["path": "/f.yaml", "venues_sha256": "ab"])
+        let venue = try #require((json["venues"] as? [[String: Any]])?.first)
+        #expect(venue["slug"] as? String == "a" && venue["bytes"] as? Int == 5 && venue["file"] as? String == "/b/a/x.dump")
+        #expect(venue["error"] is NSNull)
         report.outcomes[1].status = .warning
         #expect(report.exitCode == 0)
         report.strict = true
@@ -125,24 +130,28 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
         report.outcomes[1].status = .skipped
         report.problems = ["combined file not written"]
         #expect(report.exitCode == 1, "a fleet-level problem fails the run even when every venue is ok")
-        let decoded = try? RunReport(json: try JSONDecoder().decode(JSONValue.self, from: Data(report.json.serialized().utf8)))
-        #expect(decoded?.json == report.json)
-        #expect(report.json["schema_version"] == .int(2) && report.json["shard"] == .null)
-        #expect(report.json["fleet"] == .object([("path", .string("/f.yaml")), ("venues_sha256", .string("ab"))]))
+        let decoded = try RunReport.decode(Data(report.jsonText.utf8))
+        #expect(decoded.jsonText == report.jsonText)
+        #expect(decoded.outcomes == report.outcomes, "the typed results read back as they were written")
         report.interrupted = true
         #expect(report.exitCode == 130)
-        // The serialized text parses back as JSON with the same values.
-        let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(report.json.serialized().utf8))
-        #expect(parsed?["venues"] != nil)
-        #expect(parsed?["command"] == .string("backup"))
     }
 
-    @Test func anOlderReportIsRecognisedAsSuchAndANewerOneIsRefused() throws {
-        let older: JSONValue = .object([("command", .string("backup")), ("venues", .array([]))])
-        #expect(throws: ReportError.otherSchema(1)) { try RunReport(json: older) }
+    @Test func olderReportsReadIntoTheSameTypesAndANewerOneIsRefused() throws {
+        // Schema 1: no schema_version, run id or fleet; the venue's keys as they were.
+        let older = #"{"command": "backup", "started_at": "2026-11-01T02:00:00.000Z", "finished_at": "2026-11-01T02:00:05.000Z", "venues": [{"slug": "a", "database": "gwi_pos_a", "status": "ok", "duration_ms": 400, "error": null, "summary": "1 kB custom", "file": "/b/a/x.dump", "bytes": 1024, "row_counts": {"public.Order": 3}}]}"#
+        let report = try RunReport.decode(Data(older.utf8))
+        #expect(report.schema == 1 && report.runID == "")
+        #expect(report.outcomes.first?.summary == "1 kB custom")
+        #expect(report.outcomes.first?.result(as: BackupResult.self)?.rowCounts == ["public.Order": 3])
+        // Schema 2: `backup --prune` wrote its deletions as `pruned_deleted`.
+        let schema2 = #"{"schema_version": 2, "run_id": "r", "command": "backup", "started_at": "2026-11-01T02:00:00.000Z", "finished_at": "2026-11-01T02:00:05.000Z", "venues": [{"slug": "a", "database": "gwi_pos_a", "status": "ok", "duration_ms": 400, "error": null, "summary": "", "file": "/b/a/x.dump", "bytes": 1024, "pruned_deleted": [{"file": "/b/a/old.dump", "reason": "older than 30 days"}], "pruned_kept": []}]}"#
+        #expect(try RunReport.decode(Data(schema2.utf8)).outcomes.first?.result(as: BackupResult.self)?.pruned?.deleted.map(\.file) == ["/b/a/old.dump"])
         #expect("\(ReportError.otherSchema(1))".contains("an older report (schema 1"))
+        #expect(throws: ReportError.otherSchema(9)) { try RunReport.decode(Data(#"{"schema_version": 9, "command": "x", "venues": []}"#.utf8)) }
         #expect("\(ReportError.otherSchema(9))".contains("upgrade gwi-fleet"))
-        #expect(throws: ReportError.notAReport) { try RunReport(json: .object([("venues", .array([]))])) }
+        #expect(throws: ReportError.notAReport) { try RunReport.decode(Data(#"{"venues": []}"#.utf8)) }
+        #expect(throws: ReportError.notAReport) { try RunReport.decode(Data("[1, 2]".utf8)) }
     }
 
     @Test func reportFileNamesStayUniqueForTenRunsStartedInTheSameSecond() async throws {
@@ -153,14 +162,14 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
             for _ in 0..<10 {
                 group.addTask {
                     await FleetRun(command: "check", fleet: fleet, venues: [venue], handleSignals: false)
-                        .run { _ in VenueFigures(summary: "fine") }.savedAt
+                        .run { _ in nil }.savedAt
                 }
             }
             return await group.reduce(into: [String]()) { if let path = $1 { $0.append(path) } }
         }
         #expect(Set(paths).count == 10)
         #expect(files(in: directory + "/reports").filter { $0.hasSuffix(".json") }.count == 10)
-        let ids = try paths.map { try RunReport(json: JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: $0)))).runID }
+        let ids = try paths.map { try RunReport.read($0).runID }
         #expect(Set(ids).count == 10)
     }
 }

@@ -195,30 +195,74 @@ public struct BackupCatalog: Sendable {
     }
 
     /// A venue's backups as `backups --json` lists them.
-    public static func listing(of venue: Venue, entries: [CatalogEntry], now: Date) -> JSONValue {
-        let attempt = lastAttempt(of: venue)
-        return .object([
-            ("slug", .string(venue.slug)), ("database", .string(venue.database)),
-            ("directory", .string(directory(of: venue))),
-            ("last_attempt", attempt.map { attempt in
-                .object([("status", .string(attempt.status.rawValue)), ("at", .string(Timestamp.iso8601(attempt.at))),
-                         ("error", attempt.error.map(JSONValue.string) ?? .null)])
-            } ?? .null),
-            ("backups", .array(entries.map { entry in
-                .object([
-                    ("file", .string(entry.path)),
-                    ("time", .string(Timestamp.iso8601(entry.date))),
-                    ("age_seconds", .int(Int(now.timeIntervalSince(entry.date)))),
-                    ("bytes", .int(entry.bytes)),
-                    ("format", entry.manifest.map { .string($0.format.rawValue) } ?? .null),
-                    ("state", .string(entry.state.rawValue)),
-                    ("purpose", entry.manifest.map { .string($0.effectivePurpose.rawValue) } ?? .null),
-                    ("in_the_future", .bool(entry.inTheFuture)),
-                    ("verified_at", entry.verification.map { .string(Timestamp.iso8601($0.verifiedAt)) } ?? .null),
-                    ("reason", entry.reason.map(JSONValue.string) ?? .null),
-                ])
-            })),
-        ])
+    public static func listing(of venue: Venue, entries: [CatalogEntry], now: Date) -> Listing {
+        Listing(slug: venue.slug, database: venue.database, directory: directory(of: venue), lastAttempt: lastAttempt(of: venue),
+                backups: entries.map { Listing.Backup($0, now: now) })
+    }
+
+    /// One venue in `backups --json`.
+    public struct Listing: Sendable, Encodable {
+        public struct Backup: Sendable, Encodable {
+            var file: String
+            var time: Date
+            var ageSeconds: Int
+            var bytes: Int
+            var format: BackupFormat?
+            var state: BackupState
+            var purpose: BackupPurpose?
+            var inTheFuture: Bool
+            var verifiedAt: Date?
+            var reason: String?
+
+            init(_ entry: CatalogEntry, now: Date) {
+                file = entry.path
+                time = entry.date
+                ageSeconds = Int(now.timeIntervalSince(entry.date))
+                bytes = entry.bytes
+                format = entry.manifest?.format
+                state = entry.state
+                purpose = entry.manifest?.effectivePurpose
+                inTheFuture = entry.inTheFuture
+                verifiedAt = entry.verification?.verifiedAt
+                reason = entry.reason
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case file, time, ageSeconds = "age_seconds", bytes, format, state, purpose, inTheFuture = "in_the_future"
+                case verifiedAt = "verified_at", reason
+            }
+
+            public func encode(to encoder: Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(file, forKey: .file)
+                try container.encode(time, forKey: .time)
+                try container.encode(ageSeconds, forKey: .ageSeconds)
+                try container.encode(bytes, forKey: .bytes)
+                try container.encode(format, forKey: .format)
+                try container.encode(state, forKey: .state)
+                try container.encode(purpose, forKey: .purpose)
+                try container.encode(inTheFuture, forKey: .inTheFuture)
+                try container.encode(verifiedAt, forKey: .verifiedAt)
+                try container.encode(reason, forKey: .reason)
+            }
+        }
+
+        var slug: String
+        var database: String
+        var directory: String
+        var lastAttempt: AttemptRecord?
+        var backups: [Backup]
+
+        enum CodingKeys: String, CodingKey { case slug, database, directory, lastAttempt = "last_attempt", backups }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(slug, forKey: .slug)
+            try container.encode(database, forKey: .database)
+            try container.encode(directory, forKey: .directory)
+            try container.encode(lastAttempt, forKey: .lastAttempt)
+            try container.encode(backups, forKey: .backups)
+        }
     }
 
     /// The venue a backup file belongs to: the directory it sits in, `<backup dir>/<slug>/<file>`.

@@ -62,7 +62,7 @@ public struct Retention: Sendable {
     }
 
     /// Applies the venue's retention, with its lock already held (`prune`, `backup --prune`).
-    func apply(to venue: Venue) async throws -> VenueFigures {
+    func apply(to venue: Venue) async throws -> PruneResult {
         let catalog = BackupCatalog(venue: venue)
         if let attempt = catalog.lastAttempt(), attempt.status == .failed {
             throw VenueSkipped(reason: "not pruned: the latest backup attempt failed at \(Timestamp.iso8601(attempt.at)) (\(attempt.error ?? "unknown error"))")
@@ -75,24 +75,15 @@ public struct Retention: Sendable {
                 try catalog.delete(entry)
             }
         }
-        let deleted = decisions.filter(\.delete), kept = decisions.filter { !$0.delete }
-        let entry = { (decision: Decision) in
-            JSONValue.object([("file", .string(decision.path)), ("reason", .string(decision.reason))])
-        }
-        let verb = dryRun ? "would delete" : "deleted"
-        var figures = VenueFigures([
-            ("dry_run", .bool(dryRun)),
-            ("deleted", .array(deleted.map(entry))),
-            ("kept", .array(kept.map(entry))),
-        ], summary: "\(verb) \(deleted.count), kept \(kept.count)")
+        let file = { (decision: Decision) in PruneResult.File(file: decision.path, reason: decision.reason) }
+        var result = PruneResult(dryRun: dryRun, deleted: decisions.filter(\.delete).map(file),
+                                 kept: decisions.filter { !$0.delete }.map(file))
         if let remote = venue.backup.remote {
             let remoteDecisions = try await pruneRemote(venue, remote: remote, now: now)
-            let remoteDeleted = remoteDecisions.filter(\.delete)
-            figures.fields += [("remote_deleted", .array(remoteDeleted.map(entry))),
-                               ("remote_kept", .array(remoteDecisions.filter { !$0.delete }.map(entry)))]
-            figures.summary += "; remote: \(verb) \(remoteDeleted.count), kept \(remoteDecisions.count - remoteDeleted.count)"
+            result.remoteDeleted = remoteDecisions.filter(\.delete).map(file)
+            result.remoteKept = remoteDecisions.filter { !$0.delete }.map(file)
         }
-        return figures
+        return result
     }
 
     /// The same rules on the remote, with its own retention: never the newest verified, never a

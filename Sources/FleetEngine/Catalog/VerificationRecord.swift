@@ -25,6 +25,18 @@ public struct VerificationRecord: Codable, Sendable, Equatable {
     public var error: String?
     public var ok: Bool { checksumOK && restoreOK && mismatches.isEmpty && error == nil }
 
+    public init(verifiedAt: Date, sha256: String, checksumOK: Bool, restoreOK: Bool, tablesMatched: Int, tables: Int,
+                mismatches: [Mismatch], error: String? = nil) {
+        self.verifiedAt = verifiedAt
+        self.sha256 = sha256
+        self.checksumOK = checksumOK
+        self.restoreOK = restoreOK
+        self.tablesMatched = tablesMatched
+        self.tables = tables
+        self.mismatches = mismatches
+        self.error = error
+    }
+
     enum CodingKeys: String, CodingKey {
         case verifiedAt = "verified_at", sha256, checksumOK = "checksum_ok", restoreOK = "restore_ok"
         case tablesMatched = "tables_matched", tables, mismatches, error

@@ -7,7 +7,7 @@ import PostgresClient
 /// of a safe replace, an interrupted restore, a verify scratch database).
 public struct Coverage: Sendable {
     /// One database found on a server.
-    public struct Database: Sendable, Equatable {
+    public struct Database: Sendable, Equatable, Codable {
         public var name: String
         public var bytes: Int?
         /// For leftovers: `replaced`, `restoring` or `verify`; its age when the name carries a time.
@@ -15,24 +15,48 @@ public struct Coverage: Sendable {
         public var ageSeconds: Int?
         public var ignored = false
 
-        var json: JSONValue {
-            var pairs: [(String, JSONValue)] = [("database", .string(name)), ("bytes", bytes.map(JSONValue.int) ?? .null)]
-            if let kind { pairs += [("kind", .string(kind)), ("age_seconds", ageSeconds.map(JSONValue.int) ?? .null)] }
-            if ignored { pairs.append(("ignored", .bool(true))) }
-            return .object(pairs)
+        enum CodingKeys: String, CodingKey { case name = "database", bytes, kind, ageSeconds = "age_seconds", ignored }
+
+        public init(name: String, bytes: Int? = nil, kind: String? = nil, ageSeconds: Int? = nil, ignored: Bool = false) {
+            self.name = name
+            self.bytes = bytes
+            self.kind = kind
+            self.ageSeconds = ageSeconds
+            self.ignored = ignored
+        }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(name: try container.decode(String.self, forKey: .name), bytes: try container.decodeIfPresent(Int.self, forKey: .bytes),
+                      kind: try container.decodeIfPresent(String.self, forKey: .kind),
+                      ageSeconds: try container.decodeIfPresent(Int.self, forKey: .ageSeconds),
+                      ignored: try container.decodeIfPresent(Bool.self, forKey: .ignored) ?? false)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(bytes, forKey: .bytes)
+            if let kind {
+                try container.encode(kind, forKey: .kind)
+                try container.encode(ageSeconds, forKey: .ageSeconds)
+            }
+            if ignored { try container.encode(true, forKey: .ignored) }
         }
     }
 
     /// What one server holds.
-    public struct Server: Sendable {
+    public struct Server: Sendable, Equatable, Codable {
         public var server: String
         public var uncovered: [Database] = []
         public var leftovers: [Database] = []
         public var error: String?
 
-        var json: JSONValue {
-            .object([("server", .string(server)), ("uncovered", .array(uncovered.map(\.json))),
-                     ("leftovers", .array(leftovers.map(\.json))), ("error", error.map(JSONValue.string) ?? .null)])
+        public init(server: String, uncovered: [Database] = [], leftovers: [Database] = [], error: String? = nil) {
+            self.server = server
+            self.uncovered = uncovered
+            self.leftovers = leftovers
+            self.error = error
         }
     }
 
@@ -132,6 +156,6 @@ public struct Coverage: Sendable {
             }
             if let error = server.error { problems.append("coverage of \(server.server) not checked: \(error)") }
         }
-        return FleetRun.Conclusion(fields: [("coverage", .array(servers.map(\.json)))], problems: problems)
+        return FleetRun.Conclusion(totals: FleetTotals(coverage: servers), problems: problems)
     }
 }

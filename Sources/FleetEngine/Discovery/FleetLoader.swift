@@ -4,7 +4,7 @@ import PostgresClient
 
 /// How the venues of a run were found: fresh from discovery, or the last saved discovery because
 /// this one failed (the run then fails at the end, whatever its venues did).
-public struct DiscoveryStatus: Sendable, Equatable {
+public struct DiscoveryStatus: Sendable, Equatable, Codable {
     public var source: String
     public var fresh: Bool
     /// When the venue list was read.
@@ -13,10 +13,31 @@ public struct DiscoveryStatus: Sendable, Equatable {
     /// Why this run's discovery failed (stale lists only).
     public var error: String?
 
-    public var json: JSONValue {
-        .object([("source", .string(source)), ("status", .string(fresh ? "fresh" : "stale")),
-                 ("as_of", .string(Timestamp.iso8601(asOf))), ("venues", .int(venues)),
-                 ("error", error.map(JSONValue.string) ?? .null)])
+    public init(source: String, fresh: Bool, asOf: Date, venues: Int, error: String? = nil) {
+        self.source = source
+        self.fresh = fresh
+        self.asOf = asOf
+        self.venues = venues
+        self.error = error
+    }
+
+    enum CodingKeys: String, CodingKey { case source, status, asOf = "as_of", venues, error }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(source: try container.decode(String.self, forKey: .source),
+                  fresh: try container.decode(String.self, forKey: .status) == "fresh",
+                  asOf: try container.decode(Date.self, forKey: .asOf), venues: try container.decode(Int.self, forKey: .venues),
+                  error: try container.decodeIfPresent(String.self, forKey: .error))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(source, forKey: .source)
+        try container.encode(fresh ? "fresh" : "stale", forKey: .status)
+        try container.encode(asOf, forKey: .asOf)
+        try container.encode(venues, forKey: .venues)
+        try container.encode(error, forKey: .error)
     }
 
     /// The problem a stale list puts on the run.

@@ -83,7 +83,7 @@ public final class DurableFile {
     }
 
     /// Writes a whole small file durably (manifests, reports).
-    static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: Data, to path: String) throws {
         let file = try DurableFile(finalPath: path)
         try file.write(data)
         try file.commit()

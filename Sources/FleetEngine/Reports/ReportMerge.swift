@@ -64,7 +64,7 @@ public enum ReportMerge {
             runID: first.1.runID == reports.last?.runID ? first.1.runID : runID, command: first.1.command, fleet: first.1.fleet,
             startedAt: reports.map(\.startedAt).min() ?? first.1.startedAt, finishedAt: reports.map(\.finishedAt).max() ?? first.1.finishedAt,
             interrupted: reports.contains { $0.interrupted }, outcomes: outcomes, strict: reports.contains { $0.strict },
-            problems: reports.flatMap(\.problems) + problems, fleetFields: reports.first?.fleetFields ?? [],
+            problems: reports.flatMap(\.problems) + problems, totals: reports.first?.totals ?? FleetTotals(),
             discovery: first.1.discovery,
             shard: RunReport.ShardInfo(index: 0, count: count, allVenues: expected, mergedFrom: shards.count))
         return Result(report: merged, problems: problems)
@@ -77,9 +77,7 @@ public enum ReportMerge {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains("-shard") && $0.hasSuffix(".json") }
         let reports: [(path: String, report: RunReport)] = names.compactMap { name in
             let path = directory + "/" + name
-            guard let data = FileManager.default.contents(atPath: path),
-                  let json = try? JSONDecoder().decode(JSONValue.self, from: data),
-                  let report = try? RunReport(json: json), report.shard != nil else { return nil }
+            guard let report = try? RunReport.read(path), report.shard != nil else { return nil }
             return (path, report)
         }
         guard let newest = reports.max(by: { $0.report.startedAt < $1.report.startedAt }) else { return [] }

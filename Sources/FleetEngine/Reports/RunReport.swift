@@ -4,13 +4,15 @@ import Foundation
 
 /// The summary of one command over the fleet, computed from the outcomes, saved as JSON under the
 /// reports directory, rendered by `report` and the terminal. Versioned: `schema_version` 2 added
-/// `run_id`, `fleet.venues_sha256`, `shard` and `problems`; files without it are schema 1.
+/// `run_id`, `fleet.venues_sha256`, `shard` and `problems`; 3 made every result a typed value
+/// (`backup --prune`'s deletions under `pruned`, `check`'s size as `database_bytes`, `restore`'s
+/// target as `restored_into`). Files of schema 1 and 2 still read, into the same types.
 public struct RunReport: Sendable, Codable {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     /// Which fleet the run worked on: the file and a hash of every venue it resolved to, so
     /// reports of shards (or of a changed fleet) can be told apart.
-    public struct FleetReference: Sendable, Equatable {
+    public struct FleetReference: Sendable, Equatable, Codable {
         public var path: String
         public var venuesSHA256: String
 
@@ -29,10 +31,12 @@ public struct RunReport: Sendable, Codable {
             }
             self.init(path: fleet.path, venuesSHA256: Digester.hex(digest.finalize()))
         }
+
+        enum CodingKeys: String, CodingKey { case path, venuesSHA256 = "venues_sha256" }
     }
 
     /// Which part of a split run this report covers (`--shard`), or what a merge was made of.
-    public struct ShardInfo: Sendable, Equatable {
+    public struct ShardInfo: Sendable, Equatable, Codable {
         public var index: Int
         public var count: Int
         /// Every venue the whole run covers (all shards together), in fleet order: what a merge checks against.
@@ -47,19 +51,34 @@ public struct RunReport: Sendable, Codable {
             self.mergedFrom = mergedFrom
         }
 
-        var json: JSONValue {
-            .object([("index", .int(index)), ("count", .int(count)), ("venues_total", .int(allVenues.count)),
-                     ("all_venues", .array(allVenues.map(JSONValue.string))),
-                     ("merged_from", mergedFrom.map(JSONValue.int) ?? .null)])
+        enum CodingKeys: String, CodingKey {
+            case index, count, venuesTotal = "venues_total", allVenues = "all_venues", mergedFrom = "merged_from"
         }
 
-        init?(json: JSONValue?) {
-            guard let json, let index = json["index"]?.intValue, let count = json["count"]?.intValue else { return nil }
-            self.init(index: index, count: count, allVenues: json["all_venues"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                      mergedFrom: json["merged_from"]?.intValue)
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(index: try container.decode(Int.self, forKey: .index), count: try container.decode(Int.self, forKey: .count),
+                      allVenues: try container.decodeIfPresent([String].self, forKey: .allVenues) ?? [],
+                      mergedFrom: try container.decodeIfPresent(Int.self, forKey: .mergedFrom))
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(index, forKey: .index)
+            try container.encode(count, forKey: .count)
+            try container.encode(allVenues.count, forKey: .venuesTotal)
+            try container.encode(allVenues, forKey: .allVenues)
+            try container.encode(mergedFrom, forKey: .mergedFrom)
         }
     }
 
+    /// The venues' statuses counted.
+    public struct Counts: Sendable, Equatable, Codable {
+        public var ok, warning, failed, skipped: Int
+    }
+
+    /// The schema of the file this was read from; `schemaVersion` for a report made by this run.
+    public var schema: Int = RunReport.schemaVersion
     public var runID: String
     public var command: String
     public var fleet: FleetReference
@@ -73,16 +92,16 @@ public struct RunReport: Sendable, Codable {
     /// Fleet-level failures (a combined export that could not be written, a report that could not
     /// be saved): each makes the exit code 1 even when every venue is ok.
     public var problems: [String]
-    /// Fleet-wide figures of the command (e.g. `sizes`' totals), after the venues in the JSON.
-    public var fleetFields: [(String, JSONValue)]
+    /// Fleet-wide figures of the command (coverage, `sizes`' totals, a combined export's file).
+    public var totals: FleetTotals
     /// How the venues were found (`discover:`): source, `fresh` or `stale`, as of when.
-    public var discovery: JSONValue
-    /// Top-level fields the run's sinks added at its end (`notifications`).
-    public var additions: [(String, JSONValue)] = []
+    public var discovery: DiscoveryStatus?
+    /// What the notification sink sent at the run's end.
+    public var notifications: [NotificationDelivery]?
 
     public init(runID: String = RunReport.newRunID(), command: String, fleet: FleetReference, startedAt: Date,
                 finishedAt: Date, interrupted: Bool, outcomes: [VenueOutcome], strict: Bool = false,
-                problems: [String] = [], fleetFields: [(String, JSONValue)] = [], discovery: JSONValue = .null,
+                problems: [String] = [], totals: FleetTotals = FleetTotals(), discovery: DiscoveryStatus? = nil,
                 shard: ShardInfo? = nil) {
         self.runID = runID
         self.shard = shard
@@ -95,7 +114,7 @@ public struct RunReport: Sendable, Codable {
         self.outcomes = outcomes
         self.strict = strict
         self.problems = problems
-        self.fleetFields = fleetFields
+        self.totals = totals
     }
 
     /// `20261126T134501Z-3f9a2c1d`: sorts by time, unique across machines and processes. The
@@ -111,6 +130,8 @@ public struct RunReport: Sendable, Codable {
 
     public func count(_ status: VenueStatus) -> Int { outcomes.filter { $0.status == status }.count }
 
+    public var counts: Counts { Counts(ok: count(.ok), warning: count(.warning), failed: count(.failed), skipped: count(.skipped)) }
+
     /// 0 all ok (or warning, or skipped), 1 any failed, any fleet-level problem (or a warning with
     /// --strict), 130 interrupted.
     public var exitCode: Int32 {
@@ -119,77 +140,89 @@ public struct RunReport: Sendable, Codable {
         return failed ? ExitCodes.venueFailed : ExitCodes.ok
     }
 
-    public var json: JSONValue {
-        .object([
-            ("schema_version", .int(Self.schemaVersion)),
-            ("run_id", .string(runID)),
-            ("command", .string(command)),
-            ("fleet", .object([("path", .string(fleet.path)), ("venues_sha256", .string(fleet.venuesSHA256))])),
-            ("shard", shard?.json ?? .null),
-            ("discovery", discovery),
-            ("started_at", .string(Timestamp.iso8601(startedAt))),
-            ("finished_at", .string(Timestamp.iso8601(finishedAt))),
-            ("interrupted", .bool(interrupted)),
-            ("strict", .bool(strict)),
-            ("exit_code", .int(Int(exitCode))),
-            ("summary", .object([("ok", .int(count(.ok))), ("warning", .int(count(.warning))), ("failed", .int(count(.failed))),
-                                 ("skipped", .int(count(.skipped)))])),
-            ("problems", .array(problems.map(JSONValue.string))),
-            ("venues", .array(outcomes.map(Self.json))),
-        ] + (fleetFields.isEmpty ? [] : [("fleet_totals", .object(fleetFields))]) + additions)
+    /// The report as its file holds it (pretty JSON, keys sorted).
+    public var jsonText: String { JSONCoding.text(self) }
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", runID = "run_id", command, fleet, shard, discovery
+        case startedAt = "started_at", finishedAt = "finished_at", interrupted, strict, exitCode = "exit_code"
+        case summary, problems, venues, totals = "fleet_totals", notifications
     }
 
-    static func json(_ outcome: VenueOutcome) -> JSONValue {
-        .object([
-            ("slug", .string(outcome.slug)),
-            ("database", .string(outcome.database)),
-            ("status", .string(outcome.status.rawValue)),
-            ("duration_ms", .int(outcome.durationMilliseconds)),
-            ("error", outcome.error.map(JSONValue.string) ?? .null),
-            ("summary", .string(outcome.figures.summary)),
-        ] + (outcome.figures.warnings.isEmpty ? [] : [("warnings", .array(outcome.figures.warnings.map(JSONValue.string)))])
-          + outcome.figures.fields)
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.schemaVersion, forKey: .schemaVersion)
+        try container.encode(runID, forKey: .runID)
+        try container.encode(command, forKey: .command)
+        try container.encode(fleet, forKey: .fleet)
+        try container.encode(shard, forKey: .shard)
+        try container.encode(discovery, forKey: .discovery)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+        try container.encode(interrupted, forKey: .interrupted)
+        try container.encode(strict, forKey: .strict)
+        try container.encode(Int(exitCode), forKey: .exitCode)
+        try container.encode(counts, forKey: .summary)
+        try container.encode(problems, forKey: .problems)
+        var venues = container.nestedUnkeyedContainer(forKey: .venues)
+        for outcome in outcomes { try outcome.encode(to: venues.superEncoder()) }
+        if !totals.isEmpty { try container.encode(totals, forKey: .totals) }
+        try container.encodeIfPresent(notifications, forKey: .notifications)
     }
 
-    public func encode(to encoder: Encoder) throws { try json.encode(to: encoder) }
-
+    /// Reads a report of any schema up to this one's; a newer one is an error that says so.
     public init(from decoder: Decoder) throws {
-        try self.init(json: try JSONValue(from: decoder))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        guard container.contains(.command), container.contains(.venues) else { throw ReportError.notAReport }
+        let version = try container.decodeIfPresent(Int.self, forKey: .schemaVersion) ?? 1
+        guard version <= Self.schemaVersion else { throw ReportError.otherSchema(version) }
+        let command = try container.decode(String.self, forKey: .command)
+        var venues = try container.nestedUnkeyedContainer(forKey: .venues)
+        var outcomes: [VenueOutcome] = []
+        while !venues.isAtEnd { outcomes.append(try VenueOutcome(from: try venues.superDecoder(), command: command)) }
+        self.init(runID: try container.decodeIfPresent(String.self, forKey: .runID) ?? "", command: command,
+                  fleet: try container.decodeIfPresent(FleetReference.self, forKey: .fleet) ?? FleetReference(path: "", venuesSHA256: ""),
+                  startedAt: try container.decode(Date.self, forKey: .startedAt),
+                  finishedAt: try container.decode(Date.self, forKey: .finishedAt),
+                  interrupted: try container.decodeIfPresent(Bool.self, forKey: .interrupted) ?? false,
+                  outcomes: outcomes, strict: try container.decodeIfPresent(Bool.self, forKey: .strict) ?? false,
+                  problems: try container.decodeIfPresent([String].self, forKey: .problems) ?? [],
+                  totals: try container.decodeIfPresent(FleetTotals.self, forKey: .totals) ?? FleetTotals(),
+                  discovery: try container.decodeIfPresent(DiscoveryStatus.self, forKey: .discovery),
+                  shard: try container.decodeIfPresent(ShardInfo.self, forKey: .shard))
+        schema = version
+        notifications = try container.decodeIfPresent([NotificationDelivery].self, forKey: .notifications)
     }
 
-    /// Reads a schema-2 report back from its JSON; any other schema is an error that says which.
-    public init(json: JSONValue) throws(ReportError) {
-        let version = json["schema_version"]?.intValue ?? 1
-        guard json["command"] != nil, case .array? = json["venues"] else { throw .notAReport }
-        guard version == Self.schemaVersion else { throw .otherSchema(version) }
-        guard let command = json["command"]?.stringValue, let runID = json["run_id"]?.stringValue,
-              let started = json["started_at"]?.stringValue.flatMap(Timestamp.parse),
-              let finished = json["finished_at"]?.stringValue.flatMap(Timestamp.parse),
-              case .array(let venues)? = json["venues"] else { throw .notAReport }
-        let known: Set<String> = ["slug", "database", "status", "duration_ms", "error", "summary", "warnings"]
-        var outcomes: [VenueOutcome] = []
-        for venue in venues {
-            guard let slug = venue["slug"]?.stringValue, let status = venue["status"]?.stringValue.flatMap(VenueStatus.init) else {
-                throw .notAReport
-            }
-            var fields: [(String, JSONValue)] = []
-            if case .object(let pairs) = venue { fields = pairs.filter { !known.contains($0.0) } }
-            outcomes.append(VenueOutcome(
-                slug: slug, database: venue["database"]?.stringValue ?? "", status: status,
-                duration: .milliseconds(venue["duration_ms"]?.intValue ?? 0), error: venue["error"]?.stringValue,
-                figures: VenueFigures(fields, summary: venue["summary"]?.stringValue ?? "",
-                                      warnings: venue["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? [])))
+    /// Reads a saved report; `ReportError` when the file is no report or of a newer gwi-fleet.
+    public static func read(_ path: String) throws -> RunReport {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ReportError.unreadable(path) }
+        return try decode(data)
+    }
+
+    public static func decode(_ data: Data) throws(ReportError) -> RunReport {
+        do {
+            return try JSONCoding.decoder.decode(RunReport.self, from: data)
+        } catch let error as ReportError {
+            throw error
+        } catch {
+            throw .notAReport
         }
-        var totals: [(String, JSONValue)] = []
-        if case .object(let pairs)? = json["fleet_totals"] { totals = pairs }
-        self.init(runID: runID, command: command,
-                  fleet: FleetReference(path: json["fleet"]?["path"]?.stringValue ?? "",
-                                        venuesSHA256: json["fleet"]?["venues_sha256"]?.stringValue ?? ""),
-                  startedAt: started, finishedAt: finished, interrupted: json["interrupted"] == .bool(true),
-                  outcomes: outcomes, strict: json["strict"] == .bool(true),
-                  problems: json["problems"]?.arrayValue?.compactMap(\.stringValue) ?? [], fleetFields: totals,
-                  discovery: json["discovery"] ?? .null, shard: ShardInfo(json: json["shard"]))
-        if let notifications = json["notifications"] { additions = [("notifications", notifications)] }
+    }
+
+    /// The few fields every report has, for scanning a directory of them without reading their venues.
+    public struct Header: Sendable, Decodable {
+        public var command: String
+        public var runID: String?
+        public var startedAt: Date?
+        public var exitCode: Int?
+
+        enum CodingKeys: String, CodingKey { case command, runID = "run_id", startedAt = "started_at", exitCode = "exit_code" }
+
+        /// The header of a report file; nil for anything else.
+        public static func read(_ path: String) -> Header? {
+            FileManager.default.contents(atPath: path).flatMap { try? JSONCoding.decoder.decode(Header.self, from: $0) }
+        }
     }
 
     /// The newest report of `command` in a directory (by its run's start), a merged one before its
@@ -199,10 +232,7 @@ public struct RunReport: Sendable, Codable {
             .filter { $0.hasPrefix(command + "-") && $0.hasSuffix(".json") && !$0.contains("-shard") }
         let dated = names.compactMap { name -> (String, Date)? in
             let path = directory + "/" + name
-            guard let data = FileManager.default.contents(atPath: path),
-                  let json = try? JSONDecoder().decode(JSONValue.self, from: data),
-                  json["command"]?.stringValue == command,
-                  let started = json["started_at"]?.stringValue.flatMap(Timestamp.parse) else { return nil }
+            guard let header = Header.read(path), header.command == command, let started = header.startedAt else { return nil }
             return (path, started)
         }
         return dated.max { ($0.1, $0.0) < ($1.1, $1.0) }?.0
@@ -215,13 +245,13 @@ public struct RunReport: Sendable, Codable {
         try DurableFile.makePrivateDirectory(directory)
         let suffix = shard.map { $0.mergedFrom != nil ? "-merged" : "-shard\($0.index)of\($0.count)" } ?? ""
         let path = "\(directory)/\(command)-\(runID)\(suffix).json"
-        try DurableFile.writeNew(Data(json.serialized().utf8), to: path)
+        try DurableFile.writeNew(Data(jsonText.utf8), to: path)
         return path
     }
 
     /// Writes the report again over the file `save` made (after sinks added to it).
     public func resave(at path: String) throws {
-        try DurableFile.write(Data(json.serialized().utf8), to: path)
+        try DurableFile.write(Data(jsonText.utf8), to: path)
     }
 }
 
@@ -229,10 +259,12 @@ public struct RunReport: Sendable, Codable {
 public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
     case notAReport
     case otherSchema(Int)
+    case unreadable(String)
 
     public var description: String {
         switch self {
         case .notAReport: "not a gwi-fleet report"
+        case .unreadable(let path): "\(path) cannot be read"
         case .otherSchema(let version) where version < RunReport.schemaVersion:
             "an older report (schema \(version); this gwi-fleet writes schema \(RunReport.schemaVersion))"
         case .otherSchema(let version):

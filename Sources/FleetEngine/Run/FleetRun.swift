@@ -11,11 +11,11 @@ public struct FleetRun: Sendable {
     /// What the whole fleet adds once every venue is done: figures (a combined export's file,
     /// fleet totals) and problems that fail the run.
     public struct Conclusion: Sendable {
-        public var fields: [(String, JSONValue)]
+        public var totals: FleetTotals
         public var problems: [String]
 
-        public init(fields: [(String, JSONValue)] = [], problems: [String] = []) {
-            self.fields = fields
+        public init(totals: FleetTotals = FleetTotals(), problems: [String] = []) {
+            self.totals = totals
             self.problems = problems
         }
     }
@@ -63,7 +63,7 @@ public struct FleetRun: Sendable {
     /// Runs `operation` on every selected venue, then `conclude` once, then saves the report in the
     /// fleet's reports directory. A report that cannot be saved is a problem of the run (exit 1).
     public func run(
-        _ operation: @escaping @Sendable (Venue) async throws -> VenueFigures,
+        _ operation: @escaping @Sendable (Venue) async throws -> (any VenueResult)?,
         conclude: @escaping @Sendable ([VenueOutcome]) async -> Conclusion = { _ in Conclusion() }
     ) async -> (report: RunReport, savedAt: String?) {
         let startedAt = Date()
@@ -99,7 +99,7 @@ public struct FleetRun: Sendable {
         var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
                                finishedAt: Date(), interrupted: interrupted, outcomes: outcomes, strict: strict,
                                problems: (discovery?.problem.map { [$0] } ?? []) + conclusion.problems,
-                               fleetFields: conclusion.fields, discovery: discovery?.json ?? .null, shard: shard)
+                               totals: conclusion.totals, discovery: discovery, shard: shard)
         var savedAt: String?
         do {
             savedAt = try report.save(in: fleet.reportsDirectory)
@@ -109,11 +109,9 @@ public struct FleetRun: Sendable {
         stream.yield(.finished(report, savedAt: savedAt))
         stream.finish()
         await delivery.value
-        let additions = sinks.flatMap { $0.reportAdditions() }
-        if !additions.isEmpty {
-            report.additions = additions
-            if let savedAt { try? report.resave(at: savedAt) }
-        }
+        let before = report.jsonText
+        for sink in sinks { sink.complete(&report) }
+        if let savedAt, report.jsonText != before { try? report.resave(at: savedAt) }
         Self.pruneReports(in: fleet.reportsDirectory, olderThanDays: fleet.reportsKeepDays, keeping: savedAt)
         return (report, savedAt)
     }
@@ -129,8 +127,7 @@ public struct FleetRun: Sendable {
                   let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                   modified < limit else { continue }
             let execLogs = name.wholeMatch(of: /exec-[0-9]{8}T[0-9]{6}Z/) != nil
-            let report = name.hasSuffix(".json")
-                && (try? JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))).map { $0["run_id"] != nil && $0["command"] != nil } == true
+            let report = name.hasSuffix(".json") && RunReport.Header.read(path)?.runID != nil
             guard execLogs || report else { continue }
             try? FileManager.default.removeItem(atPath: path)
         }

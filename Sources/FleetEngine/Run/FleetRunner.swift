@@ -26,7 +26,7 @@ public struct FleetRunner: Sendable {
 
     /// Runs `operation` on every enabled venue; outcomes come back in the venues' order.
     public func run(
-        _ venues: [Venue], operation: @escaping @Sendable (Venue) async throws -> VenueFigures
+        _ venues: [Venue], operation: @escaping @Sendable (Venue) async throws -> (any VenueResult)?
     ) async -> [VenueOutcome] {
         var outcomes = [VenueOutcome?](repeating: nil, count: venues.count)
         var pending: [Int] = []
@@ -82,7 +82,7 @@ public struct FleetRunner: Sendable {
     /// Runs the first `canary` enabled venues first; if any of them fails, the rest are skipped.
     /// Otherwise the rest run, with `maxFailures` counting the canary's failures too.
     public func run(
-        _ venues: [Venue], canary: Int, operation: @escaping @Sendable (Venue) async throws -> VenueFigures
+        _ venues: [Venue], canary: Int, operation: @escaping @Sendable (Venue) async throws -> (any VenueResult)?
     ) async -> [VenueOutcome] {
         var enabledSeen = 0
         let split = venues.firstIndex { venue in
@@ -111,18 +111,17 @@ public struct FleetRunner: Sendable {
     }
 
     static func outcome(
-        of venue: Venue, timeout: Duration, operation: @escaping @Sendable (Venue) async throws -> VenueFigures
+        of venue: Venue, timeout: Duration, operation: @escaping @Sendable (Venue) async throws -> (any VenueResult)?
     ) async -> VenueOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         var outcome = VenueOutcome(slug: venue.slug, database: venue.database, status: .ok)
         do {
-            outcome.figures = try await withDeadline(timeout) { try await operation(venue) }
-            if !outcome.figures.warnings.isEmpty { outcome.status = .warning }
+            outcome.result = try await withDeadline(timeout) { try await operation(venue) }
         } catch let failure as VenueFailure {
             outcome.status = .failed
             outcome.error = (Task.isCancelled ? "interrupted; " : "") + failure.message
-            outcome.figures = failure.figures
+            outcome.result = failure.result
         } catch let skipped as VenueSkipped {
             outcome.status = .skipped
             outcome.error = skipped.reason
@@ -133,8 +132,9 @@ public struct FleetRunner: Sendable {
         outcome.duration = clock.now - start
         let redactor = SecretRedactor(venue: venue)
         outcome.error = outcome.error.map(redactor.redact)
-        outcome.figures.summary = redactor.redact(outcome.figures.summary)
-        outcome.figures.warnings = outcome.figures.warnings.map(redactor.redact)
+        outcome.summary = redactor.redact(outcome.result?.summary ?? "")
+        outcome.warnings = (outcome.result?.warnings ?? []).map(redactor.redact)
+        if outcome.status == .ok && !outcome.warnings.isEmpty { outcome.status = .warning }
         return outcome
     }
 

@@ -12,10 +12,10 @@ public enum RunEvent: Sendable {
 /// Events arrive one at a time, in order; a slow sink delays later events, never the venues' work.
 public protocol RunSink: Sendable {
     func receive(_ event: RunEvent) async
-    /// What the sink adds to the saved report once the run has ended (notifications delivered…).
-    func reportAdditions() -> [(String, JSONValue)]
+    /// Adds to the report once the run has ended (the notifications delivered…); it is saved again after.
+    func complete(_ report: inout RunReport)
 }
 
 extension RunSink {
-    public func reportAdditions() -> [(String, JSONValue)] { [] }
+    public func complete(_ report: inout RunReport) {}
 }

@@ -1,8 +1,13 @@
-/// A venue that failed but still has figures worth reporting (an exec's log and exit code).
+/// A venue that failed but still has a result worth reporting (an exec's log and exit code).
 public struct VenueFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public var figures: VenueFigures
+    public var result: any VenueResult
     public var description: String { message }
+
+    public init(message: String, result: any VenueResult) {
+        self.message = message
+        self.result = result
+    }
 }
 
 /// An error's text, carried out of a task.

@@ -72,13 +72,13 @@ public struct MetricsSink: RunSink {
                 set("gwi_fleet_backup_last_status", venue, ok ? "1" : "0")
                 if ok {
                     set("gwi_fleet_backup_last_success_timestamp_seconds", venue, finished)
-                    if let bytes = outcome.figures["bytes"]?.intValue { set("gwi_fleet_backup_size_bytes", venue, String(bytes)) }
-                    set("gwi_fleet_backup_duration_seconds", venue, String(format: "%.3f", Double(outcome.durationMilliseconds) / 1000))
-                    if case .object(let counts)? = outcome.figures["row_counts"] {
-                        set("gwi_fleet_backup_rows", venue, String(counts.compactMap { $0.1.intValue }.reduce(0, +)))
+                    if let backup = outcome.result(as: BackupResult.self) {
+                        set("gwi_fleet_backup_size_bytes", venue, String(backup.bytes))
+                        set("gwi_fleet_backup_rows", venue, String(backup.rows))
                     }
+                    set("gwi_fleet_backup_duration_seconds", venue, String(format: "%.3f", Double(outcome.durationMilliseconds) / 1000))
                 }
-                if outcome.figures["offsite"]?["status"]?.stringValue == "verified" {
+                if outcome.result(as: BackupResult.self)?.offsite?.isVerified == true {
                     set("gwi_fleet_offsite_last_success_timestamp_seconds", venue, finished)
                 }
             case "verify" where ok:
@@ -88,7 +88,7 @@ public struct MetricsSink: RunSink {
             default:
                 break
             }
-            if ok, let bytes = outcome.figures["database_size_bytes"]?.intValue ?? outcome.figures["database_bytes"]?.intValue {
+            if ok, let bytes = (outcome.result as? any DatabaseSizeResult)?.databaseBytes {
                 set("gwi_fleet_database_size_bytes", venue, String(bytes))
             }
         }

@@ -12,7 +12,7 @@ public final class NotificationSink: RunSink {
     let reportsDirectory: String
     let client: WebhookClient
     let logger: Logger
-    private let results = Mutex<[JSONValue]>([])
+    private let results = Mutex<[NotificationDelivery]>([])
 
     public init(targets: [NotifyTarget], reportsDirectory: String, logger: Logger = RunContext.silent) {
         self.targets = targets
@@ -50,11 +50,11 @@ public final class NotificationSink: RunSink {
     }
 
     /// What was sent where, for the report.
-    public var deliveries: [JSONValue] { results.withLock { $0 } }
+    public var deliveries: [NotificationDelivery] { results.withLock { $0 } }
 
-    public func reportAdditions() -> [(String, JSONValue)] {
+    public func complete(_ report: inout RunReport) {
         let sent = deliveries
-        return sent.isEmpty ? [] : [("notifications", .array(sent))]
+        if !sent.isEmpty { report.notifications = sent }
     }
 
     func applies(_ target: NotifyTarget, to command: String) -> Bool {
@@ -65,8 +65,8 @@ public final class NotificationSink: RunSink {
         let failure = await client.send(url, method: method, json: body)
         if let failure { logger.warning("notification not delivered", metadata: ["to": .string(target.shownURL), "error": .string(failure)]) }
         results.withLock {
-            $0.append(.object([("to", .string(target.shownURL)), ("format", .string(target.format.rawValue)), ("event", .string(event)),
-                               ("delivered", .bool(failure == nil)), ("error", failure.map(JSONValue.string) ?? .null)]))
+            $0.append(NotificationDelivery(to: target.shownURL, format: target.format.rawValue, event: event, delivered: failure == nil,
+                                           error: failure))
         }
     }
 
@@ -76,10 +76,8 @@ public final class NotificationSink: RunSink {
             .filter { $0.hasPrefix(report.command + "-") && $0.hasSuffix(".json") && !$0.contains("-shard") && !$0.contains(report.runID) }
         var best: (Date, Int32)?
         for name in names {
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
-                  let json = try? JSONDecoder().decode(JSONValue.self, from: data), json["command"]?.stringValue == report.command,
-                  let started = json["started_at"]?.stringValue.flatMap(Timestamp.parse), started < report.startedAt,
-                  let code = json["exit_code"]?.intValue else { continue }
+            guard let header = RunReport.Header.read(directory + "/" + name), header.command == report.command,
+                  let started = header.startedAt, started < report.startedAt, let code = header.exitCode else { continue }
             if best == nil || started > best!.0 { best = (started, Int32(code)) }
         }
         return best?.1
@@ -88,21 +86,56 @@ public final class NotificationSink: RunSink {
     /// The `json` format, documented in the README.
     static func payload(_ report: RunReport, savedAt: String?, event: String) -> Data {
         let failed = report.outcomes.filter { $0.status == .failed }
-        let json = JSONValue.object([
-            ("event", .string(event)),
-            ("command", .string(report.command)),
-            ("run_id", .string(report.runID)),
-            ("fleet", .string(report.fleet.path)),
-            ("started_at", .string(Timestamp.iso8601(report.startedAt))),
-            ("finished_at", .string(Timestamp.iso8601(report.finishedAt))),
-            ("exit_code", .int(Int(report.exitCode))),
-            ("summary", .object([("ok", .int(report.count(.ok))), ("warning", .int(report.count(.warning))),
-                                 ("failed", .int(failed.count)), ("skipped", .int(report.count(.skipped)))])),
-            ("failed", .array(failed.map { .object([("venue", .string($0.slug)), ("error", $0.error.map(JSONValue.string) ?? .null)]) })),
-            ("problems", .array(report.problems.map(JSONValue.string))),
-            ("report", savedAt.map(JSONValue.string) ?? .null),
-        ])
-        return Data(json.serialized().utf8)
+        let payload = Payload(event: event, command: report.command, runID: report.runID, fleet: report.fleet.path,
+                              startedAt: report.startedAt, finishedAt: report.finishedAt, exitCode: Int(report.exitCode),
+                              summary: report.counts, failed: failed.map { Payload.Failed(venue: $0.slug, error: $0.error) },
+                              problems: report.problems, report: savedAt)
+        return Data(JSONCoding.text(payload).utf8)
+    }
+
+    /// The `json` format's body.
+    struct Payload: Encodable {
+        struct Failed: Encodable {
+            var venue: String
+            var error: String?
+            func encode(to encoder: Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(venue, forKey: .venue)
+                try container.encode(error, forKey: .error)
+            }
+            enum CodingKeys: String, CodingKey { case venue, error }
+        }
+        var event: String
+        var command: String
+        var runID: String
+        var fleet: String
+        var startedAt: Date
+        var finishedAt: Date
+        var exitCode: Int
+        var summary: RunReport.Counts
+        var failed: [Failed]
+        var problems: [String]
+        var report: String?
+
+        enum CodingKeys: String, CodingKey {
+            case event, command, runID = "run_id", fleet, startedAt = "started_at", finishedAt = "finished_at", exitCode = "exit_code"
+            case summary, failed, problems, report
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(event, forKey: .event)
+            try container.encode(command, forKey: .command)
+            try container.encode(runID, forKey: .runID)
+            try container.encode(fleet, forKey: .fleet)
+            try container.encode(startedAt, forKey: .startedAt)
+            try container.encode(finishedAt, forKey: .finishedAt)
+            try container.encode(exitCode, forKey: .exitCode)
+            try container.encode(summary, forKey: .summary)
+            try container.encode(failed, forKey: .failed)
+            try container.encode(problems, forKey: .problems)
+            try container.encode(report, forKey: .report)
+        }
     }
 
     /// The `slack` format: failed venues first (20 at most, then "and N more"), `&<>` escaped.
@@ -121,6 +154,6 @@ public final class NotificationSink: RunSink {
         if failed.count > 20 { lines.append("… and \(failed.count - 20) more") }
         for problem in report.problems.prefix(5) { lines.append("• problem: \(escape(problem))") }
         lines.append("\(report.count(.ok)) ok, \(report.count(.warning)) warning, \(failed.count) failed, \(report.count(.skipped)) skipped")
-        return Data(JSONValue.object([("text", .string(lines.joined(separator: "\n")))]).serialized().utf8)
+        return Data(JSONCoding.text(["text": lines.joined(separator: "\n")]).utf8)
     }
 }

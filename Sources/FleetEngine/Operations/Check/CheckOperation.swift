@@ -12,7 +12,7 @@ public struct CheckOperation: Sendable {
         self.connector = connector
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> CheckResult {
         let connection = try await connector.connect(venue, .pooled, step: "connect (url)")
         let result: QueryResult
         do {
@@ -38,11 +38,6 @@ public struct CheckOperation: Sendable {
         if !dumpable {
             throw FleetEngineError.toolTooOld(tool: "pg_dump", toolMajor: tools.pgDumpMajor, serverMajor: serverMajor)
         }
-        return VenueFigures([
-            ("server_version", .string(version)),
-            ("database_size_bytes", .int(size)),
-            ("pg_dump_version", .string(tools.pgDumpVersion)),
-            ("pg_dump_compatible", .bool(dumpable)),
-        ], summary: "PostgreSQL \(version), \(ByteCount.human(size)), pg_dump \(tools.pgDumpVersion) ok")
+        return CheckResult(serverVersion: version, databaseBytes: size, pgDumpVersion: tools.pgDumpVersion, pgDumpCompatible: dumpable)
     }
 }

@@ -14,18 +14,13 @@ public struct QueryOperation: Sendable {
         self.connector = connector
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> QueryRowsResult {
         let connection = try await connector.connect(venue, .pooled)
         do {
             try await connection.execute("BEGIN READ ONLY" + (role.map { "; SET LOCAL ROLE \(SQLQuoting.identifier($0))" } ?? ""))
             let result = try await connection.query(sql)
             try await connection.execute("ROLLBACK")
-            let rows = result.rows.map { row in JSONValue.array(row.map { $0.map(JSONValue.string) ?? .null }) }
-            return VenueFigures([
-                ("columns", .array(result.columns.map(JSONValue.string))),
-                ("row_count", .int(result.rows.count)),
-                ("rows", .array(rows)),
-            ], summary: result.rows.count == 1 ? "1 row" : "\(result.rows.count) rows")
+            return QueryRowsResult(columns: result.columns, rows: result.rows)
         } catch let error as PostgresError {
             throw FleetEngineError.database(step: "query", error)
         }

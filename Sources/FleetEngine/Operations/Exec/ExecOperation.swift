@@ -28,54 +28,46 @@ public struct ExecOperation: Sendable {
         self.connector = connector
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
-        var fields: [(String, JSONValue)] = []
-        var warnings: [String] = []
-        var backupPath: String?
+    public func run(_ venue: Venue) async throws -> ExecResult {
+        var result = ExecResult(backup: nil)
         if backupFirst {
             let manifest = try await VenueDumper(tools: tools, connector: connector).backup(venue, purpose: .preExec)
-            backupPath = BackupCatalog.directory(of: venue) + "/" + manifest.file
-            fields.append(("backup", .string(backupPath!)))
+            result.backup = BackupCatalog.directory(of: venue) + "/" + manifest.file
         } else {
-            warnings.append("no backup taken before the command (--no-backup)")
-            fields.append(("backup", .null))
+            result.warnings.append("no backup taken before the command (--no-backup)")
         }
 
         try DurableFile.makePrivateDirectory(logDirectory)
         let log = logDirectory + "/" + venue.slug + ".log"
-        fields.append(("log", .string(log)))
+        result.log = log
         let status: TerminationStatus
         do {
             status = try await execute(venue, log: log)
         } catch {
             // Killed at the timeout or by Ctrl-C: the command may have left the venue half-changed.
-            if let backupPath, rollback {
-                let result = await rollBack(venue, from: backupPath)
-                throw VenueFailure(message: "\(command[0]) was stopped; \(result.text)",
-                                   figures: VenueFigures(fields + result.fields))
+            if let backupPath = result.backup, rollback {
+                let text = await rollBack(venue, from: backupPath, into: &result)
+                throw VenueFailure(message: "\(command[0]) was stopped; \(text)", result: result)
             }
             throw error
         }
-        let code: JSONValue
         switch status {
-        case .exited(let value): code = .int(Int(value))
-        case .signaled(let signal): code = .string("signal \(signal)")
+        case .exited(let value): result.exitCode = .code(Int(value))
+        case .signaled(let signal): result.exitCode = .signal("signal \(signal)")
         }
-        fields.append(("exit_code", code))
         guard status.isSuccess else {
             var message = "\(command[0]) \(ChildProcess.describe(status)) (log: \(log))"
             if rollback {
-                if let backupPath {
-                    let result = await rollBack(venue, from: backupPath)
-                    fields += result.fields
-                    message += "; \(result.text)"
+                if let backupPath = result.backup {
+                    message += "; " + (await rollBack(venue, from: backupPath, into: &result))
                 } else {
                     message += "; no rollback: no backup was taken (--no-backup)"
                 }
             }
-            throw VenueFailure(message: message, figures: VenueFigures(fields, warnings: warnings))
+            throw VenueFailure(message: message, result: result)
         }
-        return VenueFigures(fields, summary: "\(command[0]) exited 0 (log: \(log))", warnings: warnings)
+        result.summary = "\(command[0]) exited 0 (log: \(log))"
+        return result
     }
 
     /// Runs the command with stdout and stderr in the log file; never through a shell.
@@ -97,20 +89,22 @@ public struct ExecOperation: Sendable {
 
     /// Restores the venue from the backup taken before the command, in a task of its own so that
     /// it also runs when the command was stopped by the timeout or Ctrl-C.
-    func rollBack(_ venue: Venue, from backup: String) async -> (text: String, fields: [(String, JSONValue)]) {
+    func rollBack(_ venue: Venue, from backup: String, into result: inout ExecResult) async -> String {
         let restore = RestoreOperation(tools: tools, connector: connector, backupFile: backup,
                                        target: inPlace ? .inPlace : .replace, confirmed: true)
         RunContext.logger.notice("rolling back", metadata: ["backup": .string(backup)])
-        let result = await Task { () -> Result<VenueFigures, FleetEngineErrorText> in
+        let outcome = await Task { () -> Result<RestoreResult, FleetEngineErrorText> in
             do { return .success(try await restore.run(venue)) } catch { return .failure(FleetEngineErrorText(FleetRunner.describe(error))) }
         }.value
-        switch result {
-        case .success(let figures):
-            return ("rolled back from \(URL(fileURLWithPath: backup).lastPathComponent): \(figures.summary)",
-                    [("rolled_back", .bool(true)), ("rollback", .object(figures.fields))])
+        switch outcome {
+        case .success(let restored):
+            result.rolledBack = true
+            result.rollback = restored
+            return "rolled back from \(URL(fileURLWithPath: backup).lastPathComponent): \(restored.summary)"
         case .failure(let error):
-            return ("ROLLBACK FAILED: \(error.text); the backup is \(backup)",
-                    [("rolled_back", .bool(false)), ("rollback_error", .string(error.text))])
+            result.rolledBack = false
+            result.rollbackError = error.text
+            return "ROLLBACK FAILED: \(error.text); the backup is \(backup)"
         }
     }
 }

@@ -77,7 +77,7 @@ public struct ExportOperation: Sendable {
         return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(slug).part").path
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> ExportResult {
         let target = path(for: venue)
         let directory = URL(fileURLWithPath: target).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -105,8 +105,7 @@ public struct ExportOperation: Sendable {
         if gzip && !isCombined {
             written = try await Self.compress(csvPath, to: target)
         }
-        return VenueFigures([("file", .string(target)), ("bytes", .int(written)), ("csv_bytes", .int(bytes)),
-                             ("columns", .array(columns.map(JSONValue.string)))],
+        return ExportResult(file: target, bytes: written, csvBytes: bytes, columns: columns,
                             summary: "\(ByteCount.human(bytes)) CSV" + (isCombined ? " (part of the combined file)" : " → \(target)"))
     }
 
@@ -120,24 +119,24 @@ public struct ExportOperation: Sendable {
             // Never a header from one schema over rows of another: no combined file at all.
             if case .combined(let file) = destination { for venue in venues { unlink(Self.partPath(combined: file, slug: venue.slug)) } }
             failure = "combined file not written: " + mismatch
-            return FleetRun.Conclusion(fields: [("combined_file", .null), ("error", .string(failure))], problems: [failure])
+            return FleetRun.Conclusion(totals: FleetTotals(error: failure), problems: [failure])
         }
         do {
             if let (file, bytes) = try await combine(outcomes, venues: venues) {
-                return FleetRun.Conclusion(fields: [("combined_file", .string(file)), ("bytes", .int(bytes))])
+                return FleetRun.Conclusion(totals: FleetTotals(combinedFile: file, bytes: bytes))
             }
             failure = "no venue succeeded; no combined file written"
         } catch {
             failure = "combined file not written: \(error)"
         }
-        return FleetRun.Conclusion(fields: [("combined_file", .null), ("error", .string(failure))], problems: [failure])
+        return FleetRun.Conclusion(totals: FleetTotals(error: failure), problems: [failure])
     }
 
     /// Nil when every venue that succeeded exported the same columns, else which venues had which.
     static func columnMismatch(_ outcomes: [VenueOutcome]) -> String? {
         var groups: [(columns: [String], slugs: [String])] = []
         for outcome in outcomes where outcome.status == .ok {
-            let columns = outcome.figures["columns"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let columns = outcome.result(as: ExportResult.self)?.columns ?? []
             if let index = groups.firstIndex(where: { $0.columns == columns }) { groups[index].slugs.append(outcome.slug) }
             else { groups.append((columns, [outcome.slug])) }
         }

@@ -14,18 +14,11 @@ public struct AnalyzeOperation: Sendable {
         self.timeoutOverride = timeoutOverride
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> AnalyzeResult {
         let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: timeoutOverride ?? venue.timeout)
         let (statement, before, milliseconds) = try await Self.analyze(on: connection, vacuum: vacuum)
-        let high = TableStats.highDead(before)
-        var summary = "\(statement) of \(before.count) tables in \(String(format: "%.1f", Double(milliseconds) / 1000))s"
-        if !high.isEmpty { summary += "; high dead tuples before: " + high.map { "\($0.table) \(Int($0.deadShare * 100))%" }.joined(separator: ", ") }
-        return VenueFigures([
-            ("statement", .string(statement)),
-            ("tables", .int(before.count)),
-            ("statement_ms", .int(milliseconds)),
-            ("high_dead_tables_before", .array(high.map(\.json))),
-        ], summary: summary)
+        return AnalyzeResult(statement: statement, tables: before.count, statementMS: milliseconds,
+                             highDeadTablesBefore: TableStats.highDead(before).map(\.deadTable))
     }
 
     /// Runs ANALYZE or VACUUM (ANALYZE); returns the statement, the table statistics from before, and its milliseconds.

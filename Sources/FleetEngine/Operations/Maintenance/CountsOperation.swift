@@ -13,25 +13,11 @@ public struct CountsOperation: Sendable {
         self.connector = connector
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> CountsResult {
         let connection = try await connector.connect(venue, .pooled)
         let counts = try await Self.count(tables, on: connection)
         let backup = BackupCatalog.latestComplete(of: venue)?.manifest
-        let rows = counts.map { Self.row(table: $0.0, rows: $0.1, backup: backup) }
-        let since = backup.map { " (drift since backup \($0.file))" } ?? " (no backup to compare)"
-        let total = counts.map(\.1).reduce(0, +)
-        return VenueFigures([
-            ("backup", backup.map { .string($0.file) } ?? .null),
-            ("counts", .array(rows)),
-        ], summary: "\(counts.count) tables, \(total) rows" + since)
-    }
-
-    /// `{table, rows, backup_rows, drift}`: drift is rows now minus rows in the backup.
-    static func row(table: String, rows: Int, backup: BackupManifest?) -> JSONValue {
-        let before = backup?.rowCounts[table]
-        return .object([("table", .string(table)), ("rows", .int(rows)),
-                        ("backup_rows", before.map(JSONValue.int) ?? .null),
-                        ("drift", before.map { .int(rows - $0) } ?? .null)])
+        return CountsResult(backup: backup?.file, counts: counts.map { CountsResult.Table(table: $0.0, rows: $0.1, backup: backup) })
     }
 
     /// Exact counts of the named tables (all user tables when none), keyed `schema.table`, in order.

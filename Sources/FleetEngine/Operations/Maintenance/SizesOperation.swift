@@ -12,16 +12,14 @@ public struct SizesOperation: Sendable {
         self.connector = connector
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> SizesResult {
         let connection = try await connector.connect(venue, .pooled)
         let (size, tables) = try await Self.read(on: connection, top: top)
-        let largest = tables.first.map { " (largest \($0["table"]?.stringValue ?? ""): \(ByteCount.human($0["total_bytes"]?.intValue ?? 0)))" } ?? ""
-        return VenueFigures([("database_bytes", .int(size)), ("largest_tables", .array(tables))],
-                            summary: "\(ByteCount.human(size))\(largest)")
+        return SizesResult(databaseBytes: size, largestTables: tables)
     }
 
     /// The database size and its `top` largest tables (total, table, indexes, TOAST bytes).
-    static func read(on connection: PostgresConnection, top: Int) async throws -> (Int, [JSONValue]) {
+    static func read(on connection: PostgresConnection, top: Int) async throws -> (Int, [SizesResult.Table]) {
         do {
             let size = try await connection.query("SELECT pg_database_size(current_database())").int(0, 0, "the database size")
             let tables = try await connection.query("""
@@ -33,9 +31,9 @@ public struct SizesOperation: Sendable {
                 ORDER BY 2 DESC, 1 LIMIT $1
                 """, [String(top)])
             let rows = try tables.rows.indices.map { row in
-                JSONValue.object([("table", .string(try tables.value(row, 0, "a table name"))),
-                                  ("total_bytes", .int(try tables.int(row, 1, "a size"))), ("table_bytes", .int(try tables.int(row, 2, "a size"))),
-                                  ("index_bytes", .int(try tables.int(row, 3, "a size"))), ("toast_bytes", .int(try tables.int(row, 4, "a size")))])
+                SizesResult.Table(table: try tables.value(row, 0, "a table name"), totalBytes: try tables.int(row, 1, "a size"),
+                                  tableBytes: try tables.int(row, 2, "a size"), indexBytes: try tables.int(row, 3, "a size"),
+                                  toastBytes: try tables.int(row, 4, "a size"))
             }
             return (size, rows)
         } catch let error as PostgresError {
@@ -44,20 +42,17 @@ public struct SizesOperation: Sendable {
     }
 
     /// Fleet-wide totals and the N largest tables across the fleet.
-    public static func fleetTotals(_ outcomes: [VenueOutcome], top: Int) -> [(String, JSONValue)] {
+    public static func fleetTotals(_ outcomes: [VenueOutcome], top: Int) -> FleetTotals {
         var total = 0
-        var tables: [(String, String, Int, JSONValue)] = []
+        var tables: [SizesResult.FleetTable] = []
         for outcome in outcomes where outcome.status == .ok || outcome.status == .warning {
-            total += outcome.figures["database_bytes"]?.intValue ?? 0
-            guard case .array(let rows)? = outcome.figures["largest_tables"] else { continue }
-            for row in rows {
-                tables.append((outcome.slug, row["table"]?.stringValue ?? "", row["total_bytes"]?.intValue ?? 0, row))
-            }
+            guard let result = outcome.result(as: SizesResult.self) else { continue }
+            total += result.databaseBytes
+            tables += result.largestTables.map { SizesResult.FleetTable(venue: outcome.slug, table: $0) }
         }
-        let largest = tables.sorted { ($0.2, $1.0, $1.1) > ($1.2, $0.0, $0.1) }.prefix(top).map { venue, _, _, row -> JSONValue in
-            guard case .object(let pairs) = row else { return row }
-            return .object([("venue", .string(venue))] + pairs)
-        }
-        return [("database_bytes", .int(total)), ("largest_tables", .array(Array(largest)))]
+        let largest = tables.sorted {
+            ($0.table.totalBytes, $1.venue, $1.table.table) > ($1.table.totalBytes, $0.venue, $0.table.table)
+        }.prefix(top)
+        return FleetTotals(databaseBytes: total, largestTables: Array(largest))
     }
 }

@@ -35,7 +35,7 @@ public struct SweepOperation: Sendable {
         return (age <= limit ? .fresh : .stale, latest)
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> SweepResult {
         let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: timeoutOverride ?? venue.timeout)
         var warnings: [String] = []
         let (statement, before, milliseconds) = try await AnalyzeOperation.analyze(on: connection, vacuum: vacuum)
@@ -43,12 +43,12 @@ public struct SweepOperation: Sendable {
 
         let now = self.now()
         let (verdict, latest) = Self.backupVerdict(of: venue, now: now)
-        var counts: [JSONValue] = []
+        var counts: [CountsResult.Table] = []
         // The master database holds the registry, not a venue's tables.
         for table in venue.kind == .master ? [] : venue.verifyTables {
             do {
                 for (name, rows) in try await CountsOperation.count([table], on: connection) {
-                    counts.append(CountsOperation.row(table: name, rows: rows, backup: latest?.manifest))
+                    counts.append(CountsResult.Table(table: name, rows: rows, backup: latest?.manifest))
                 }
             } catch let error as FleetEngineError {
                 // A missing table is the venue's schema speaking; anything else (a lock, a lost
@@ -81,9 +81,9 @@ public struct SweepOperation: Sendable {
         case .fresh: break
         }
 
-        var growth: JSONValue = .null
+        var growth: Int?
         if let previous = previousSizes[venue.slug], previous > 0 {
-            growth = .int(size - previous)
+            growth = size - previous
             let share = Double(size - previous) / Double(previous)
             if share > Self.growthWarning {
                 warnings.append("database grew \(Int(share * 100))% since the previous sweep (\(ByteCount.human(previous)) → \(ByteCount.human(size)))")
@@ -92,30 +92,15 @@ public struct SweepOperation: Sendable {
 
         let lastAnalyze = after.compactMap(\.lastAnalyze).min()
         let lastVacuum = after.compactMap(\.lastVacuum).min()
-        let countText = counts.compactMap { row -> String? in
-            guard let table = row["table"]?.stringValue, let rows = row["rows"]?.intValue else { return nil }
-            return "\(table.split(separator: ".").last ?? "") \(rows)"
-        }.joined(separator: ", ")
+        let countText = counts.map { "\($0.table.split(separator: ".").last ?? "") \($0.rows)" }.joined(separator: ", ")
         let summary = "\(ByteCount.human(size)), \(countText.isEmpty ? "no counted tables" : countText), backup \(verdict.rawValue)"
-        return VenueFigures([
-            ("statement", .string(statement)),
-            ("statement_ms", .int(milliseconds)),
-            ("database_bytes", .int(size)),
-            ("growth_bytes", growth),
-            ("largest_tables", .array(largest)),
-            ("counts", .array(counts)),
-            ("backup", .object([
-                ("verdict", .string(verdict.rawValue)),
-                ("file", latest.map { .string($0.path) } ?? .null),
-                ("age_seconds", latest.map { .int(Int(now.timeIntervalSince($0.date))) } ?? .null),
-                ("max_age_seconds", .int(Int(venue.maxBackupAge.components.seconds))),
-            ])),
-            ("dead_tuples", .int(after.map(\.dead).reduce(0, +))),
-            ("high_dead_tables", .array(high.map(\.json))),
-            ("oldest_last_analyze", lastAnalyze.map(JSONValue.string) ?? .null),
-            ("oldest_last_vacuum", lastVacuum.map(JSONValue.string) ?? .null),
-            ("never_vacuumed_tables", .array(neverVacuumed.map(JSONValue.string))),
-        ], summary: summary, warnings: warnings)
+        let backup = SweepResult.Backup(verdict: verdict.rawValue, file: latest?.path,
+                                        ageSeconds: latest.map { Int(now.timeIntervalSince($0.date)) },
+                                        maxAgeSeconds: Int(venue.maxBackupAge.components.seconds))
+        return SweepResult(statement: statement, statementMS: milliseconds, databaseBytes: size, growthBytes: growth,
+                           largestTables: largest, counts: counts, backup: backup, deadTuples: after.map(\.dead).reduce(0, +),
+                           highDeadTables: high.map(\.deadTable), oldestLastAnalyze: lastAnalyze, oldestLastVacuum: lastVacuum,
+                           neverVacuumedTables: neverVacuumed, summary: summary, warnings: warnings)
     }
 
     static func age(_ seconds: TimeInterval) -> String {
@@ -127,13 +112,10 @@ public struct SweepOperation: Sendable {
     public static func previousSizes(in reportsDirectory: String) -> [String: Int] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory)) ?? [])
             .filter { $0.hasPrefix("sweep-") && $0.hasSuffix(".json") }.sorted()
-        guard let newest = names.last,
-              let data = FileManager.default.contents(atPath: reportsDirectory + "/" + newest),
-              let report = try? JSONDecoder().decode(JSONValue.self, from: data),
-              case .array(let venues)? = report["venues"] else { return [:] }
+        guard let newest = names.last, let report = try? RunReport.read(reportsDirectory + "/" + newest) else { return [:] }
         var sizes: [String: Int] = [:]
-        for venue in venues {
-            if let slug = venue["slug"]?.stringValue, let bytes = venue["database_bytes"]?.intValue { sizes[slug] = bytes }
+        for outcome in report.outcomes {
+            if let bytes = outcome.result(as: SweepResult.self)?.databaseBytes { sizes[outcome.slug] = bytes }
         }
         return sizes
     }

@@ -30,8 +30,7 @@ struct TableStats: Sendable {
         stats.filter { $0.dead >= 1000 && $0.deadShare >= 0.10 }
     }
 
-    var json: JSONValue {
-        .object([("table", .string(table)), ("live_tuples", .int(live)), ("dead_tuples", .int(dead)),
-                 ("dead_share", .double((deadShare * 1000).rounded() / 1000))])
+    var deadTable: AnalyzeResult.DeadTable {
+        AnalyzeResult.DeadTable(table: table, liveTuples: live, deadTuples: dead, deadShare: (deadShare * 1000).rounded() / 1000)
     }
 }

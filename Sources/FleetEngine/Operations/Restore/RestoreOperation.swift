@@ -40,7 +40,7 @@ public struct RestoreOperation: Sendable {
         self.confirmed = confirmed
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> RestoreResult {
         let directory = try BackupCatalog.prepareDirectory(of: venue)
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
@@ -57,14 +57,14 @@ public struct RestoreOperation: Sendable {
         }
         let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
-        var fields: [(String, JSONValue)] = [("backup", .string(entry.path))]
+        var result = RestoreResult(backup: entry.path)
         // "latest" passed over newer backups that are corrupt or unfinished: say so.
         let skipped = backupFile == nil
             ? (staging?.catalog.entries() ?? BackupCatalog.entries(of: venue)).filter {
                 $0.date > entry.date && ($0.state == .corrupt || $0.state == .incomplete) && !$0.fileName.hasSuffix(".partial")
             } : []
         if !skipped.isEmpty {
-            fields.append(("skipped_newer", .array(skipped.map { .string("\($0.fileName): \($0.state.rawValue) (\($0.reason ?? "?"))") })))
+            result.skippedNewer = skipped.map { "\($0.fileName): \($0.state.rawValue) (\($0.reason ?? "?"))" }
             RunContext.logger.warning("latest skips newer unusable backups", metadata: ["skipped": .string(skipped.map(\.fileName).joined(separator: ", "))])
         }
 
@@ -77,8 +77,10 @@ public struct RestoreOperation: Sendable {
                 throw FleetEngineError.refused("database \(name) already exists; choose another --as name")
             }
             let matched = try await restoreCounted(entry, into: name, on: server, restorer: restorer, like: properties)
-            fields += [("database", .string(name)), ("tables_matched", .int(matched))]
-            return VenueFigures(fields, summary: "restored \(entry.fileName) into new database \(name), \(matched) tables matched" + Self.skippedNote(skipped))
+            result.restoredInto = name
+            result.tablesMatched = matched
+            result.summary = "restored \(entry.fileName) into new database \(name), \(matched) tables matched" + Self.skippedNote(skipped)
+            return result
 
         case .replace, .inPlace:
             let exists = properties != nil
@@ -92,16 +94,18 @@ public struct RestoreOperation: Sendable {
                     throw FleetEngineError.refused("\(venue.database) holds \(rows) rows; pass --yes to replace it (a safety backup is taken first)")
                 }
                 safety = try await VenueDumper(tools: tools, connector: connector).backup(venue, lockHeld: true, purpose: .safety)
-                fields.append(("safety_backup", .string(directory + "/" + safety!.file)))
+                result.safetyBackup = directory + "/" + safety!.file
             }
             if target == .inPlace {
                 guard exists else { throw FleetEngineError.refused("\(venue.database) does not exist; --in-place needs it (use --as or the default replace)") }
                 let (matched, untouched) = try await restoreInPlace(entry, venue: venue, server: server, restorer: restorer, safety: safety!)
-                fields += [("database", .string(venue.database)), ("tables_matched", .int(matched)),
-                           ("untouched_tables", .array(untouched.map(JSONValue.string))),
-                           ("undo", .string("gwi-fleet restore \(venue.slug) --in-place --yes --backup \(directory)/\(safety!.file)"))]
+                result.restoredInto = venue.database
+                result.tablesMatched = matched
+                result.untouchedTables = untouched
+                result.undo = "gwi-fleet restore \(venue.slug) --in-place --yes --backup \(directory)/\(safety!.file)"
                 let note = untouched.isEmpty ? "" : "; tables not in the backup left as they were: " + untouched.joined(separator: ", ")
-                return VenueFigures(fields, summary: "restored \(entry.fileName) in place, \(matched) tables matched; safety backup \(safety!.file)" + note)
+                result.summary = "restored \(entry.fileName) in place, \(matched) tables matched; safety backup \(safety!.file)" + note
+                return result
             }
             RunContext.logger.info("restoring beside the live database", metadata: ["backup": .string(entry.fileName)])
             let stamp = Timestamp.compact(Date())
@@ -120,22 +124,25 @@ public struct RestoreOperation: Sendable {
                 }
             }.value
             if let swapped { throw FleetEngineError.refused(swapped.text) }
-            fields += [("database", .string(venue.database)), ("tables_matched", .int(matched))]
+            result.restoredInto = venue.database
+            result.tablesMatched = matched
             let summary: String
             if let replaced {
                 let undo = "ALTER DATABASE \(SQLQuoting.identifier(venue.database)) RENAME TO \(SQLQuoting.identifier(staging)); "
                     + "ALTER DATABASE \(SQLQuoting.identifier(replaced)) RENAME TO \(SQLQuoting.identifier(venue.database));"
-                fields += [("replaced_database", .string(replaced)), ("undo", .string(undo))]
+                result.replacedDatabase = replaced
+                result.undo = undo
                 summary = "restored \(entry.fileName), \(matched) tables matched; old database kept as \(replaced); to undo: \(undo)"
             } else {
                 summary = "restored \(entry.fileName) into \(venue.database) (it did not exist), \(matched) tables matched"
             }
-            let summaryWithSkips = summary + Self.skippedNote(skipped)
+            result.summary = summary
             if Task.isCancelled {
                 // Interrupted while the swap ran: it finished; say so with everything needed to undo it.
-                throw VenueFailure(message: "interrupted after the swap completed: \(summary)", figures: VenueFigures(fields, summary: summary))
+                throw VenueFailure(message: "interrupted after the swap completed: \(summary)", result: result)
             }
-            return VenueFigures(fields, summary: summaryWithSkips)
+            result.summary += Self.skippedNote(skipped)
+            return result
         }
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// touching no venue, each venue judged against `policy:`.
 public struct FleetStatus: Sendable {
     /// A venue's verdict, worst first.
-    public enum Verdict: String, Sendable, CaseIterable {
+    public enum Verdict: String, Sendable, CaseIterable, Codable {
         case failed, corruptLatest = "corrupt-latest", stale, unverified, notOffsite = "not-offsite", ok, disabled
     }
 
@@ -19,21 +19,54 @@ public struct FleetStatus: Sendable {
         public var lastVerified: Date?
         public var sweep: String?
 
-        public var json: JSONValue {
-            .object([
-                ("slug", .string(venue.slug)), ("verdict", .string(verdict.rawValue)),
-                ("reasons", .array(reasons.map(JSONValue.string))),
-                ("latest_backup", latest.map { entry in
-                    .object([("file", .string(entry.path)), ("time", .string(Timestamp.iso8601(entry.date))),
-                             ("state", .string(entry.state.rawValue)), ("purpose", entry.manifest.map { .string($0.effectivePurpose.rawValue) } ?? .null)])
-                } ?? .null),
-                ("last_attempt", lastAttempt.map { attempt in
-                    .object([("status", .string(attempt.status.rawValue)), ("at", .string(Timestamp.iso8601(attempt.at))),
-                             ("error", attempt.error.map(JSONValue.string) ?? .null), ("offsite", attempt.offsite.map(JSONValue.string) ?? .null)])
-                } ?? .null),
-                ("last_verified", lastVerified.map { .string(Timestamp.iso8601($0)) } ?? .null),
-                ("last_sweep", sweep.map(JSONValue.string) ?? .null),
-            ])
+    }
+
+    /// A row as `status --json` writes it.
+    public struct RowJSON: Sendable, Encodable {
+        struct Latest: Encodable {
+            var file: String
+            var time: Date
+            var state: BackupState
+            var purpose: String?
+        }
+        struct Attempt: Encodable {
+            var status: String
+            var at: Date
+            var error: String?
+            var offsite: String?
+        }
+        var slug: String
+        var verdict: Verdict
+        var reasons: [String]
+        var latestBackup: Latest?
+        var lastAttempt: Attempt?
+        var lastVerified: Date?
+        var lastSweep: String?
+
+        public init(_ row: Row) {
+            slug = row.venue.slug
+            verdict = row.verdict
+            reasons = row.reasons
+            latestBackup = row.latest.map { Latest(file: $0.path, time: $0.date, state: $0.state, purpose: $0.manifest?.effectivePurpose.rawValue) }
+            lastAttempt = row.lastAttempt.map { Attempt(status: $0.status.rawValue, at: $0.at, error: $0.error, offsite: $0.offsite) }
+            lastVerified = row.lastVerified
+            lastSweep = row.sweep
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case slug, verdict, reasons, latestBackup = "latest_backup", lastAttempt = "last_attempt", lastVerified = "last_verified"
+            case lastSweep = "last_sweep"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(slug, forKey: .slug)
+            try container.encode(verdict, forKey: .verdict)
+            try container.encode(reasons, forKey: .reasons)
+            try container.encode(latestBackup, forKey: .latestBackup)
+            try container.encode(lastAttempt, forKey: .lastAttempt)
+            try container.encode(lastVerified, forKey: .lastVerified)
+            try container.encode(lastSweep, forKey: .lastSweep)
         }
     }
 
@@ -98,13 +131,11 @@ public struct FleetStatus: Sendable {
 
     /// `slug → "ok"`, `"warning: …"` or `"failed: …"` from a sweep report.
     static func sweepVerdicts(_ path: String) -> [String: String]? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        guard let report = try? RunReport.read(path) else { return nil }
         var result: [String: String] = [:]
-        for venue in json["venues"]?.arrayValue ?? [] {
-            guard let slug = venue["slug"]?.stringValue, let status = venue["status"]?.stringValue else { continue }
-            let detail = venue["error"]?.stringValue ?? venue["warnings"]?.arrayValue?.compactMap(\.stringValue).joined(separator: "; ")
-            result[slug] = status + ((detail?.isEmpty ?? true) ? "" : ": " + detail!)
+        for outcome in report.outcomes {
+            let detail = outcome.error ?? outcome.warnings.joined(separator: "; ")
+            result[outcome.slug] = outcome.status.rawValue + (detail.isEmpty ? "" : ": " + detail)
         }
         return result
     }

@@ -10,10 +10,10 @@ public struct UploadOperation: Sendable {
         self.remoteEnvironment = remoteEnvironment
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> UploadResult {
         guard let policy = venue.backup.remote else { throw VenueSkipped(reason: "no backup.remote for this venue") }
         let directory = BackupCatalog.directory(of: venue)
-        guard FileManager.default.fileExists(atPath: directory) else { return VenueFigures(summary: "no local backups") }
+        guard FileManager.default.fileExists(atPath: directory) else { return UploadResult(uploaded: [], alreadyOffsite: 0) }
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
         let copy = OffsiteCopy(policy: policy, environment: remoteEnvironment)
@@ -28,11 +28,9 @@ public struct UploadOperation: Sendable {
                 failures.append("\(manifest.file): \(FleetRunner.describe(error))")
             }
         }
-        let figures = VenueFigures([("uploaded", .array(uploaded.map(JSONValue.string))),
-                                    ("already_offsite", .int(local.count - uploaded.count - failures.count))],
-                                   summary: "uploaded \(uploaded.count), \(local.count - uploaded.count - failures.count) already off-site")
-        if !failures.isEmpty { throw VenueFailure(message: "upload failed: " + failures.joined(separator: "; "), figures: figures) }
+        let result = UploadResult(uploaded: uploaded, alreadyOffsite: local.count - uploaded.count - failures.count)
+        if !failures.isEmpty { throw VenueFailure(message: "upload failed: " + failures.joined(separator: "; "), result: result) }
         if !local.isEmpty { BackupCatalog.noteOffsite(venue, verified: true) }
-        return figures
+        return result
     }
 }

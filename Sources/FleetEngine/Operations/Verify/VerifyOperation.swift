@@ -50,7 +50,7 @@ public struct VerifyOperation: Sendable {
         return rest.range(of: #"^[0-9]{14}_[0-9a-f]{4}$"#, options: .regularExpression) != nil
     }
 
-    public func run(_ venue: Venue) async throws -> VenueFigures {
+    public func run(_ venue: Venue) async throws -> VerifyResult {
         let directory = try BackupCatalog.prepareDirectory(of: venue)
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
@@ -87,7 +87,7 @@ public struct VerifyOperation: Sendable {
         let server = try connector.scratchServer(for: venue)
         try await dropLeftoverScratchDatabases(of: venue, on: server, restorer: restorer)
 
-        var results: [JSONValue] = []
+        var results: [VerifyResult.Backup] = []
         var failures: [String] = []
         for entry in chosen {
             RunContext.logger.debug("verifying", metadata: ["backup": .string(entry.fileName)])
@@ -100,14 +100,12 @@ public struct VerifyOperation: Sendable {
                 continue
             }
             try BackupCatalog.record(record, forDump: entry.path)
-            results.append(Self.json(record, file: entry.path))
+            results.append(VerifyResult.Backup(record, file: entry.path))
             if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
         }
         try await staging?.uploadRecords()
         if !failures.isEmpty { throw FleetEngineError.verificationFailed(failures.joined(separator: "; ")) }
-        let summary = chosen.count == 1 ? "verified \(chosen[0].fileName)" : "verified \(chosen.count) backups"
-        let tables = chosen.count == 1 ? ", \(Self.summary(BackupCatalog.verification(forDump: chosen[0].path)!))" : ""
-        return VenueFigures([("backups", .array(results))], summary: summary + tables)
+        return VerifyResult(backups: results)
     }
 
     /// One backup: never throws, so the record says how far it got. The second value is set when
@@ -195,23 +193,5 @@ public struct VerifyOperation: Sendable {
         }
         if let error = record.error { text += "; \(error)" }
         return text
-    }
-
-    static func json(_ record: VerificationRecord, file: String) -> JSONValue {
-        .object([
-            ("file", .string(file)),
-            ("ok", .bool(record.ok)),
-            ("checksum_ok", .bool(record.checksumOK)),
-            ("restore_ok", .bool(record.restoreOK)),
-            ("tables_matched", .int(record.tablesMatched)),
-            ("tables", .int(record.tables)),
-            ("mismatches", .array(record.mismatches.map { mismatch in
-                .object([("table", .string(mismatch.table)),
-                         ("expected", mismatch.expected.map(JSONValue.int) ?? .null),
-                         ("actual", mismatch.actual.map(JSONValue.int) ?? .null)])
-            })),
-            ("error", record.error.map(JSONValue.string) ?? .null),
-            ("verified_at", .string(Timestamp.iso8601(record.verifiedAt))),
-        ])
     }
 }

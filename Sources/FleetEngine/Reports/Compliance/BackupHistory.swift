@@ -41,86 +41,45 @@ public struct BackupHistory: Sendable {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory)) ?? []).sorted()
         var seenRuns: Set<String> = []
         for name in names where name.hasSuffix(".json") && ["backup-", "upload-", "prune-"].contains(where: name.hasPrefix) {
-            guard let data = FileManager.default.contents(atPath: reportsDirectory + "/" + name),
-                  let report = try? JSONDecoder().decode(SavedReport.self, from: data),
-                  let started = Timestamp.parse(report.startedAt) else { continue }
-            let runID = report.runID ?? name
-            for row in report.venues {
+            guard let report = try? RunReport.read(reportsDirectory + "/" + name) else { continue }
+            let runID = report.runID.isEmpty ? name : report.runID
+            for outcome in report.outcomes {
                 // A merged report repeats its shards' rows; one row per run and venue.
-                guard seenRuns.insert(runID + "\u{0}" + report.command + "\u{0}" + row.slug).inserted else { continue }
-                history.add(command: report.command, row: row, at: started)
+                guard seenRuns.insert(runID + "\u{0}" + report.command + "\u{0}" + outcome.slug).inserted else { continue }
+                history.add(outcome, of: report.command, at: report.startedAt)
             }
         }
         return history
     }
 
-    /// The few fields of a saved report this reads (a typed decode: much faster than a generic one
-    /// over a month of nightly reports of thousands of venues).
-    struct SavedReport: Decodable {
-        struct Row: Decodable {
-            struct Offsite: Decodable { var status: String? }
-            struct Deleted: Decodable { var file: String? }
-            var slug: String
-            var status: String
-            var error: String?
-            var file: String?
-            var bytes: Int?
-            var encrypted: Bool?
-            var offsite: Offsite?
-            var uploaded: [String]?
-            var deleted: [Deleted]?
-            var remoteDeleted: [Deleted]?
-            var dryRun: Bool?
-            /// What `backup --prune` deleted after the backup.
-            var prunedDeleted: [Deleted]?
-            var prunedRemoteDeleted: [Deleted]?
-
-            enum CodingKeys: String, CodingKey {
-                case slug, status, error, file, bytes, encrypted, offsite, uploaded, deleted
-                case remoteDeleted = "remote_deleted", dryRun = "dry_run"
-                case prunedDeleted = "pruned_deleted", prunedRemoteDeleted = "pruned_remote_deleted"
-            }
-        }
-
-        var command: String
-        var runID: String?
-        var startedAt: String
-        var venues: [Row]
-
-        enum CodingKeys: String, CodingKey {
-            case command, venues, runID = "run_id", startedAt = "started_at"
-        }
-    }
-
-    mutating func add(command: String, row: SavedReport.Row, at: Date) {
-        let slug = row.slug
+    mutating func add(_ outcome: VenueOutcome, of command: String, at: Date) {
+        let slug = outcome.slug
         switch command {
-        case "backup":
-            guard row.status == "ok" || row.status == "failed" else { return }
-            attempts[slug, default: []].append((at, row.status == "failed"))
-            if row.status == "failed" {
-                failed[slug, default: []].append(FailedAttempt(at: at, error: row.error ?? "unknown error"))
+        case BackupResult.command:
+            guard outcome.status == .ok || outcome.status == .failed else { return }
+            attempts[slug, default: []].append((at, outcome.status == .failed))
+            if outcome.status == .failed {
+                failed[slug, default: []].append(FailedAttempt(at: at, error: outcome.error ?? "unknown error"))
             }
-            if let file = row.file.map(Self.fileName), let bytes = row.bytes {
-                let offsite = row.offsite?.status
-                taken[slug, default: []].append(Taken(file: file, at: Self.timeInName(file) ?? at, bytes: bytes,
-                                                      encrypted: row.encrypted == true, offsite: offsite))
-                if offsite == "verified" { self.offsite[slug, default: []].insert(file) }
-            }
-            notePruned(slug, local: row.prunedDeleted, remote: row.prunedRemoteDeleted)
-        case "upload":
-            for name in row.uploaded ?? [] { offsite[slug, default: []].insert(name) }
-        case "prune":
-            guard row.dryRun != true else { return }
-            notePruned(slug, local: row.deleted, remote: row.remoteDeleted)
+            guard let backup = outcome.result(as: BackupResult.self) else { return }
+            let file = Self.fileName(backup.file)
+            taken[slug, default: []].append(Taken(file: file, at: Self.timeInName(file) ?? at, bytes: backup.bytes,
+                                                  encrypted: backup.encrypted, offsite: backup.offsite?.status))
+            if backup.offsite?.isVerified == true { offsite[slug, default: []].insert(file) }
+            if let pruned = backup.pruned { notePruned(slug, pruned) }
+        case UploadResult.command:
+            for name in outcome.result(as: UploadResult.self)?.uploaded ?? [] { offsite[slug, default: []].insert(name) }
+        case PruneResult.command:
+            guard let pruned = outcome.result(as: PruneResult.self), !pruned.dryRun else { return }
+            notePruned(slug, pruned)
         default:
             return
         }
     }
 
-    mutating func notePruned(_ slug: String, local: [SavedReport.Row.Deleted]?, remote: [SavedReport.Row.Deleted]?) {
-        for file in local ?? [] { if let path = file.file { pruned[slug, default: []].insert(Self.fileName(path)) } }
-        for file in remote ?? [] { if let path = file.file { remotePruned[slug, default: []].insert(Self.fileName(path)) } }
+    mutating func notePruned(_ slug: String, _ pruned: PruneResult) {
+        for file in pruned.deleted { self.pruned[slug, default: []].insert(Self.fileName(file.file)) }
+        for file in pruned.remoteDeleted ?? [] { remotePruned[slug, default: []].insert(Self.fileName(file.file)) }
     }
 
     /// The last component of a local path or a remote one (`offsite:bucket/fleet/slug/x.dump`).

@@ -89,7 +89,7 @@ public struct ComplianceAudit: Sendable {
         let outcomes = await FleetRunner(jobs: jobs).run(venues) { venue in
             guard let policy = venue.backup.remote else { throw VenueSkipped(reason: "no backup.remote") }
             await collected.add(try await BackupCatalog.remote(policy, slug: venue.slug, environment: environment))
-            return VenueFigures()
+            return nil
         }
         var unreadable: [String: String] = [:]
         let enabled = Set(venues.filter(\.enabled).map(\.slug))
