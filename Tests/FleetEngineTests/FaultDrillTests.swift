@@ -155,7 +155,10 @@ import TestSupport
         _ = try await RestoreOperation(tools: try await tools(), target: .replace, confirmed: true).run(venue)
         let entries = BackupCatalog.entries(of: venue)
         #expect(entries.compactMap { $0.manifest?.effectivePurpose } == [.safety, .scheduled])
-        #expect(BackupCatalog.latestComplete(of: venue)?.manifest?.file == scheduled.file)
+        #expect(BackupCatalog.latestRestorePoint(of: venue)?.manifest?.file == scheduled.file)
+        // verify's "latest" is the same restore point (it used to test the safety backup).
+        let verified = try await VerifyOperation(tools: try await tools()).run(venue)
+        #expect(verified.backups.map(\.file) == [BackupCatalog.directory(of: venue) + "/" + scheduled.file])
     }
 
     // 5. Bit rot was invisible to prune, which deleted the only good backup and kept the corrupt one.
@@ -230,9 +233,9 @@ import TestSupport
         try forged.encoded().write(to: URL(fileURLWithPath: directory + "/" + BackupManifest.name(forDump: name)))
         let entries = BackupCatalog.entries(of: venue)
         #expect(entries.first?.fileName == name && entries.first?.inTheFuture == true)
-        #expect(BackupCatalog.latestComplete(of: venue)?.manifest?.file == real.file)
-        let (verdict, latest) = SweepOperation.backupVerdict(of: venue, now: Date())
-        #expect(verdict == .fresh && latest?.manifest?.file == real.file)
+        #expect(BackupCatalog.latestRestorePoint(of: venue)?.manifest?.file == real.file)
+        let latest = BackupCatalog.latestRestorePoint(of: venue)
+        #expect(PolicyJudge.freshness(of: venue, latest: latest, now: Date()) == .fresh && latest?.manifest?.file == real.file)
     }
 
     // 8. One venue's verify dropped another's scratch database.

@@ -92,10 +92,11 @@ import TestSupport
         let directory = try scratchDirectory("age")
         var venue = testVenue("age", directory: directory)
         venue.maxBackupAge = .seconds(26 * 3600)
-        #expect(SweepOperation.backupVerdict(of: venue, now: Date()).0 == .none)
+        let freshness = { (now: Date) in PolicyJudge.freshness(of: venue, latest: BackupCatalog.latestRestorePoint(of: venue), now: now) }
+        #expect(freshness(Date()) == .none)
         _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue)
-        #expect(SweepOperation.backupVerdict(of: venue, now: Date()).0 == .fresh)
-        #expect(SweepOperation.backupVerdict(of: venue, now: Date().addingTimeInterval(27 * 3600)).0 == .stale)
+        #expect(freshness(Date()) == .fresh)
+        #expect(freshness(Date().addingTimeInterval(27 * 3600)) == .stale)
 
         let later = Date().addingTimeInterval(30 * 3600)
         let stale = try await SweepOperation(now: { later }).run(venue)

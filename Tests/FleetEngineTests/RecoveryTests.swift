@@ -174,7 +174,8 @@ import TestSupport
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     /// Writes a real backup file and manifest dated `daysAgo` (negative: in the future).
-    func backup(in directory: String, daysAgo: Double, verified: Bool = false, name: String? = nil) throws -> String {
+    func backup(in directory: String, daysAgo: Double, verified: Bool = false, name: String? = nil,
+                purpose: BackupPurpose = .scheduled) throws -> String {
         let date = now.addingTimeInterval(-daysAgo * day)
         let file = name ?? "gwi_pos_p-\(Timestamp.compact(date)).dump"
         let path = directory + "/" + file
@@ -184,7 +185,7 @@ import TestSupport
         let (bytes, sha) = (digest.bytes, digest.sha256)
         let manifest = BackupManifest(venue: "p", database: "gwi_pos_p", file: file, format: .custom, bytes: bytes, sha256: sha,
                                       startedAt: date, finishedAt: date, serverVersion: "15", pgDumpVersion: "15",
-                                      snapshot: "s", rowCounts: ["public.Order": 1], tool: "gwi-fleet")
+                                      snapshot: "s", rowCounts: ["public.Order": 1], tool: "gwi-fleet", purpose: purpose)
         try manifest.encoded().write(to: URL(fileURLWithPath: BackupManifest.path(forDump: path)))
         if verified {
             try BackupCatalog.record(VerificationRecord(verifiedAt: date, sha256: sha, checksumOK: true, restoreOK: true,
@@ -250,6 +251,23 @@ import TestSupport
         // keep_min wins over keep_days: with 5 kept, nothing is old enough to go.
         #expect(Retention.plan(BackupCatalog.entries(in: directory), retention: RetentionPolicy(keepDays: 30, keepMin: 5), now: now)
             .filter(\.delete).map(\.path) == [partial])
+    }
+
+    @Test func aSafetyBackupNeverCountsTowardKeepMin() async throws {
+        let root = try scratchDirectory("plan-safety")
+        let directory = root + "/p"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        _ = try backup(in: directory, daysAgo: 1, purpose: .safety)
+        _ = try backup(in: directory, daysAgo: 35, purpose: .safety)
+        _ = try backup(in: directory, daysAgo: 40)
+        _ = try backup(in: directory, daysAgo: 45)
+        let decisions = Retention.plan(BackupCatalog.entries(in: directory), retention: RetentionPolicy(keepDays: 30, keepMin: 2), now: now)
+        #expect(decisions.map { "\($0.delete ? "delete" : "keep"): \($0.reason)" } == [
+            "keep: safety backup younger than 30 days",
+            "delete: safety backup older than 30 days (no restore point)",
+            "keep: one of the newest 2 complete backups",
+            "keep: one of the newest 2 complete backups",
+        ], "each restore's safety backup would otherwise cost a real restore point")
     }
 
     @Test func aVenueWhoseLatestBackupFailedIsNotPruned() async throws {

@@ -85,7 +85,7 @@ public struct BackupCatalog: Sendable {
     }
 
     /// The newest restore point: complete or verified, not a safety backup, not from the future.
-    public func latestComplete(now: Date = Date()) -> CatalogEntry? { entries(now: now).first { $0.isRestorePoint } }
+    public func latestRestorePoint(now: Date = Date()) -> CatalogEntry? { entries(now: now).latestRestorePoint }
 
     /// Every complete backup re-hashed against its manifest (`backups --check`): one whose bytes
     /// changed is recorded corrupt, so every later command sees it. Returns the entries after.
@@ -166,7 +166,7 @@ public struct BackupCatalog: Sendable {
     /// The catalog of a venue directory `<root>/<slug>`.
     public static func entries(in directory: String) -> [CatalogEntry] { catalog(containing: directory + "/x").entries() }
 
-    public static func latestComplete(of venue: Venue) -> CatalogEntry? { BackupCatalog(venue: venue).latestComplete() }
+    public static func latestRestorePoint(of venue: Venue) -> CatalogEntry? { BackupCatalog(venue: venue).latestRestorePoint() }
 
     public static func lastAttempt(of venue: Venue) -> AttemptRecord? { BackupCatalog(venue: venue).lastAttempt() }
 

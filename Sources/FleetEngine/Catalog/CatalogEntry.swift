@@ -32,9 +32,21 @@ public struct CatalogEntry: Sendable {
 
     public var isComplete: Bool { state == .complete || state == .verified }
     /// Complete, not from the future, not a safety backup: what "latest" may mean.
-    public var isRestorePoint: Bool { isComplete && !inTheFuture && manifest?.effectivePurpose != .safety }
+    public var isRestorePoint: Bool { Self.isRestorePoint(complete: isComplete, purpose: manifest?.effectivePurpose, inTheFuture: inTheFuture) }
+
+    /// The one rule for a restore point, wherever a backup is described: complete (or verified),
+    /// not dated in the future, and not a safety backup (the state a restore threw away).
+    public static func isRestorePoint(complete: Bool, purpose: BackupPurpose?, inTheFuture: Bool) -> Bool {
+        complete && !inTheFuture && purpose != .safety
+    }
     /// How far ahead of now a backup's time may be before it is suspect.
     public static let clockTolerance: TimeInterval = 300
     /// The last path component (no file system lookup: called for every backup of a fleet).
     public var fileName: String { path.split(separator: "/").last.map(String.init) ?? path }
+}
+
+extension Array where Element == CatalogEntry {
+    /// The newest restore point of a catalog listed newest first (as `BackupCatalog.entries` lists it):
+    /// what "latest" means for verify, restore, counts, status, sweep and upload, locally and on a remote.
+    public var latestRestorePoint: CatalogEntry? { first(where: \.isRestorePoint) }
 }

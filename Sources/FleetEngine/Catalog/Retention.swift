@@ -134,6 +134,16 @@ public struct Retention: Sendable {
                                               reason: "dated in the future (\(Timestamp.iso8601(entry.date)); clock skew?): never deleted, not counted for keep_min"))
                     continue
                 }
+                // A safety backup (the state a restore replaced) is no restore point: it never
+                // counts toward keep_min nor holds another, and goes with keep_days like any other.
+                // (Dated in the future was judged above, against this plan's own `now`.)
+                if !CatalogEntry.isRestorePoint(complete: true, purpose: entry.manifest?.effectivePurpose, inTheFuture: false) {
+                    let young = age <= Double(retention.keepDays) * day
+                    decisions.append(Decision(path: entry.path, delete: !young,
+                                              reason: young ? "safety backup younger than \(retention.keepDays) days"
+                                                            : "safety backup older than \(retention.keepDays) days (no restore point)"))
+                    continue
+                }
                 completeSeen += 1
                 let isNewestVerified = entry.state == .verified && !newestVerifiedSeen
                 if entry.state == .verified { newestVerifiedSeen = true }

@@ -27,7 +27,7 @@ public struct RemoteStaging: Sendable {
         let entries = BackupCatalog(store: snapshot, slug: venue.slug).entries()
         let chosen: [CatalogEntry]
         switch choice {
-        case .latest: chosen = entries.first(where: \.isRestorePoint).map { [$0] } ?? []
+        case .latest: chosen = entries.latestRestorePoint.map { [$0] } ?? []
         case .all: chosen = entries.filter { $0.manifest != nil }
         case .named(let name): chosen = entries.filter { $0.fileName == URL(fileURLWithPath: name).lastPathComponent && $0.manifest != nil }
         }

@@ -16,7 +16,7 @@ public struct CountsOperation: Sendable {
     public func run(_ venue: Venue) async throws -> CountsResult {
         let connection = try await connector.connect(venue, .pooled)
         let counts = try await Self.count(tables, on: connection)
-        let backup = BackupCatalog.latestComplete(of: venue)?.manifest
+        let backup = BackupCatalog.latestRestorePoint(of: venue)?.manifest
         return CountsResult(backup: backup?.file, counts: counts.map { CountsResult.Table(table: $0.0, rows: $0.1, backup: backup) })
     }
 

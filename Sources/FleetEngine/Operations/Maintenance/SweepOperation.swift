@@ -25,16 +25,6 @@ public struct SweepOperation: Sendable {
         self.now = now
     }
 
-    /// How old the latest complete backup is, against `backup.max_age`.
-    public enum BackupVerdict: String, Sendable { case fresh, stale, none }
-
-    public static func backupVerdict(of venue: Venue, now: Date) -> (BackupVerdict, CatalogEntry?) {
-        guard let latest = BackupCatalog.latestComplete(of: venue) else { return (.none, nil) }
-        let age = now.timeIntervalSince(latest.date)
-        let limit = Double(venue.maxBackupAge.components.seconds)
-        return (age <= limit ? .fresh : .stale, latest)
-    }
-
     public func run(_ venue: Venue) async throws -> SweepResult {
         let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: timeoutOverride ?? venue.timeout)
         var warnings: [String] = []
@@ -42,7 +32,9 @@ public struct SweepOperation: Sendable {
         let (size, largest) = try await SizesOperation.read(on: connection, top: top)
 
         let now = self.now()
-        let (verdict, latest) = Self.backupVerdict(of: venue, now: now)
+        let entries = BackupCatalog.entries(of: venue)
+        let latest = entries.latestRestorePoint
+        let verdict = PolicyJudge.freshness(of: venue, latest: latest, now: now)
         var counts: [CountsResult.Table] = []
         // The master database holds the registry, not a venue's tables.
         for table in venue.kind == .master ? [] : venue.verifyTables {
@@ -68,16 +60,13 @@ public struct SweepOperation: Sendable {
         }
         let neverVacuumed = after.filter { $0.lastVacuum == nil && $0.live + $0.dead >= 10_000 }.map(\.table)
 
-        // The newest backup whatever its state: a corrupt or unfinished one newer than the latest
-        // good one is news, even when an older good one is fresh enough.
-        if let newest = BackupCatalog.entries(of: venue).first(where: { !$0.fileName.hasSuffix(".partial") && !$0.inTheFuture }),
-           newest.state == .corrupt || newest.state == .incomplete, newest.date > (latest?.date ?? .distantPast) {
-            warnings.append("newest backup \(newest.fileName) is \(newest.state.rawValue): \(newest.reason ?? "?")")
+        if let damaged = PolicyJudge.damagedNewest(entries) {
+            warnings.append("newest backup \(damaged.fileName) is \(damaged.state.rawValue): \(damaged.reason ?? "?")")
         }
         switch verdict {
         case .none: warnings.append("no complete backup (run gwi-fleet backup)")
         case .stale:
-            warnings.append("latest complete backup is \(Self.age(now.timeIntervalSince(latest!.date))) old (backup.max_age \(FleetDuration.format(venue.maxBackupAge)))")
+            warnings.append("latest complete backup is \(PolicyJudge.age(now.timeIntervalSince(latest!.date))) old (backup.max_age \(FleetDuration.format(venue.maxBackupAge)))")
         case .fresh: break
         }
 
@@ -101,11 +90,6 @@ public struct SweepOperation: Sendable {
                            largestTables: largest, counts: counts, backup: backup, deadTuples: after.map(\.dead).reduce(0, +),
                            highDeadTables: high.map(\.deadTable), oldestLastAnalyze: lastAnalyze, oldestLastVacuum: lastVacuum,
                            neverVacuumedTables: neverVacuumed, summary: summary, warnings: warnings)
-    }
-
-    static func age(_ seconds: TimeInterval) -> String {
-        let hours = Int(seconds) / 3600
-        return hours >= 48 ? "\(hours / 24)d \(hours % 24)h" : "\(hours)h \(Int(seconds) / 60 % 60)m"
     }
 
     /// Database sizes by slug from the newest `sweep-*.json` in the reports directory.

@@ -164,7 +164,7 @@ public struct RestoreOperation: Sendable {
             }
             return entry
         }
-        guard let entry = entries.first(where: \.isRestorePoint) else {
+        guard let entry = entries.latestRestorePoint else {
             throw FleetEngineError.backupNotFound("no complete backup of \(venue.slug) in \(BackupCatalog.directory(of: venue))")
         }
         return entry

@@ -89,43 +89,13 @@ public struct FleetStatus: Sendable {
     func row(for venue: Venue, sweep: String?) -> Row {
         let catalog = BackupCatalog(venue: venue)
         let entries = catalog.entries(now: now)
-        let latest = entries.first(where: \.isRestorePoint)
         let attempt = catalog.lastAttempt()
-        let lastVerified = entries.compactMap { $0.state == .verified ? $0.verification?.verifiedAt : nil }.max()
-        var row = Row(venue: venue, verdict: .ok, reasons: [], latest: latest, lastAttempt: attempt, lastVerified: lastVerified, sweep: sweep)
+        var row = Row(venue: venue, verdict: .ok, reasons: [], latest: entries.latestRestorePoint, lastAttempt: attempt,
+                      lastVerified: PolicyJudge.lastVerified(entries), sweep: sweep)
         guard venue.enabled else { row.verdict = .disabled; return row }
-        let policy = fleet.policy
-        var verdicts: [(Verdict, String)] = []
-        if let attempt, attempt.status == .failed {
-            verdicts.append((.failed, "last backup attempt failed at \(Timestamp.iso8601(attempt.at)): \(attempt.error ?? "?")"))
-        }
-        if let newest = entries.first(where: { !$0.fileName.hasSuffix(".partial") && !$0.inTheFuture }), newest.state == .corrupt {
-            verdicts.append((.corruptLatest, "newest backup \(newest.fileName) is corrupt: \(newest.reason ?? "?")"))
-        }
-        let maxAge = Double(policy.maxBackupAge.components.seconds)
-        if let latest {
-            let age = now.timeIntervalSince(latest.date)
-            if age > maxAge { verdicts.append((.stale, "latest complete backup is \(Self.age(age)) old (policy: \(FleetDuration.format(policy.maxBackupAge)))")) }
-        } else {
-            verdicts.append((.stale, "no complete backup"))
-        }
-        if let lastVerified {
-            let age = now.timeIntervalSince(lastVerified)
-            if age > Double(policy.maxVerifyAge.components.seconds) {
-                verdicts.append((.unverified, "last restore test \(Self.age(age)) ago (policy: \(FleetDuration.format(policy.maxVerifyAge)))"))
-            }
-        } else {
-            verdicts.append((.unverified, "never restore-tested (run gwi-fleet verify)"))
-        }
-        if venue.backup.remote != nil && policy.requireOffsite {
-            let offsiteAge = attempt?.offsiteVerifiedAt.map { now.timeIntervalSince($0) }
-            if offsiteAge == nil || offsiteAge! > maxAge {
-                verdicts.append((.notOffsite, attempt?.offsite == "failed" ? "the last off-site copy failed (gwi-fleet upload)" : "no verified off-site copy within \(FleetDuration.format(policy.maxBackupAge))"))
-            }
-        }
-        let rank = Dictionary(uniqueKeysWithValues: Verdict.allCases.enumerated().map { ($1, $0) })
-        row.verdict = verdicts.min { rank[$0.0]! < rank[$1.0]! }?.0 ?? .ok
-        row.reasons = verdicts.map(\.1)
+        let breaches = PolicyJudge(policy: fleet.policy).breaches(of: venue, entries: entries, attempt: attempt, now: now)
+        row.verdict = breaches.first.map { Verdict(rawValue: $0.rule.rawValue)! } ?? .ok
+        row.reasons = breaches.map(\.text)
         return row
     }
 
@@ -138,10 +108,5 @@ public struct FleetStatus: Sendable {
             result[outcome.slug] = outcome.status.rawValue + (detail.isEmpty ? "" : ": " + detail)
         }
         return result
-    }
-
-    static func age(_ seconds: TimeInterval) -> String {
-        let hours = Int(seconds) / 3600
-        return hours >= 48 ? "\(hours / 24)d \(hours % 24)h" : "\(hours)h \(Int(seconds) / 60 % 60)m"
     }
 }

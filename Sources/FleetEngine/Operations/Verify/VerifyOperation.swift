@@ -68,7 +68,7 @@ public struct VerifyOperation: Sendable {
         let chosen: [CatalogEntry]
         switch selection {
         case .latest:
-            chosen = entries.first { $0.manifest != nil && $0.state != .incomplete && !$0.inTheFuture }.map { [$0] } ?? []
+            chosen = entries.latestRestorePoint.map { [$0] } ?? []
         case .all:
             chosen = entries.filter { $0.manifest != nil }
         case .file(let path):

@@ -133,7 +133,7 @@ public struct ComplianceAudit: Sendable {
             failedAttempts: failures.filter { $0.at >= since }, backups: inPeriod.sorted { $0.startedAt > $1.startedAt },
             storedBytes: entries.reduce(0) { $0 + $1.bytes })
         guard venue.enabled else { row.verdict = .disabled; return row }
-        row.reasons = reasons(row, entries: entries, failures: failures, unreadable: unreadable, inPeriod: inPeriod)
+        row.reasons = reasons(row, venue: venue, entries: entries, failures: failures, unreadable: unreadable, inPeriod: inPeriod)
         row.verdict = row.reasons.isEmpty ? .compliant : .notCompliant
         return row
     }
@@ -232,9 +232,12 @@ public struct ComplianceAudit: Sendable {
     }
 
     /// `failures`: every failed attempt up to the period's end (the latest may predate the period).
-    func reasons(_ row: ComplianceReport.Venue, entries: [CatalogEntry], failures: [BackupHistory.FailedAttempt], unreadable: String?,
-                 inPeriod: [ComplianceReport.Backup]) -> [ComplianceReport.Reason] {
+    func reasons(_ row: ComplianceReport.Venue, venue: Venue, entries: [CatalogEntry], failures: [BackupHistory.FailedAttempt],
+                 unreadable: String?, inPeriod: [ComplianceReport.Backup]) -> [ComplianceReport.Reason] {
         let policy = fleet.policy
+        // The rules that hold at a moment are the status judge's, applied at the period's end; the
+        // rest (gaps, retention, encryption) are about the whole period.
+        let judged = Set(PolicyJudge(policy: policy).breaches(of: venue, entries: entries, attempt: nil, now: until).map(\.rule))
         let maxBackupAge = Double(policy.maxBackupAge.components.seconds)
         var reasons: [ComplianceReport.Reason] = []
         func add(_ code: ComplianceReport.ReasonCode, _ text: String) { reasons.append(.init(code: code, text: text)) }
@@ -247,15 +250,13 @@ public struct ComplianceAudit: Sendable {
         if latestAttemptFailed(row.slug, failures), let last = failures.first {
             add(.lastAttemptFailed, "the latest backup attempt failed at \(Timestamp.iso8601(last.at)): \(last.error)")
         }
-        if let newest = entries.first(where: { !$0.fileName.hasSuffix(".partial") }), newest.state == .corrupt {
+        if judged.contains(.corruptLatest), let newest = PolicyJudge.damagedNewest(entries) {
             add(.corruptLatest, "the newest backup \(newest.fileName) is corrupt: \(newest.reason ?? "?")")
         }
-        if let age = row.verifyAgeSeconds {
-            if age > Double(policy.maxVerifyAge.components.seconds) {
-                add(.unverified, "latest restore test \(Self.duration(age)) before the period's end (policy: \(FleetDuration.format(policy.maxVerifyAge)))")
-            }
-        } else {
-            add(.unverified, "never restore-tested")
+        if judged.contains(.unverified) {
+            add(.unverified, row.verifyAgeSeconds.map {
+                "latest restore test \(Self.duration($0)) before the period's end (policy: \(FleetDuration.format(policy.maxVerifyAge)))"
+            } ?? "never restore-tested")
         }
         if row.offsiteRequired == true, let gap = row.longestOffsiteGap, gap.seconds > maxBackupAge {
             let notOffsite = inPeriod.filter { $0.isRestorePoint && $0.offsite == false }.map(\.file)
@@ -313,5 +314,5 @@ public struct ComplianceAudit: Sendable {
     }
 
     /// `2d 4h`, `26h 10m`.
-    static func duration(_ seconds: TimeInterval) -> String { FleetStatus.age(seconds) }
+    static func duration(_ seconds: TimeInterval) -> String { PolicyJudge.age(seconds) }
 }

@@ -146,7 +146,9 @@ public struct ComplianceReport: Codable, Sendable {
 
         /// What a restore could start from: complete when taken, and not a safety backup (which
         /// holds the state a restore threw away).
-        public var isRestorePoint: Bool { state.wasComplete && purpose != BackupPurpose.safety.rawValue }
+        public var isRestorePoint: Bool {
+            CatalogEntry.isRestorePoint(complete: state.wasComplete, purpose: purpose.flatMap { BackupPurpose(rawValue: $0) }, inTheFuture: false)
+        }
     }
 
     public struct Gap: Codable, Sendable, Equatable {

@@ -133,7 +133,7 @@ public enum ComplianceText {
 
     static func flag(_ value: Bool?) -> String { value.map(String.init) ?? "" }
     static func hours(_ seconds: Double) -> String { String(format: "%.1f", seconds / 3600) }
-    static func age(_ seconds: Double) -> String { FleetStatus.age(seconds) }
+    static func age(_ seconds: Double) -> String { PolicyJudge.age(seconds) }
     static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
-    static func seconds(_ value: Double) -> String { value < 60 ? String(format: "%.1f s", value) : FleetStatus.age(value) }
+    static func seconds(_ value: Double) -> String { value < 60 ? String(format: "%.1f s", value) : PolicyJudge.age(value) }
 }
