@@ -92,7 +92,7 @@ public final class BlockingExecutor: Sendable {
 private final class ConditionBox: Sendable {
     private let pending = Mutex(0)
     // NSCondition's own lock protects nothing but the sleep; `pending` carries the signals.
-    nonisolated(unsafe) private let condition = NSCondition()
+    private let condition = NSCondition()
 
     func signal() {
         condition.lock()

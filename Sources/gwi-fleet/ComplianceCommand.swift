@@ -50,7 +50,7 @@ struct ComplianceCommand: AsyncParsableCommand {
         }
         let end = until.flatMap(Self.date) ?? Date()
         let audit = ComplianceAudit(fleet: session.fleet, days: Self.days(since) ?? 30, until: end,
-                                    history: BackupHistory.load(reportsDirectory: session.fleet.reportsDirectory), source: source)
+                                    history: await BackupHistory.load(reportsDirectory: session.fleet.reportsDirectory), source: source)
         let (catalogs, unreadable) = await ComplianceAudit.catalogs(of: session.venues, source: source, jobs: session.fleet.jobs)
         let report = audit.report(venues: session.venues, catalogs: catalogs, unreadable: unreadable,
                                   fleetFileSha256: ComplianceReport.sha256(ofFile: session.fleet.path))

@@ -100,7 +100,7 @@ struct SweepCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await FleetSession(options: options)
         let operation = SweepOperation(vacuum: vacuum, top: top, timeoutOverride: options.timeoutOverride,
-                                       previousSizes: SweepOperation.previousSizes(in: session.fleet.reportsDirectory))
+                                       previousSizes: await SweepOperation.previousSizes(in: session.fleet.reportsDirectory))
         let (report, path) = await session.run(command: "sweep", strict: strict, conclude: session.coverage) { try await operation.run($0) }
         try session.finish(report, savedAt: path, format: format)
     }

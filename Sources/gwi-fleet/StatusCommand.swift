@@ -20,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let session = try await FleetSession(options: options)
         let status = FleetStatus(fleet: session.fleet)
-        let rows = status.rows(session.venues)
+        let rows = await status.rows(session.venues)
         let broken = rows.filter { $0.verdict != .ok && $0.verdict != .disabled }
         if options.json {
             let policy = session.fleet.policy

@@ -131,7 +131,7 @@ import Testing
             dryRun: false, deleted: [.init(file: root + "/backups/never-verified/" + prunedByPrune, reason: "older than 30 days")], kept: []))
         try saveReports(built, fleet: fleet, extra: [("prune", backupTime(0, atHour: 1), [pruneRow])])
 
-        let audit = ComplianceAudit(fleet: fleet, days: 30, until: until, history: BackupHistory.load(reportsDirectory: fleet.reportsDirectory))
+        let audit = ComplianceAudit(fleet: fleet, days: 30, until: until, history: await BackupHistory.load(reportsDirectory: fleet.reportsDirectory))
         let (catalogs, unreadable) = await ComplianceAudit.catalogs(of: fleet.venues, source: .local, jobs: 2)
         let report = audit.report(venues: fleet.venues, catalogs: catalogs, unreadable: unreadable, fleetFileSha256: ComplianceReport.sha256(ofFile: fleetPath))
 
@@ -243,7 +243,7 @@ import Testing
         #expect(stalled.reasons[1].text.contains("role \"ops\" does not exist") && stalled.failedAttempts.isEmpty, "listed only within the period")
     }
 
-    @Test func onTheRemoteOnlyWhatReachedItCanBeLost() throws {
+    @Test func onTheRemoteOnlyWhatReachedItCanBeLost() async throws {
         let root = try scratchDirectory("compliance-remote")
         let built = Built()
         var venue = testVenue("far", url: "postgresql://nowhere/{database}", directory: root + "/remote-copy")
@@ -255,7 +255,7 @@ import Testing
         let gone = try put(venue, day: 28, atHour: 8, built: built, offsite: "verified", keep: false)
         let fleet = Fleet(path: root + "/fleet.yaml", venues: [venue], reportsDirectory: root + "/reports")
         try saveReports(built, fleet: fleet)
-        let audit = ComplianceAudit(fleet: fleet, days: 5, until: until, history: BackupHistory.load(reportsDirectory: fleet.reportsDirectory),
+        let audit = ComplianceAudit(fleet: fleet, days: 5, until: until, history: await BackupHistory.load(reportsDirectory: fleet.reportsDirectory),
                                     source: .remote)
         let report = audit.report(venues: [venue], catalogs: ["far": BackupCatalog(venue: venue)], fleetFileSha256: "x")
         let row = report.venues[0]

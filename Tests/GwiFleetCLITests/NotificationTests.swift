@@ -70,4 +70,40 @@ import TestSupport
         }
         #expect(events == ["failure", "recovery"])
     }
+
+    @Test func aSignalWhileAWebhookHangsEndsTheRunWith130() async throws {
+        let listener = try SilentListener()
+        try await cluster.createVenue(database: "gwi_pos_note_hang")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            notify:
+              - webhook: http://127.0.0.1:\(listener.port)/hook
+                on: [always]
+            venues:
+              - slug: note_hang
+            """)
+        let started = ContinuousClock.now
+        let run = Task { try await CLI.run(["check", "--fleet", directory.fleet]) }
+        // The report is saved before the notifications go out: from then on the run waits on the webhook
+        // (10 s a try, three tries).
+        var saved = false
+        for _ in 0..<600 where !saved {
+            saved = !directory.reports.isEmpty
+            if !saved { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(saved)
+        try await Task.sleep(for: .milliseconds(300))
+        let pids = ProcessTable.pids(commandContaining: [CLI.executable, directory.fleet])
+        #expect(pids.count == 1)
+        for pid in pids { kill(pid, SIGINT) }
+        let result = try await run.value
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(20), "it did not wait out the webhook's tries")
+        let report = try directory.report()
+        #expect(report["interrupted"] as? Bool == true)
+        #expect((report["venues"] as? [[String: Any]])?.first?["status"] as? String == "ok", "the venue's own result stands")
+        withExtendedLifetime(listener) {}
+    }
 }

@@ -1,3 +1,4 @@
+import FleetBasics
 import Foundation
 
 /// A file written under a temporary name beside its final one, then fsynced and renamed, so a
@@ -61,9 +62,31 @@ public final class DurableFile {
     /// `replacing: false` fails with EEXIST instead of replacing a file of that name.
     public func commit(replacing: Bool = true) throws {
         guard descriptor >= 0 else { return }
-        guard fsync(descriptor) == 0 else { throw FleetEngineError.file(path: temporaryPath, operation: "fsync", errno: errno) }
-        close(descriptor)
+        let fd = descriptor
         descriptor = -1
+        try Self.finish(fd, temporaryPath: temporaryPath, finalPath: finalPath, replacing: replacing)
+    }
+
+    /// `commit` with its waits (the fsync of a file of gigabytes, the directory's) on a thread of
+    /// the blocking executor, not on the cooperative pool that runs every venue's work.
+    public func commitOffThePool(replacing: Bool = true) async throws {
+        guard descriptor >= 0 else { return }
+        let (fd, temporaryPath, finalPath) = (descriptor, temporaryPath, finalPath)
+        descriptor = -1
+        try await BlockingExecutor.shared.run {
+            try Self.finish(fd, temporaryPath: temporaryPath, finalPath: finalPath, replacing: replacing)
+        }
+    }
+
+    /// Closes `descriptor` whatever happens; on any failure the temporary file is removed.
+    private static func finish(_ descriptor: Int32, temporaryPath: String, finalPath: String, replacing: Bool) throws {
+        guard fsync(descriptor) == 0 else {
+            let code = errno
+            close(descriptor)
+            unlink(temporaryPath)
+            throw FleetEngineError.file(path: temporaryPath, operation: "fsync", errno: code)
+        }
+        close(descriptor)
         let moved = replacing ? rename(temporaryPath, finalPath) : link(temporaryPath, finalPath)
         guard moved == 0 else {
             let code = errno

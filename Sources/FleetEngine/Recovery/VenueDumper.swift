@@ -123,7 +123,7 @@ public struct VenueDumper: Sendable {
         let dumped = DigestTap(), stored = DigestTap()
         try await BytePipeline(.process(pgDump), [.tap(dumped)] + (try codec.storeStages()) + [.tap(stored)],
                                into: .descriptor(file.descriptor, name: file.finalPath)).run()
-        try file.commit()
+        try await file.commitOffThePool()
         return (dumped.digest, stored.digest)
     }
 

@@ -1,3 +1,4 @@
+import FleetBasics
 import FleetModel
 import Foundation
 import Logging
@@ -91,9 +92,12 @@ public struct FleetRun: Sendable {
             if let canary { await runner.run(venues, canary: canary, operation: operation) }
             else { await runner.run(venues, operation: operation) }
         }
-        let watcher = handleSignals ? SignalWatcher { stream.yield(.interrupted); work.cancel() } : nil
+        // A signal while venues run stops them (the report is still written and sent); one that
+        // comes after, while the sinks deliver (a webhook that does not answer), stops the delivery.
+        let phase = RunPhase(work: work, delivery: delivery)
+        let watcher = handleSignals ? SignalWatcher { if phase.signal() { stream.yield(.interrupted) } } : nil
+        defer { watcher?.stop() }
         let outcomes = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
-        watcher?.stop()
         let interrupted = (watcher?.fired ?? false) || Task.isCancelled
         let conclusion = await conclude(outcomes)
         var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
@@ -108,11 +112,14 @@ public struct FleetRun: Sendable {
         }
         stream.yield(.finished(report, savedAt: savedAt))
         stream.finish()
-        await delivery.value
+        phase.deliver()
+        await withTaskCancellationHandler { await delivery.value } onCancel: { delivery.cancel() }
+        if phase.deliveryStopped { report.interrupted = true }
         let before = report.jsonText
         for sink in sinks { sink.complete(&report) }
         if let savedAt, report.jsonText != before { try? report.resave(at: savedAt) }
-        Self.pruneReports(in: fleet.reportsDirectory, olderThanDays: fleet.reportsKeepDays, keeping: savedAt)
+        let (directory, days, current) = (fleet.reportsDirectory, fleet.reportsKeepDays, savedAt)
+        await BlockingExecutor.shared.run { Self.pruneReports(in: directory, olderThanDays: days, keeping: current) }
         return (report, savedAt)
     }
 
@@ -138,4 +145,36 @@ public struct FleetRun: Sendable {
 private final class FailureCount: Sendable {
     private let count = Mutex(0)
     func add(_ failed: Bool) -> Int { count.withLock { if failed { $0 += 1 }; return $0 } }
+}
+
+/// Which part of the run a signal stops: the venues' work, then the sinks' delivery.
+private final class RunPhase: Sendable {
+    private struct State {
+        var delivering = false
+        var signalled = false
+        var deliveryStopped = false
+    }
+
+    private let work: Task<[VenueOutcome], Never>
+    private let delivery: Task<Void, Never>
+    private let state = Mutex(State())
+
+    init(work: Task<[VenueOutcome], Never>, delivery: Task<Void, Never>) {
+        self.work = work
+        self.delivery = delivery
+    }
+
+    /// Cancels what runs now; true for the run's first signal.
+    func signal() -> Bool {
+        let (first, delivering) = state.withLock { state -> (Bool, Bool) in
+            defer { state.signalled = true }
+            if state.delivering { state.deliveryStopped = true }
+            return (!state.signalled, state.delivering)
+        }
+        if delivering { delivery.cancel() } else { work.cancel() }
+        return first
+    }
+
+    func deliver() { state.withLock { $0.delivering = true } }
+    var deliveryStopped: Bool { state.withLock { $0.deliveryStopped } }
 }

@@ -2,8 +2,9 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Turns SIGINT and SIGTERM into one call of `onSignal` (the run's cancellation). While it
-/// watches, the signals no longer end the process: the run stops its venues and writes its report.
+/// Turns SIGINT and SIGTERM into calls of `onSignal` (the run's cancellation), one per signal.
+/// While it watches, the signals no longer end the process: the run stops its venues and writes
+/// its report; once it stops watching, they end the process again.
 final class SignalWatcher: Sendable {
     // Set once in init and never changed; DispatchSource's cancel is safe from any thread.
     nonisolated(unsafe) private let sources: [any DispatchSourceSignal]
@@ -16,7 +17,10 @@ final class SignalWatcher: Sendable {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            source.setEventHandler { if state.raise() { onSignal() } }
+            source.setEventHandler {
+                _ = state.raise()
+                onSignal()
+            }
             source.resume()
             sources.append(source)
         }
@@ -28,6 +32,7 @@ final class SignalWatcher: Sendable {
 
     func stop() {
         sources.forEach { $0.cancel() }
+        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_DFL) }
     }
 }
 

@@ -1,3 +1,4 @@
+import FleetBasics
 import FleetModel
 import Foundation
 import Logging
@@ -29,7 +30,9 @@ public final class NotificationSink: RunSink {
             }
         case .finished(let report, let savedAt):
             let failed = report.exitCode != ExitCodes.ok
-            let recovered = !failed && (Self.previousExitCode(of: report, in: reportsDirectory).map { $0 != ExitCodes.ok } ?? false)
+            let directory = reportsDirectory
+            let previous = failed ? nil : await BlockingExecutor.shared.run { Self.previousExitCode(of: report, in: directory) }
+            let recovered = previous.map { $0 != ExitCodes.ok } ?? false
             for target in targets where applies(target, to: report.command) {
                 if target.format == .healthchecks {
                     await deliver(target, url: target.url + (failed ? "/fail" : ""), method: "POST",

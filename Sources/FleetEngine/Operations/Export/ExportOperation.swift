@@ -100,7 +100,7 @@ public struct ExportOperation: Sendable {
             throw FleetEngineError.database(step: "export", error)
         }
         try Task.checkCancellation()
-        try file.commit()
+        try await file.commitOffThePool()
         var written = bytes
         if gzip && !isCombined {
             written = try await Self.compress(csvPath, to: target)
@@ -176,7 +176,7 @@ public struct ExportOperation: Sendable {
             for part in parts { try DurableFile.readChunks(of: part) { try DurableFile.write($0, to: descriptor) } }
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: output.temporaryPath)[.size] as? Int) ?? 0
-        try output.commit()
+        try await output.commitOffThePool()
         if gzip { return (file, try await Self.compress(csvPath, to: file)) }
         return (file, size)
     }
@@ -189,7 +189,7 @@ public struct ExportOperation: Sendable {
         let result = try await gzip.run(output: .descriptor(output.descriptor, closeAfterStart: false))
         guard result.succeeded else { throw gzip.failure(result) }
         let size = (try? FileManager.default.attributesOfItem(atPath: output.temporaryPath)[.size] as? Int) ?? 0
-        try output.commit()
+        try await output.commitOffThePool()
         return size
     }
 }

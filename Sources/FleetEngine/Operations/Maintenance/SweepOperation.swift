@@ -1,3 +1,4 @@
+import FleetBasics
 import FleetModel
 import Foundation
 import PostgresClient
@@ -93,7 +94,11 @@ public struct SweepOperation: Sendable {
     }
 
     /// Database sizes by slug from the newest `sweep-*.json` in the reports directory.
-    public static func previousSizes(in reportsDirectory: String) -> [String: Int] {
+    public static func previousSizes(in reportsDirectory: String) async -> [String: Int] {
+        await BlockingExecutor.shared.run { scanPreviousSizes(in: reportsDirectory) }
+    }
+
+    static func scanPreviousSizes(in reportsDirectory: String) -> [String: Int] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory)) ?? [])
             .filter { $0.hasPrefix("sweep-") && $0.hasSuffix(".json") }.sorted()
         guard let newest = names.last, let report = try? RunReport.read(reportsDirectory + "/" + newest) else { return [:] }

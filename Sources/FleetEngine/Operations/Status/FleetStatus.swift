@@ -1,3 +1,4 @@
+import FleetBasics
 import FleetModel
 import Foundation
 
@@ -79,8 +80,9 @@ public struct FleetStatus: Sendable {
     }
 
     /// Every venue's row, worst verdict first (fleet order within a verdict).
-    public func rows(_ venues: [Venue]) -> [Row] {
-        let sweep = RunReport.newest(command: "sweep", in: fleet.reportsDirectory).flatMap(Self.sweepVerdicts) ?? [:]
+    public func rows(_ venues: [Venue]) async -> [Row] {
+        let directory = fleet.reportsDirectory
+        let sweep = await BlockingExecutor.shared.run { RunReport.newest(command: "sweep", in: directory).flatMap(Self.sweepVerdicts) } ?? [:]
         let rows = venues.map { row(for: $0, sweep: sweep[$0.slug]) }
         let rank = Dictionary(uniqueKeysWithValues: Verdict.allCases.enumerated().map { ($1, $0) })
         return rows.enumerated().sorted { (rank[$0.element.verdict]!, $0.offset) < (rank[$1.element.verdict]!, $1.offset) }.map(\.element)

@@ -1,3 +1,4 @@
+import FleetBasics
 import Foundation
 
 /// What the saved reports say happened to backups, per venue: which backups were taken (and
@@ -36,7 +37,11 @@ public struct BackupHistory: Sendable {
 
     /// Reads every saved `backup`, `upload` and `prune` report of a directory (shards and merged
     /// reports alike: the same backup reported twice is counted once).
-    public static func load(reportsDirectory: String) -> BackupHistory {
+    public static func load(reportsDirectory: String) async -> BackupHistory {
+        await BlockingExecutor.shared.run { scan(reportsDirectory: reportsDirectory) }
+    }
+
+    static func scan(reportsDirectory: String) -> BackupHistory {
         var history = BackupHistory()
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory)) ?? []).sorted()
         var seenRuns: Set<String> = []
