@@ -16,7 +16,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         // --shard-count alone shows how the fleet splits; --shard shows one part.
         let planning = options.shardCount != nil && options.shard == nil
-        let session = try await FleetSession(options: options, applyingShard: !planning)
+        let session = try await CommandSession(options: options, command: "validate", applyingShard: !planning)
         let count = planning ? options.shardCount ?? 1 : nil
         if let count, !(1...10_000).contains(count) { throw ValidationError("--shard-count must be between 1 and 10000") }
         let assignment = count.map { count in session.venues.map { Shard.assign($0.slug, count: count) } }
@@ -25,7 +25,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 ValidateJSON.Venue(shard: assignment?[position], slug: venue.slug, database: venue.database, kind: venue.kind.rawValue,
                                    origin: venue.origin, enabled: venue.enabled, tags: venue.tags, url: venue.redactedURL,
                                    directURL: venue.redactedDirectURL, passwordEnv: venue.passwordEnv,
-                                   timeout: FleetDuration.format(options.timeoutOverride ?? venue.timeout),
+                                   timeout: FleetDuration.format(venue.timeout),
                                    backupDir: venue.backup.directory + "/" + venue.slug, backupFormat: venue.backup.format.rawValue)
             }
             let shards = count.map { count in
@@ -41,7 +41,7 @@ struct ValidateCommand: AsyncParsableCommand {
             rows: session.venues.enumerated().map { position, venue in
                 (assignment.map { [String($0[position])] } ?? [])
                 + [venue.slug, venue.database, venue.kind.rawValue, venue.origin, venue.enabled ? "yes" : "no", venue.tags.joined(separator: ","),
-                 FleetDuration.format(options.timeoutOverride ?? venue.timeout),
+                 FleetDuration.format(venue.timeout),
                  "\(venue.backup.format.rawValue) → \(venue.backup.directory)/\(venue.slug)",
                  venue.redactedURL, venue.directURL == venue.url ? "(url)" : venue.redactedDirectURL]
             }))
@@ -62,7 +62,7 @@ struct ValidateCommand: AsyncParsableCommand {
     }
 }
 
-struct CheckCommand: AsyncParsableCommand {
+struct CheckCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Per venue: connect, server version, database size, and whether the local pg_dump can dump it.",
@@ -71,16 +71,13 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options)
-        let tools = try await locateTools()
-        let operation = CheckOperation(tools: tools)
-        let (report, path) = await session.run(command: "check", conclude: session.coverage) { try await operation.run($0) }
-        try session.finish(report, savedAt: path)
+    func plan(_ session: CommandSession) async throws -> RunPlan {
+        let operation = CheckOperation(tools: try await locateTools())
+        return RunPlan(operation: { try await operation.run($0) }, conclude: session.resolved.coverage)
     }
 }
 
-struct QueryCommand: AsyncParsableCommand {
+struct QueryCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Run one read-only statement on every venue and merge the rows, with a leading venue column.",
@@ -100,11 +97,15 @@ struct QueryCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options, leavingMasterOutOf: "query")
+    static var leavesMasterOut: Bool { true }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = QueryOperation(sql: sql, role: role)
-        let (report, path) = await session.run(command: "query") { try await operation.run($0) }
-        if options.json { try session.finish(report, savedAt: path) }
+        return RunPlan(operation: { try await operation.run($0) })
+    }
+
+    func present(_ report: RunReport, savedAt path: String?, session: CommandSession) throws -> Never {
+        if options.json { session.finish(report, savedAt: path) }
         Terminal.out(QueryRendering.render(report, format: format))
         // The rows are the output; the per-venue status goes to stderr so stdout stays parseable.
         Terminal.error(ReportRendering.render(report, format: .table, savedAt: path))
@@ -112,7 +113,7 @@ struct QueryCommand: AsyncParsableCommand {
     }
 }
 
-struct BackupCommand: AsyncParsableCommand {
+struct BackupCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Dump every venue with row counts from the same snapshot; write dump, then manifest.",
@@ -127,12 +128,9 @@ struct BackupCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options)
-        let tools = try await locateTools()
-        let operation = BackupOperation(tools: tools, formatOverride: format, prune: prune)
-        let (report, path) = await session.run(command: "backup", conclude: session.coverage) { try await operation.run($0) }
-        try session.finish(report, savedAt: path)
+    func plan(_ session: CommandSession) async throws -> RunPlan {
+        let operation = BackupOperation(tools: try await locateTools(), formatOverride: format, prune: prune)
+        return RunPlan(operation: { try await operation.run($0) }, conclude: session.resolved.coverage)
     }
 }
 

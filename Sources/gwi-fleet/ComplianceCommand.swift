@@ -43,7 +43,7 @@ struct ComplianceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try await FleetSession(options: options)
+        let session = try await CommandSession(options: options, command: "compliance")
         let source: ComplianceAudit.Source = remote ? .remote : .local
         if remote, session.venues.allSatisfy({ $0.backup.remote == nil }) {
             throw ValidationError("--remote: no selected venue has a backup.remote")

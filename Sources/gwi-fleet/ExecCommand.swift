@@ -3,7 +3,7 @@ import FleetEngine
 import FleetModel
 import Foundation
 
-struct ExecCommand: AsyncParsableCommand {
+struct ExecCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a command once per venue (e.g. a migration), backing each venue up first, with rollback on failure.",
@@ -29,7 +29,11 @@ struct ExecCommand: AsyncParsableCommand {
     var maxFailures: Int?
 
     @OptionGroup var venueOptions: VenueCommandOptions
-    var options: FleetOptions { venueOptions.options }
+    var options: FleetOptions {
+        var options = venueOptions.options
+        if options.jobs == nil { options.jobs = 1 }  // a rollout goes one venue at a time unless asked
+        return options
+    }
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
@@ -41,16 +45,12 @@ struct ExecCommand: AsyncParsableCommand {
         if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
     }
 
-    func run() async throws {
-        var options = self.options
-        if options.jobs == nil { options.jobs = 1 }  // a rollout goes one venue at a time unless asked
-        let session = try await FleetSession(options: options, leavingMasterOutOf: "exec")
+    static var leavesMasterOut: Bool { true }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         let started = Timestamp.compact(Date())
         let operation = ExecOperation(command: command, backupFirst: !noBackup, rollback: rollback, inPlace: inPlace,
                                       logDirectory: session.fleet.reportsDirectory + "/exec-\(started)", tools: try await locateTools())
-        let (report, path) = await session.run(command: "exec", maxFailures: maxFailures, canary: canary) {
-            try await operation.run($0)
-        }
-        try session.finish(report, savedAt: path)
+        return RunPlan(operation: { try await operation.run($0) }, maxFailures: maxFailures, canary: canary)
     }
 }

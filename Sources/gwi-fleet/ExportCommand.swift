@@ -3,7 +3,7 @@ import FleetEngine
 import FleetModel
 import Foundation
 
-struct ExportCommand: AsyncParsableCommand {
+struct ExportCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Export a table or a query from every venue as CSV, streamed to disk (one file per venue, or one combined file).",
@@ -45,8 +45,9 @@ struct ExportCommand: AsyncParsableCommand {
         if query != nil && (columns != nil || `where` != nil) { throw ValidationError("--columns and --where go with --table") }
     }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options, leavingMasterOutOf: "export")
+    static var leavesMasterOut: Bool { true }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         let source: ExportOperation.Source = table.map {
             .table($0, columns: (columns ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
                    filter: `where`)
@@ -58,9 +59,10 @@ struct ExportCommand: AsyncParsableCommand {
         let fileName = name ?? table.map { $0.split(separator: ".").last.map(String.init) ?? $0 } ?? "query"
         let operation = ExportOperation(source: source, destination: destination, name: fileName, gzip: gzip, role: role)
         let venues = session.venues
-        let (report, path) = await session.run(command: "export", conclude: { await operation.conclude($0, venues: venues) }) {
-            try await operation.run($0)
-        }
+        return RunPlan(operation: { try await operation.run($0) }, conclude: { await operation.conclude($0, venues: venues) })
+    }
+
+    func present(_ report: RunReport, savedAt path: String?, session: CommandSession) throws -> Never {
         let totals = report.totals
         if !totals.isEmpty, !options.json {
             if let file = totals.combinedFile {
@@ -69,6 +71,6 @@ struct ExportCommand: AsyncParsableCommand {
                 Terminal.error("combined file not written: \(totals.error ?? "")")
             }
         }
-        try session.finish(report, savedAt: path)
+        session.finish(report, savedAt: path)
     }
 }

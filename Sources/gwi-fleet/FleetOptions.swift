@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetEngine
 import FleetModel
 import Foundation
 
@@ -95,29 +96,15 @@ struct FleetOptions {
         if let shard { (self.shard, shardCount) = (shard.shard, shard.shardCount) }
     }
 
-    var timeoutOverride: Duration? { timeout.flatMap(FleetDuration.parse) }
-
-    /// Where the fleet file is: `--fleet`, else `$GWI_FLEET`, else `./fleet.yaml`, else
-    /// `/etc/gwi-fleet/fleet.yaml`; nil (with the places looked in) when none exists.
-    func fleetPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<String, ValidationError> {
-        if let fleet { return .success(fleet) }
-        if let path = environment["GWI_FLEET"], !path.isEmpty { return .success(path) }
-        let candidates = ["fleet.yaml", "/etc/gwi-fleet/fleet.yaml"]
-        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return .success(found) }
-        return .failure(ValidationError("no fleet file: give --fleet PATH, or set GWI_FLEET (looked in ./fleet.yaml and /etc/gwi-fleet/fleet.yaml)"))
-    }
-
-    /// `--shard`, or `--shard-count` with `$JOB_COMPLETION_INDEX`; nil for a whole run.
-    func resolvedShard(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
-        if let shard {
-            if shardCount != nil { throw ValidationError("give --shard INDEX/COUNT or --shard-count N, not both") }
-            do { return try Shard.parse(shard) } catch { throw ValidationError(error.description) }
-        }
-        guard let shardCount else { return nil }
-        guard let text = environment["JOB_COMPLETION_INDEX"], let index = Int(text) else {
-            throw ValidationError("--shard-count needs the shard index in $JOB_COMPLETION_INDEX (or give --shard INDEX/COUNT)")
-        }
-        do { return try Shard(index: index, count: shardCount) } catch { throw ValidationError(error.description) }
+    /// The request these options make, for the engine to resolve.
+    func request(command: String) -> FleetRequest {
+        var request = FleetRequest(command: command)
+        request.fleetPath = fleet
+        request.reportsDirectory = reportsDirectory
+        (request.venues, request.tags, request.jobs) = (venue, tag, jobs)
+        request.timeout = timeout.flatMap(FleetDuration.parse)
+        (request.shard, request.shardCount) = (shard, shardCount)
+        return request
     }
 }
 

@@ -30,7 +30,7 @@ struct LeftoversCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = try await FleetSession(options: options)
+        let session = try await CommandSession(options: options, command: "leftovers")
         let operation = LeftoversOperation(fleet: session.fleet)
         var (decisions, unreachable) = await operation.plan(olderThan: FleetDuration.parse(olderThan) ?? .seconds(7 * 86_400))
         let dropping = drop && yes

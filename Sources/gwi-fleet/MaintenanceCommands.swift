@@ -3,7 +3,7 @@ import FleetEngine
 import FleetModel
 import Foundation
 
-struct AnalyzeCommand: AsyncParsableCommand {
+struct AnalyzeCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze", abstract: "ANALYZE every venue (VACUUM (ANALYZE) with --vacuum), under lock and statement timeouts.",
         discussion: "Example: gwi-fleet analyze --vacuum --jobs 2")
@@ -17,15 +17,15 @@ struct AnalyzeCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options)
-        let operation = AnalyzeOperation(vacuum: vacuum, timeoutOverride: options.timeoutOverride)
-        let (report, path) = await session.run(command: "analyze") { try await operation.run($0) }
-        try session.finish(report, savedAt: path, format: format)
+    var reportFormat: ReportFormat { format }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
+        let operation = AnalyzeOperation(vacuum: vacuum)
+        return RunPlan(operation: { try await operation.run($0) })
     }
 }
 
-struct SizesCommand: AsyncParsableCommand {
+struct SizesCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "sizes", abstract: "Each venue's database size and largest tables, with fleet-wide totals.",
         discussion: "Example: gwi-fleet sizes --top 20")
@@ -43,18 +43,16 @@ struct SizesCommand: AsyncParsableCommand {
         if top < 1 { throw ValidationError("--top must be at least 1") }
     }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options)
-        let operation = SizesOperation(top: top)
-        let top = self.top
-        let (report, path) = await session.run(command: "sizes", conclude: { FleetRun.Conclusion(totals: SizesOperation.fleetTotals($0, top: top)) }) {
-            try await operation.run($0)
-        }
-        try session.finish(report, savedAt: path, format: format)
+    var reportFormat: ReportFormat { format }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
+        let (operation, top) = (SizesOperation(top: top), top)
+        return RunPlan(operation: { try await operation.run($0) },
+                       conclude: { FleetRun.Conclusion(totals: SizesOperation.fleetTotals($0, top: top)) })
     }
 }
 
-struct CountsCommand: AsyncParsableCommand {
+struct CountsCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "counts", abstract: "Exact row counts per table, with the drift from each venue's latest backup.",
         discussion: "Example: gwi-fleet counts --table Order --table MenuItem")
@@ -68,15 +66,16 @@ struct CountsCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options, leavingMasterOutOf: "counts")
+    static var leavesMasterOut: Bool { true }
+    var reportFormat: ReportFormat { format }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = CountsOperation(tables: table)
-        let (report, path) = await session.run(command: "counts") { try await operation.run($0) }
-        try session.finish(report, savedAt: path, format: format)
+        return RunPlan(operation: { try await operation.run($0) })
     }
 }
 
-struct SweepCommand: AsyncParsableCommand {
+struct SweepCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "The weekly maintenance job: analyze, sizes, counts of verify.tables and a health verdict per venue.",
@@ -97,12 +96,12 @@ struct SweepCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options)
-        let operation = SweepOperation(vacuum: vacuum, top: top, timeoutOverride: options.timeoutOverride,
+    var reportFormat: ReportFormat { format }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
+        let operation = SweepOperation(vacuum: vacuum, top: top,
                                        previousSizes: await SweepOperation.previousSizes(in: session.fleet.reportsDirectory))
-        let (report, path) = await session.run(command: "sweep", strict: strict, conclude: session.coverage) { try await operation.run($0) }
-        try session.finish(report, savedAt: path, format: format)
+        return RunPlan(operation: { try await operation.run($0) }, conclude: session.resolved.coverage, strict: strict)
     }
 }
 
@@ -139,8 +138,8 @@ struct ReportRenderCommand: ParsableCommand {
     func run() throws {
         var file = self.file ?? ""
         if let latest {
-            let directory = reportsDirectory ?? (try? FleetFile.load(path: fleet ?? ProcessInfo.processInfo.environment["GWI_FLEET"] ?? "fleet.yaml"))?
-                .reportsDirectory ?? "reports"
+            // The same fleet file as every other command would use (--fleet, $GWI_FLEET, ./fleet.yaml, /etc/gwi-fleet/fleet.yaml).
+            let directory = reportsDirectory ?? (try? FleetPath.resolve(fleet)).flatMap { try? FleetFile.load(path: $0) }?.reportsDirectory ?? "reports"
             guard let newest = RunReport.newest(command: latest, in: directory) else {
                 Terminal.error("no \(latest) report in \(directory)")
                 throw ExitCode(ExitCodes.venueFailed)

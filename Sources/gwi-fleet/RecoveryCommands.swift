@@ -20,7 +20,7 @@ struct BackupsCommand: AsyncParsableCommand {
     var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions) }
 
     func run() async throws {
-        let session = try await FleetSession(options: options)
+        let session = try await CommandSession(options: options, command: "backups")
         let now = Date()
         var rows: [[String]] = []
         var venues: [BackupCatalog.Listing] = []
@@ -82,7 +82,7 @@ struct BackupsCommand: AsyncParsableCommand {
     }
 }
 
-struct VerifyCommand: AsyncParsableCommand {
+struct VerifyCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Restore-test backups: checksum, restore into a scratch database, compare every table's rows with the manifest.",
@@ -98,27 +98,29 @@ struct VerifyCommand: AsyncParsableCommand {
     var from: BackupSource = .local
 
     @OptionGroup var venueOptions: VenueCommandOptions
-    var options: FleetOptions { venueOptions.options }
+    /// A backup named by its path selects its venue (the directory it sits in).
+    var options: FleetOptions {
+        var options = venueOptions.options
+        if let backup, backup.contains("/"), options.venue.isEmpty, options.tag.isEmpty {
+            options.venue = [BackupCatalog.venueSlug(ofBackupFile: backup)]
+        }
+        return options
+    }
 
     func validate() throws {
         if all && backup != nil { throw ValidationError("--all and --backup exclude each other") }
     }
 
-    func run() async throws {
-        var options = self.options
-        let bareName = backup.flatMap { $0.contains("/") ? nil : $0 }
-        if let backup, bareName == nil, options.venue.isEmpty, options.tag.isEmpty {
-            options.venue = [BackupCatalog.venueSlug(ofBackupFile: backup)]
-        }
-        let session = try await FleetSession(options: options, backupName: bareName)
+    var backupName: String? { backup.flatMap { $0.contains("/") ? nil : $0 } }
+
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
         let operation = VerifyOperation(tools: try await locateTools(), selection: selection, fromRemote: from == .remote)
-        let (report, path) = await session.run(command: "verify") { try await operation.run($0) }
-        try session.finish(report, savedAt: path)
+        return RunPlan(operation: { try await operation.run($0) })
     }
 }
 
-struct RestoreCommand: AsyncParsableCommand {
+struct RestoreCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Restore a venue from a backup: into a new database (--as), by replacing its database, or --in-place.",
@@ -144,16 +146,17 @@ struct RestoreCommand: AsyncParsableCommand {
 
     @OptionGroup var fileOptions: FleetFileOptions
     @OptionGroup var runOptions: RunOptions
-    var options: FleetOptions { FleetOptions(fileOptions, run: runOptions) }
+    var options: FleetOptions {
+        var options = FleetOptions(fileOptions, run: runOptions)
+        options.venue = [slug]
+        return options
+    }
 
     func validate() throws {
         if newDatabase != nil && inPlace { throw ValidationError("--as and --in-place exclude each other") }
     }
 
-    func run() async throws {
-        var options = self.options
-        options.venue = [slug]
-        let session = try await FleetSession(options: options)
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         if let venue = session.venues.first, !venue.enabled {
             Terminal.error("restore refused: venue `\(venue.slug)` is disabled (\(venue.origin)); enable it first if its database should come back")
             throw ExitCode(ExitCodes.venueFailed)
@@ -163,12 +166,11 @@ struct RestoreCommand: AsyncParsableCommand {
                                        target: target, confirmed: yes)
         restore.fromRemote = from == .remote
         let operation = restore
-        let (report, path) = await session.run(command: "restore") { try await operation.run($0) }
-        try session.finish(report, savedAt: path)
+        return RunPlan(operation: { try await operation.run($0) })
     }
 }
 
-struct PruneCommand: AsyncParsableCommand {
+struct PruneCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
         abstract: "Apply backup.retention: delete old complete backups, keeping keep_min and the newest verified.",
@@ -180,14 +182,16 @@ struct PruneCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options)
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = PruneOperation(dryRun: dryRun)
-        let (report, path) = await session.run(command: "prune") { try await operation.run($0) }
+        return RunPlan(operation: { try await operation.run($0) })
+    }
+
+    func present(_ report: RunReport, savedAt path: String?, session: CommandSession) throws -> Never {
         if !options.json {
             for outcome in report.outcomes { outcome.result(as: PruneResult.self)?.decisionLines(venue: outcome.slug).forEach { Terminal.out($0) } }
         }
-        try session.finish(report, savedAt: path)
+        session.finish(report, savedAt: path)
     }
 }
 
@@ -196,7 +200,7 @@ enum BackupSource: String, ExpressibleByArgument, CaseIterable {
     case local, remote
 }
 
-struct UploadCommand: AsyncParsableCommand {
+struct UploadCommand: VenueCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
         abstract: "Copy to backup.remote every complete local backup whose remote copy is missing or differs (after a failed night).",
@@ -205,10 +209,8 @@ struct UploadCommand: AsyncParsableCommand {
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions { venueOptions.options }
 
-    func run() async throws {
-        let session = try await FleetSession(options: options)
+    func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = UploadOperation()
-        let (report, path) = await session.run(command: "upload") { try await operation.run($0) }
-        try session.finish(report, savedAt: path)
+        return RunPlan(operation: { try await operation.run($0) })
     }
 }

@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
     var options: FleetOptions { FleetOptions(fileOptions, selection: selectionOptions) }
 
     func run() async throws {
-        let session = try await FleetSession(options: options)
+        let session = try await CommandSession(options: options, command: "status")
         let status = FleetStatus(fleet: session.fleet)
         let rows = await status.rows(session.venues)
         let broken = rows.filter { $0.verdict != .ok && $0.verdict != .disabled }

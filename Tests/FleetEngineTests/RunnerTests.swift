@@ -70,12 +70,35 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
         #expect(outcomes[1].status == .ok)
     }
 
-    @Test func theCommandLineTimeoutOverridesTheVenues() async {
-        let outcomes = await FleetRunner(jobs: 1, timeoutOverride: .milliseconds(100)).run(venues(1)) { _ in
+    @Test func theCommandLineTimeoutIsResolvedOnceIntoEveryVenue() async throws {
+        let directory = try scratchDirectory("timeout")
+        try """
+            version: 1
+            defaults:
+              url: postgresql://127.0.0.1:1/{database}
+              timeout: 30m
+            venues:
+              - slug: a
+              - slug: b
+                timeout: 2h
+            """.write(toFile: directory + "/fleet.yaml", atomically: true, encoding: .utf8)
+        var request = FleetRequest(command: "check")
+        request.fleetPath = directory + "/fleet.yaml"
+        request.timeout = .milliseconds(100)
+        request.jobs = 3
+        let resolved = try await ResolvedRequest.resolve(request, environment: [:])
+        #expect(resolved.fleet.jobs == 3)
+        #expect(resolved.venues.map(\.timeout) == [.milliseconds(100), .milliseconds(100)])
+        let outcomes = await FleetRunner(jobs: 1).run(resolved.venues) { _ in
             try await Task.sleep(for: .seconds(30))
             return nil
         }
-        #expect(outcomes[0].error?.hasPrefix("timed out after 100ms") == true)
+        #expect(outcomes.allSatisfy { $0.error?.hasPrefix("timed out after 100ms") == true })
+        // Without --timeout each venue keeps its own.
+        request.timeout = nil
+        #expect(try await ResolvedRequest.resolve(request, environment: [:]).venues.map(\.timeout) == [.seconds(1800), .seconds(7200)])
+        // The fleet file is found the same way for every command.
+        #expect(try FleetPath.resolve(nil, environment: ["GWI_FLEET": "/x/fleet.yaml"]) == "/x/fleet.yaml")
     }
 
     @Test func cancellationStopsStartingVenuesAndReportsEveryOne() async throws {

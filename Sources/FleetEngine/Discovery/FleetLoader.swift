@@ -75,8 +75,10 @@ public enum FleetLoader {
 
     /// `reportsDirectory` replaces the file's `reports.dir` (`--reports-dir`), where the saved
     /// discovery lives too.
+    /// `timeout` (the command line's `--timeout`) bounds discovery too; else the fleet's default
+    /// timeout, at most five minutes.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            reportsDirectory: String? = nil, now: Date = Date()) async throws(FleetLoadError) -> LoadedFleet {
+                            reportsDirectory: String? = nil, timeout: Duration? = nil, now: Date = Date()) async throws(FleetLoadError) -> LoadedFleet {
         var fleet: Fleet
         do { fleet = try FleetFile.load(path: path, environment: environment) } catch { throw .invalid(error) }
         if let reportsDirectory { fleet.reportsDirectory = reportsDirectory }
@@ -84,7 +86,7 @@ public enum FleetLoader {
         if let settings = fleet.discovery {
             let entries: [VenueEntry]
             do {
-                let timeout = min(fleet.defaults.timeout ?? Fleet.defaultTimeout, .seconds(300))
+                let timeout = timeout ?? min(fleet.defaults.timeout ?? Fleet.defaultTimeout, .seconds(300))
                 entries = try await DiscoveredVenues(settings: settings, environment: environment, timeout: timeout).read()
                 status = DiscoveryStatus(source: settings.source, fresh: true, asOf: now, venues: entries.count)
                 save(entries, of: fleet, at: now, source: settings.source)

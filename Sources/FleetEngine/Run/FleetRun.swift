@@ -39,7 +39,7 @@ public struct FleetRun: Sendable {
     /// This run's part of a split run (`--shard`).
     public var shard: RunReport.ShardInfo?
 
-    public init(command: String, fleet: Fleet, venues: [Venue], jobs: Int? = nil, timeoutOverride: Duration? = nil,
+    public init(command: String, fleet: Fleet, venues: [Venue], jobs: Int? = nil,
                 maxFailures: Int? = nil, canary: Int? = nil, strict: Bool = false, sinks: [any RunSink] = [],
                 logger: Logger = RunContext.silent, handleSignals: Bool = true, discovery: DiscoveryStatus? = nil,
                 shard: RunReport.ShardInfo? = nil) {
@@ -52,7 +52,7 @@ public struct FleetRun: Sendable {
         self.command = command
         self.fleet = fleet
         self.venues = venues
-        self.runner = FleetRunner(jobs: jobs ?? fleet.jobs, timeoutOverride: timeoutOverride, maxFailures: maxFailures,
+        self.runner = FleetRunner(jobs: jobs ?? fleet.jobs, maxFailures: maxFailures,
                                   logger: logger)
         self.canary = canary
         self.strict = strict

@@ -7,19 +7,16 @@ import Logging
 /// are cancelled (their children terminated, temporary files removed) and report `interrupted`.
 public struct FleetRunner: Sendable {
     public var jobs: Int
-    /// Replaces each venue's own timeout when set (the command line's `--timeout`).
-    public var timeoutOverride: Duration?
     public var observer: (@Sendable (RunnerEvent) -> Void)?
     /// Each venue's work logs through this, with the venue's slug as metadata.
     public var logger: Logger
     /// Stop starting venues once this many have failed (`--max-failures`); the rest are skipped.
     public var maxFailures: Int?
 
-    public init(jobs: Int, timeoutOverride: Duration? = nil, maxFailures: Int? = nil, logger: Logger = RunContext.silent,
+    public init(jobs: Int, maxFailures: Int? = nil, logger: Logger = RunContext.silent,
                 observer: (@Sendable (RunnerEvent) -> Void)? = nil) {
         self.jobs = max(1, jobs)
         self.logger = logger
-        self.timeoutOverride = timeoutOverride
         self.maxFailures = maxFailures
         self.observer = observer
     }
@@ -47,7 +44,7 @@ public struct FleetRunner: Sendable {
             func startNext() -> Bool {
                 guard !Task.isCancelled, failures < (maxFailures ?? .max), let index = pending.popLast() else { return false }
                 let venue = venues[index]
-                let timeout = timeoutOverride ?? venue.timeout
+                let timeout = venue.timeout
                 running.append(venue.slug)
                 observer?(.started(slug: venue.slug, running: running, done: done, total: total))
                 var logger = self.logger

@@ -6,16 +6,14 @@ import PostgresClient
 public struct AnalyzeOperation: Sendable {
     public var vacuum: Bool
     public var connector: VenueConnector
-    public var timeoutOverride: Duration?
 
-    public init(vacuum: Bool = false, connector: VenueConnector = VenueConnector(), timeoutOverride: Duration? = nil) {
+    public init(vacuum: Bool = false, connector: VenueConnector = VenueConnector()) {
         self.vacuum = vacuum
         self.connector = connector
-        self.timeoutOverride = timeoutOverride
     }
 
     public func run(_ venue: Venue) async throws -> AnalyzeResult {
-        let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: timeoutOverride ?? venue.timeout)
+        let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: venue.timeout)
         let (statement, before, milliseconds) = try await Self.analyze(on: connection, vacuum: vacuum)
         return AnalyzeResult(statement: statement, tables: before.count, statementMS: milliseconds,
                              highDeadTablesBefore: TableStats.highDead(before).map(\.deadTable))

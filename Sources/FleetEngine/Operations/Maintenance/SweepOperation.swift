@@ -9,7 +9,6 @@ public struct SweepOperation: Sendable {
     public var vacuum: Bool
     public var top: Int
     public var connector: VenueConnector
-    public var timeoutOverride: Duration?
     /// Database sizes from the previous sweep report, by slug, for the growth figure.
     public var previousSizes: [String: Int]
     public var now: @Sendable () -> Date
@@ -17,17 +16,16 @@ public struct SweepOperation: Sendable {
     public static let growthWarning = 0.5
 
     public init(vacuum: Bool = false, top: Int = 20, connector: VenueConnector = VenueConnector(),
-                timeoutOverride: Duration? = nil, previousSizes: [String: Int] = [:], now: @escaping @Sendable () -> Date = { Date() }) {
+                previousSizes: [String: Int] = [:], now: @escaping @Sendable () -> Date = { Date() }) {
         self.vacuum = vacuum
         self.top = top
         self.connector = connector
-        self.timeoutOverride = timeoutOverride
         self.previousSizes = previousSizes
         self.now = now
     }
 
     public func run(_ venue: Venue) async throws -> SweepResult {
-        let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: timeoutOverride ?? venue.timeout)
+        let connection = try await MaintenanceSession.open(venue, connector: connector, timeout: venue.timeout)
         var warnings: [String] = []
         let (statement, before, milliseconds) = try await AnalyzeOperation.analyze(on: connection, vacuum: vacuum)
         let (size, largest) = try await SizesOperation.read(on: connection, top: top)
