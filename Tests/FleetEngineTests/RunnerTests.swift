@@ -44,6 +44,24 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
         #expect(outcomes[1].error == "boom")
     }
 
+    @Test func aVenueErrorKeepsItsStepAndHintAndIsRedactedOnceEverywhere() async throws {
+        let venue = testVenue("v0", url: "postgresql://app:s3cret-pw@db.example/{database}", directory: "/nonexistent")
+        let outcomes = await FleetRunner(jobs: 1).run([venue]) { _ in
+            throw FleetEngineError.refused(VenueError(step: "restore", "login as app:s3cret-pw failed", hint: "check s3cret-pw's role"))
+        }
+        let failure = try #require(outcomes[0].failure)
+        #expect(failure == VenueError(step: "restore", "login as app:*** failed", hint: "check ***'s role"))
+        #expect(outcomes[0].error == "restore: login as app:*** failed; check ***'s role")
+        let report = RunReport(command: "restore", fleet: .init(path: "/f.yaml", venuesSHA256: "ab"), startedAt: Date(), finishedAt: Date(),
+                               interrupted: false, outcomes: outcomes)
+        #expect(!report.jsonText.contains("s3cret"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(report.jsonText.utf8)) as? [String: Any])
+        let row = try #require((json["venues"] as? [[String: Any]])?.first)
+        #expect(row["error"] as? String == "restore: login as app:*** failed; check ***'s role")
+        #expect(row["error_detail"] as? [String: String] == ["step": "restore", "cause": "login as app:*** failed", "hint": "check ***'s role"])
+        #expect(try RunReport.decode(Data(report.jsonText.utf8)).outcomes[0].failure == failure, "the detail reads back")
+    }
+
     @Test func disabledVenuesAreSkippedAndNeverRun() async {
         var list = venues(3)
         list[1].enabled = false

@@ -108,7 +108,7 @@ struct BackupCodec: Sendable {
 
     static func tool(_ name: String, package: String) throws -> String {
         do { return try PgTools.findOnPath(name, environment: ProcessInfo.processInfo.environment) } catch {
-            throw FleetEngineError.refused("\(name) not found on PATH; install the Debian package `\(package)` (scripts/install-deps)")
+            throw FleetEngineError.refused(VenueError("\(name) not found on PATH", hint: "install the Debian package `\(package)` (scripts/install-deps)"))
         }
     }
 }

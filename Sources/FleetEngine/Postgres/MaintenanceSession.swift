@@ -27,9 +27,9 @@ enum MaintenanceSession {
     static func describe(_ error: PostgresError, step: String) -> FleetEngineError {
         switch error.sqlState {
         case "55P03":
-            .refused("\(step): lock timeout: another session holds a conflicting lock (see pg_locks / pg_stat_activity); nothing was changed")
+            .refused(VenueError(step: step, "lock timeout: another session holds a conflicting lock (see pg_locks / pg_stat_activity); nothing was changed"))
         case "57014":
-            .refused("\(step): statement timeout: the statement ran longer than this venue's timeout allows")
+            .refused(VenueError(step: step, "statement timeout: the statement ran longer than this venue's timeout allows"))
         default:
             .database(step: step, error)
         }

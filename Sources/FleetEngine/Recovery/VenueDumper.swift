@@ -41,7 +41,8 @@ public struct VenueDumper: Sendable {
                                                     offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
         } catch {
             // Without the record, prune cannot tell a good night from a bad one: say so, loudly.
-            throw FleetEngineError.refused("backup \(manifest.file) is complete, but its attempt record could not be saved (\(error)); nothing will be pruned until it can")
+            throw FleetEngineError.refused(VenueError(step: "record the attempt", "backup \(manifest.file) is complete, but its attempt record could not be saved (\(error))",
+                                                      hint: "nothing will be pruned until it can"))
         }
         RunContext.logger.debug("backup complete", metadata: ["file": .string(manifest.file), "bytes": .stringConvertible(manifest.bytes)])
         return manifest
@@ -75,7 +76,7 @@ public struct VenueDumper: Sendable {
         do {
             rowCounts = try await TableCounter.countAll(on: connection)
         } catch let error as PostgresError where error.sqlState == "55P03" {
-            throw FleetEngineError.refused("count rows: \(await LockHolders.describe(venue: venue, connector: connector))")
+            throw FleetEngineError.refused(VenueError(step: "count rows", await LockHolders.describe(venue: venue, connector: connector)))
         } catch let error as PostgresError {
             throw FleetEngineError.database(step: "count rows", error)
         }
@@ -87,7 +88,7 @@ public struct VenueDumper: Sendable {
             digests = try await dump(venue, snapshot: snapshot, codec: codec, lockWait: lockWait,
                                      to: try catalog.store.create(catalog.slug, name))
         } catch FleetEngineError.toolFailed(let tool, _, let message) where message.contains("could not obtain lock") {
-            throw FleetEngineError.refused("\(tool): \(await LockHolders.describe(venue: venue, connector: connector))")
+            throw FleetEngineError.refused(VenueError(step: tool, await LockHolders.describe(venue: venue, connector: connector)))
         }
         // The snapshot had to stay open until pg_dump was done with it.
         _ = try? await connection.execute("COMMIT")

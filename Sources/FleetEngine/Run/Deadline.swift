@@ -30,7 +30,7 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable ()
                 if timedOut {
                     let error = FleetEngineError.timedOut(limit)
                     if case .failure(let failure as VenueFailure) = result {
-                        return .failure(VenueFailure(message: "\(error); \(failure.message)", result: failure.result))
+                        return .failure(VenueFailure(VenueError(error).adding(failure.error.description), result: failure.result))
                     }
                     return .failure(error)
                 }

@@ -14,38 +14,39 @@ public enum FleetEngineError: Error, Sendable, CustomStringConvertible {
     case toolTooOld(tool: String, toolMajor: Int, serverMajor: Int)
     case file(path: String, operation: String, errno: Int32)
     case invalidURL(key: String, PostgresError)
-    case backupNotFound(String)
-    case verificationFailed(String)
-    case refused(String)
+    case backupNotFound(VenueError)
+    case verificationFailed(VenueError)
+    case refused(VenueError)
     /// Tables named (in `verify.tables` or `--table`) that the database does not have.
     case noSuchTable([String])
 
-    public var description: String {
+    public var description: String { venueError.description }
+
+    /// The error as its step, cause and hint.
+    public var venueError: VenueError {
         switch self {
         case .timedOut(let limit):
-            "timed out after \(FleetDuration.format(limit)) (raise `timeout` for this venue or pass --timeout)"
+            VenueError("timed out after \(FleetDuration.format(limit))", hint: "raise `timeout` for this venue or pass --timeout")
         case .interrupted:
-            "interrupted"
+            VenueError("interrupted")
         case .locked(let path):
-            "locked: another gwi-fleet run is working on this venue (lock \(path))"
-        case .connection(let step, let error):
-            "\(step): \(error)"
-        case .database(let step, let error):
-            "\(step): \(error)"
+            VenueError("locked: another gwi-fleet run is working on this venue (lock \(path))")
+        case .connection(let step, let error), .database(let step, let error):
+            VenueError(step: step, "\(error)")
         case .toolMissing(let tool):
-            "\(tool) not found on PATH; install postgresql-client (scripts/install-deps)"
+            VenueError("\(tool) not found on PATH", hint: "install postgresql-client (scripts/install-deps)")
         case .toolFailed(let tool, let status, let message):
-            "\(tool) \(status)" + (message.isEmpty ? "" : ": \(message)")
+            VenueError("\(tool) \(status)" + (message.isEmpty ? "" : ": \(message)"))
         case .toolTooOld(let tool, let toolMajor, let serverMajor):
-            "\(tool) \(toolMajor) cannot dump a PostgreSQL \(serverMajor) server; install postgresql-client-\(serverMajor)"
+            VenueError("\(tool) \(toolMajor) cannot dump a PostgreSQL \(serverMajor) server", hint: "install postgresql-client-\(serverMajor)")
         case .file(let path, let operation, let code):
-            "cannot \(operation) \(path): \(String(cString: strerror(code)))"
+            VenueError("cannot \(operation) \(path): \(String(cString: strerror(code)))")
         case .invalidURL(let key, let error):
-            "\(key): \(error)"
-        case .backupNotFound(let message), .verificationFailed(let message), .refused(let message):
-            message
+            VenueError(step: key, "\(error)")
+        case .backupNotFound(let error), .verificationFailed(let error), .refused(let error):
+            error
         case .noSuchTable(let names):
-            "no table " + names.map { "\"\($0)\"" }.joined(separator: ", ") + " in this database"
+            VenueError("no table " + names.map { "\"\($0)\"" }.joined(separator: ", ") + " in this database")
         }
     }
 }

@@ -117,29 +117,27 @@ public struct FleetRunner: Sendable {
             outcome.result = try await withDeadline(timeout) { try await operation(venue) }
         } catch let failure as VenueFailure {
             outcome.status = .failed
-            outcome.error = (Task.isCancelled ? "interrupted; " : "") + failure.message
+            var error = failure.error
+            if Task.isCancelled { error.cause = "interrupted; " + error.cause }
+            outcome.failure = error
             outcome.result = failure.result
         } catch let skipped as VenueSkipped {
             outcome.status = .skipped
-            outcome.error = skipped.reason
+            outcome.failure = VenueError(skipped.reason)
         } catch {
             outcome.status = .failed
-            outcome.error = Task.isCancelled ? FleetEngineError.interrupted.description : describe(error)
+            outcome.failure = Task.isCancelled ? FleetEngineError.interrupted.venueError : VenueError(error)
         }
         outcome.duration = clock.now - start
+        // The one place a venue's error and figures are made safe to show: every secret of the venue out.
         let redactor = SecretRedactor(venue: venue)
-        outcome.error = outcome.error.map(redactor.redact)
+        outcome.failure = outcome.failure?.redacted(by: redactor)
         outcome.summary = redactor.redact(outcome.result?.summary ?? "")
         outcome.warnings = (outcome.result?.warnings ?? []).map(redactor.redact)
         if outcome.status == .ok && !outcome.warnings.isEmpty { outcome.status = .warning }
         return outcome
     }
 
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case let error as FleetEngineError: error.description
-        case is CancellationError: FleetEngineError.interrupted.description
-        default: String(describing: error)
-        }
-    }
+    /// An error as one line, rendered the one way (`VenueError`).
+    static func describe(_ error: Error) -> String { VenueError(error).description }
 }

@@ -1,11 +1,11 @@
 /// A venue that failed but still has a result worth reporting (an exec's log and exit code).
 public struct VenueFailure: Error, Sendable, CustomStringConvertible {
-    public var message: String
+    public var error: VenueError
     public var result: any VenueResult
-    public var description: String { message }
+    public var description: String { error.description }
 
-    public init(message: String, result: any VenueResult) {
-        self.message = message
+    public init(_ error: VenueError, result: any VenueResult) {
+        self.error = error
         self.result = result
     }
 }

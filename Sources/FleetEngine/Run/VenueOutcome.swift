@@ -12,8 +12,13 @@ public struct VenueOutcome: Sendable, Equatable {
     public var database: String
     public var status: VenueStatus
     public var duration: Duration
-    /// Why it failed or was skipped; nil when ok.
-    public var error: String?
+    /// Why it failed (step, cause, hint) or was skipped; nil when ok.
+    public var failure: VenueError?
+    /// `failure` as one line: what the report's `error` and the terminal show.
+    public var error: String? {
+        get { failure?.description }
+        set { failure = newValue.map { VenueError($0) } }
+    }
     /// One line for the terminal table (the result's, redacted).
     public var summary: String
     /// Reasons for a `warning` status (the result's, redacted).
@@ -27,7 +32,7 @@ public struct VenueOutcome: Sendable, Equatable {
         self.database = database
         self.status = status
         self.duration = duration
-        self.error = error
+        self.failure = error.map { VenueError($0) }
         self.result = result
         summary = result?.summary ?? ""
         warnings = result?.warnings ?? []
@@ -40,13 +45,13 @@ public struct VenueOutcome: Sendable, Equatable {
 
     public static func == (lhs: VenueOutcome, rhs: VenueOutcome) -> Bool {
         guard lhs.slug == rhs.slug, lhs.database == rhs.database, lhs.status == rhs.status, lhs.duration == rhs.duration,
-              lhs.error == rhs.error, lhs.summary == rhs.summary, lhs.warnings == rhs.warnings else { return false }
+              lhs.failure == rhs.failure, lhs.summary == rhs.summary, lhs.warnings == rhs.warnings else { return false }
         guard let left = lhs.result else { return rhs.result == nil }
         return left.isEqual(to: rhs.result)
     }
 
     enum CodingKeys: String, CodingKey {
-        case slug, database, status, durationMS = "duration_ms", error, summary, warnings
+        case slug, database, status, durationMS = "duration_ms", error, errorDetail = "error_detail", summary, warnings
     }
 
     /// The venue's keys, then its result's keys in the same object.
@@ -57,6 +62,7 @@ public struct VenueOutcome: Sendable, Equatable {
         try container.encode(status, forKey: .status)
         try container.encode(durationMilliseconds, forKey: .durationMS)
         try container.encode(error, forKey: .error)
+        try container.encodeIfPresent(failure, forKey: .errorDetail)
         try container.encode(summary, forKey: .summary)
         if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
         try result?.encode(to: encoder)
@@ -71,6 +77,7 @@ public struct VenueOutcome: Sendable, Equatable {
                   status: try container.decode(VenueStatus.self, forKey: .status),
                   duration: .milliseconds(try container.decodeIfPresent(Int.self, forKey: .durationMS) ?? 0),
                   error: try container.decodeIfPresent(String.self, forKey: .error))
+        if let detail = try container.decodeIfPresent(VenueError.self, forKey: .errorDetail) { failure = detail }
         summary = try container.decodeIfPresent(String.self, forKey: .summary) ?? ""
         warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
         result = try? VenueResults.type(of: command)?.init(from: decoder)

@@ -20,7 +20,7 @@ public struct RemoteStaging: Sendable {
     /// Downloads the chosen backups (dump, manifest, verification record) of `venue`.
     public static func stage(_ venue: Venue, choice: Choice, environment: [String: String?] = [:]) async throws -> RemoteStaging {
         guard let policy = venue.backup.remote else {
-            throw FleetEngineError.refused("--from remote: \(venue.slug) has no backup.remote")
+            throw FleetEngineError.refused(VenueError(step: "--from remote", "\(venue.slug) has no backup.remote", hint: "set backup.remote for it, or use --from local"))
         }
         let remote = RcloneRemote(url: policy.url, environment: environment)
         let snapshot = try await RemoteSnapshot.load(remote, slug: venue.slug)

@@ -42,7 +42,7 @@ public struct BackupOperation: Sendable {
                 BackupCatalog.noteOffsite(venue, verified: false)
                 let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
                 result.offsite = .failed(reason)
-                throw VenueFailure(message: "offsite copy failed: \(reason); the local backup \(manifest.file) is complete and counted (gwi-fleet upload sends it later)",
+                throw VenueFailure(VenueError("offsite copy failed: \(reason); the local backup \(manifest.file) is complete and counted", hint: "gwi-fleet upload sends it later"),
                                    result: result)
             }
         }

@@ -47,7 +47,7 @@ public struct ExecOperation: Sendable {
             // Killed at the timeout or by Ctrl-C: the command may have left the venue half-changed.
             if let backupPath = result.backup, rollback {
                 let text = await rollBack(venue, from: backupPath, into: &result)
-                throw VenueFailure(message: "\(command[0]) was stopped; \(text)", result: result)
+                throw VenueFailure("\(command[0]) was stopped; \(text)", result: result)
             }
             throw error
         }
@@ -64,7 +64,7 @@ public struct ExecOperation: Sendable {
                     message += "; no rollback: no backup was taken (--no-backup)"
                 }
             }
-            throw VenueFailure(message: message, result: result)
+            throw VenueFailure(VenueError(message), result: result)
         }
         result.summary = "\(command[0]) exited 0 (log: \(log))"
         return result

@@ -74,7 +74,7 @@ public struct RestoreOperation: Sendable {
         switch target {
         case .newDatabase(let name):
             guard try await !restorer.databaseExists(name, on: server) else {
-                throw FleetEngineError.refused("database \(name) already exists; choose another --as name")
+                throw FleetEngineError.refused(VenueError("database \(name) already exists", hint: "choose another --as name"))
             }
             let matched = try await restoreCounted(entry, into: name, on: server, restorer: restorer, like: properties)
             result.restoredInto = name
@@ -91,13 +91,13 @@ public struct RestoreOperation: Sendable {
             if exists {
                 let rows = try await restorer.rowCounts(of: server.database(venue.database)).values.reduce(0, +)
                 if rows > 0 && !confirmed {
-                    throw FleetEngineError.refused("\(venue.database) holds \(rows) rows; pass --yes to replace it (a safety backup is taken first)")
+                    throw FleetEngineError.refused(VenueError("\(venue.database) holds \(rows) rows", hint: "pass --yes to replace it (a safety backup is taken first)"))
                 }
                 safety = try await VenueDumper(tools: tools, connector: connector).backup(venue, lockHeld: true, purpose: .safety)
                 result.safetyBackup = directory + "/" + safety!.file
             }
             if target == .inPlace {
-                guard exists else { throw FleetEngineError.refused("\(venue.database) does not exist; --in-place needs it (use --as or the default replace)") }
+                guard exists else { throw FleetEngineError.refused(VenueError("\(venue.database) does not exist", hint: "--in-place needs it (use --as or the default replace)")) }
                 let (matched, untouched) = try await restoreInPlace(entry, venue: venue, server: server, restorer: restorer, safety: safety!)
                 result.restoredInto = venue.database
                 result.tablesMatched = matched
@@ -123,7 +123,7 @@ public struct RestoreOperation: Sendable {
                     return FleetEngineErrorText(FleetRunner.describe(error))
                 }
             }.value
-            if let swapped { throw FleetEngineError.refused(swapped.text) }
+            if let swapped { throw FleetEngineError.refused(VenueError(swapped.text)) }
             result.restoredInto = venue.database
             result.tablesMatched = matched
             let summary: String
@@ -139,7 +139,7 @@ public struct RestoreOperation: Sendable {
             result.summary = summary
             if Task.isCancelled {
                 // Interrupted while the swap ran: it finished; say so with everything needed to undo it.
-                throw VenueFailure(message: "interrupted after the swap completed: \(summary)", result: result)
+                throw VenueFailure("interrupted after the swap completed: \(summary)", result: result)
             }
             result.summary += Self.skippedNote(skipped)
             return result
@@ -165,7 +165,7 @@ public struct RestoreOperation: Sendable {
             return entry
         }
         guard let entry = entries.latestRestorePoint else {
-            throw FleetEngineError.backupNotFound("no complete backup of \(venue.slug) in \(BackupCatalog.directory(of: venue))")
+            throw FleetEngineError.backupNotFound(VenueError("no complete backup of \(venue.slug) in \(BackupCatalog.directory(of: venue))", hint: "run gwi-fleet backup"))
         }
         return entry
     }
@@ -181,8 +181,8 @@ public struct RestoreOperation: Sendable {
             let actual = try await restorer.rowCounts(of: server.database(name))
             let mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
             guard mismatches.isEmpty else {
-                throw FleetEngineError.verificationFailed("restored rows differ from the manifest: "
-                    + mismatches.map(\.description).joined(separator: ", "))
+                throw FleetEngineError.verificationFailed(VenueError("restored rows differ from the manifest: "
+                    + mismatches.map(\.description).joined(separator: ", ")))
             }
             if let properties { try await restorer.finish(name, like: properties, on: server) }
             return manifest.rowCounts.count
@@ -243,16 +243,16 @@ public struct RestoreOperation: Sendable {
         do {
             try await restorer.restore(entry.path, manifest: manifest, into: server.database(venue.database),
                                        keepOwners: true, clean: true)
-        } catch FleetEngineError.refused(let message) {
-            throw FleetEngineError.refused("\(message); the safety backup is \(safety.file)")
+        } catch FleetEngineError.refused(let error) {
+            throw FleetEngineError.refused(error.adding("the safety backup is \(safety.file)"))
         }
         let actual = try await restorer.rowCounts(of: server.database(venue.database))
         let compared = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
         let untouched = compared.filter { $0.expected == nil }.map(\.table)
         let mismatches = compared.filter { $0.expected != nil }
         guard mismatches.isEmpty else {
-            throw FleetEngineError.verificationFailed("restored in place but rows differ from the manifest ("
-                + mismatches.map(\.table).joined(separator: ", ") + "); the safety backup is \(safety.file)")
+            throw FleetEngineError.verificationFailed(VenueError(step: "restore in place", "rows differ from the manifest ("
+                + mismatches.map(\.table).joined(separator: ", ") + ")", hint: "the safety backup is \(safety.file)"))
         }
         return (manifest.rowCounts.count, untouched)
     }

@@ -29,7 +29,7 @@ public struct UploadOperation: Sendable {
             }
         }
         let result = UploadResult(uploaded: uploaded, alreadyOffsite: local.count - uploaded.count - failures.count)
-        if !failures.isEmpty { throw VenueFailure(message: "upload failed: " + failures.joined(separator: "; "), result: result) }
+        if !failures.isEmpty { throw VenueFailure(VenueError(step: "upload", failures.joined(separator: "; "), hint: "run gwi-fleet upload again"), result: result) }
         if !local.isEmpty { BackupCatalog.noteOffsite(venue, verified: true) }
         return result
     }

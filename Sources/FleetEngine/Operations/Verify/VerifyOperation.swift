@@ -80,7 +80,7 @@ public struct VerifyOperation: Sendable {
             chosen = [entry]
         }
         guard !chosen.isEmpty else {
-            throw FleetEngineError.backupNotFound("no complete backup of \(venue.slug) in \(directory); run gwi-fleet backup")
+            throw FleetEngineError.backupNotFound(VenueError("no complete backup of \(venue.slug) in \(directory)", hint: "run gwi-fleet backup"))
         }
 
         let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
@@ -104,7 +104,7 @@ public struct VerifyOperation: Sendable {
             if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
         }
         try await staging?.uploadRecords()
-        if !failures.isEmpty { throw FleetEngineError.verificationFailed(failures.joined(separator: "; ")) }
+        if !failures.isEmpty { throw FleetEngineError.verificationFailed(VenueError(failures.joined(separator: "; "))) }
         return VerifyResult(backups: results)
     }
 
@@ -180,7 +180,7 @@ public struct VerifyOperation: Sendable {
         let leftovers = try await connection.query(#"SELECT datname FROM pg_database WHERE datname LIKE 'gwi\_verify\_%'"#)
         for row in leftovers.rows {
             if let name = row[0], Self.isScratch(name, of: venue.slug), let error = await restorer.dropDatabase(name, on: server) {
-                throw FleetEngineError.verificationFailed(error)
+                throw FleetEngineError.verificationFailed(VenueError(error))
             }
         }
     }
