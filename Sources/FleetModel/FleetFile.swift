@@ -487,14 +487,7 @@ private struct Reader {
             if let node = backup["max_age"] { result.maxAge = duration(node.value, key: prefix + "backup.max_age", venue: venue, example: "26h, 2d") }
             if let node = backup["retention"],
                let retention = mapping(node.value, key: prefix + "backup.retention", venue: venue, allowed: Self.retentionKeys) {
-                for (name, minimum) in [("keep_days", 0), ("keep_min", 1)] {
-                    guard let node = retention[name], let value = int(node.value, key: prefix + "backup.retention." + name, venue: venue)
-                    else { continue }
-                    if value < minimum || value > 100_000 {
-                        problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.retention." + name, line: line(node.value),
-                                                         message: "must be at least \(minimum) and at most 100000, got \(value)"))
-                    } else if name == "keep_days" { result.keepDays = value } else { result.keepMin = value }
-                }
+                (result.keepDays, result.keepMin) = self.retention(retention, key: prefix + "backup.retention", venue: venue)
             }
             if let node = backup["compression"], let text = string(node.value, key: prefix + "backup.compression", venue: venue) {
                 if let value = BackupCompression.parse(text) { result.compression = value } else {
@@ -535,10 +528,9 @@ private struct Reader {
                         var policy = RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url)
                         if let node = remote["retention"],
                            let retention = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
-                            var value = RetentionPolicy()
-                            if let days = retention["keep_days"].flatMap({ int($0.value, key: key + ".retention.keep_days", venue: venue) }) { value.keepDays = max(0, days) }
-                            if let minimum = retention["keep_min"].flatMap({ int($0.value, key: key + ".retention.keep_min", venue: venue) }) { value.keepMin = max(1, minimum) }
-                            policy.retention = value
+                            let read = self.retention(retention, key: key + ".retention", venue: venue)
+                            policy.retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays,
+                                                               keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin)
                         }
                         result.remote = policy
                     }
@@ -561,6 +553,20 @@ private struct Reader {
             if let tables = verify["tables"] {
                 result.verifyTables = stringList(tables.value, key: prefix + "verify.tables", venue: venue)
             }
+        }
+        return result
+    }
+
+    /// `keep_days` (0 to 100000) and `keep_min` (1 to 100000), local or remote alike: a value out of
+    /// range is a problem, never clamped.
+    mutating func retention(_ map: [String: (key: Node, value: Node)], key: String, venue: String?) -> (keepDays: Int?, keepMin: Int?) {
+        var result: (keepDays: Int?, keepMin: Int?) = (nil, nil)
+        for (name, minimum) in [("keep_days", 0), ("keep_min", 1)] {
+            guard let node = map[name], let value = int(node.value, key: key + "." + name, venue: venue) else { continue }
+            if value < minimum || value > 100_000 {
+                problems.append(FleetFileProblem(venue: venue, key: key + "." + name, line: line(node.value),
+                                                 message: "must be at least \(minimum) and at most 100000, got \(value)"))
+            } else if name == "keep_days" { result.keepDays = value } else { result.keepMin = value }
         }
         return result
     }

@@ -148,6 +148,29 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(FleetDuration.parse("9223372036854775807d") == nil)
     }
 
+    @Test func remoteRetentionOutOfRangeIsAProblemNotClamped() throws {
+        let yaml = """
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+              backup:
+                retention: {keep_days: 30, keep_min: 0}
+                remote:
+                  url: offsite:b/fleet
+                  retention: {keep_days: -1, keep_min: 0}
+            venues: [{slug: a}]
+            """
+        #expect { try parse(yaml) } throws: { error in
+            let problems = (error as? FleetFileError)?.problems.map { "\($0.key ?? ""): \($0.message)" } ?? []
+            return problems == ["defaults.backup.retention.keep_min: must be at least 1 and at most 100000, got 0",
+                                "defaults.backup.remote.retention.keep_days: must be at least 0 and at most 100000, got -1",
+                                "defaults.backup.remote.retention.keep_min: must be at least 1 and at most 100000, got 0"]
+        }
+        let fleet = try parse(yaml.replacingOccurrences(of: "keep_days: -1, keep_min: 0", with: "keep_days: 90")
+                                  .replacingOccurrences(of: "keep_min: 0}", with: "keep_min: 2}"))
+        #expect(fleet.venues[0].backup.remote?.retention == RetentionPolicy(keepDays: 90, keepMin: RetentionPolicy.defaultKeepMin))
+    }
+
     @Test func discoveredVenuesInheritDefaultsAndListedEntriesOverrideThem() throws {
         let fleet = try parse("""
             version: 1
