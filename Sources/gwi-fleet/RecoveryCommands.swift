@@ -115,7 +115,7 @@ struct VerifyCommand: VenueCommand {
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
         let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
-        let operation = VerifyOperation(tools: try await locateTools(), selection: selection, fromRemote: from == .remote)
+        let operation = VerifyOperation(tools: try await locateTools(), selection: selection, source: from)
         return RunPlan(operation: { try await operation.run($0) })
     }
 }
@@ -164,7 +164,7 @@ struct RestoreCommand: VenueCommand {
         let target: RestoreOperation.Target = newDatabase.map { .newDatabase($0) } ?? (inPlace ? .inPlace : .replace)
         var restore = RestoreOperation(tools: try await locateTools(), backupFile: backup == "latest" ? nil : backup,
                                        target: target, confirmed: yes)
-        restore.fromRemote = from == .remote
+        restore.source = from
         let operation = restore
         return RunPlan(operation: { try await operation.run($0) })
     }
@@ -195,10 +195,8 @@ struct PruneCommand: VenueCommand {
     }
 }
 
-/// Where `verify` and `restore` take backups from.
-enum BackupSource: String, ExpressibleByArgument, CaseIterable {
-    case local, remote
-}
+/// Where `verify` and `restore` take backups from (`--from local|remote`).
+extension BackupSource: ExpressibleByArgument {}
 
 struct UploadCommand: VenueCommand {
     static let configuration = CommandConfiguration(

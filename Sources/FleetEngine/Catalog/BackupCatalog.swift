@@ -2,36 +2,45 @@ import FleetModel
 import Foundation
 
 /// One venue's backups in a store: dumps, manifests, verification and attempt records, leftovers.
-/// Everything here goes through the `BackupStore`; nothing touches the file system directly.
+/// Its local directory is read as it is now; any other store through a snapshot read once.
+/// Nothing here touches the file system but through `CatalogFiles`.
 public struct BackupCatalog: Sendable {
-    public let store: any BackupStore
+    let files: any CatalogFiles
     public let slug: String
 
-    public init(store: any BackupStore, slug: String) {
-        self.store = store
+    init(files: any CatalogFiles, slug: String) {
+        self.files = files
         self.slug = slug
     }
 
-    /// A venue's catalog on its remote, read once (listing with stored MD5s, manifests, records).
+    /// The catalog of a venue's files in any store, read once (listing with stored MD5s, manifests, records).
+    public static func snapshot(of store: any BackupStore, slug: String) async throws -> BackupCatalog {
+        BackupCatalog(files: try await CatalogSnapshot.load(store, slug: slug), slug: slug)
+    }
+
+    /// A venue's catalog on its remote, read once.
     public static func remote(_ policy: RemotePolicy, slug: String, environment: [String: String?] = [:]) async throws -> BackupCatalog {
-        BackupCatalog(store: try await RemoteSnapshot.load(RcloneRemote(url: policy.url, environment: environment), slug: slug), slug: slug)
+        try await snapshot(of: RcloneRemote(url: policy.url, environment: environment), slug: slug)
     }
 
     /// The venue's catalog in its local backup directory.
     public init(venue: Venue) {
-        self.init(store: LocalDirectoryStore(root: venue.backup.directory), slug: venue.slug)
+        self.init(files: LocalDirectoryStore(root: venue.backup.directory), slug: venue.slug)
     }
+
+    /// Where the catalog's files are (a directory or a remote URL).
+    public var location: String { files.location }
 
     static let attemptName = ".last-attempt.json"
 
     /// Every backup of the venue, newest first. `now` decides which are dated in the future.
     public func entries(now: Date = Date()) -> [CatalogEntry] {
-        let files = (try? store.list(slug)) ?? []
-        let byName = Dictionary(files.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let listing = (try? files.listFiles(slug)) ?? []
+        let byName = Dictionary(listing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [CatalogEntry] = []
         var manifestsSeen: Set<String> = []
-        for file in files {
-            let path = store.localPath(slug, file.name)
+        for file in listing {
+            let path = files.filePath(slug, file.name)
             if file.name.hasPrefix(".") && file.name.hasSuffix(".partial") {
                 result.append(CatalogEntry(path: path, state: .incomplete, reason: "leftover temporary file of an interrupted run",
                                            date: file.modified, bytes: file.bytes))
@@ -40,9 +49,9 @@ public struct BackupCatalog: Sendable {
             guard !file.name.hasPrefix("."), let stem = Self.dumpStem(file.name) else { continue }
             let manifestName = stem + ".manifest.json"
             manifestsSeen.insert(manifestName)
-            var entry = CatalogEntry(path: path, manifestPath: store.localPath(slug, manifestName), state: .incomplete,
+            var entry = CatalogEntry(path: path, manifestPath: files.filePath(slug, manifestName), state: .incomplete,
                                      date: file.modified, bytes: file.bytes)
-            guard byName[manifestName] != nil, let data = try? store.read(slug, manifestName) else {
+            guard byName[manifestName] != nil, let data = try? files.readFile(slug, manifestName) else {
                 entry.reason = "no manifest (the backup never finished)"
                 entry.manifestPath = nil
                 result.append(entry)
@@ -76,8 +85,8 @@ public struct BackupCatalog: Sendable {
             }
             result.append(entry)
         }
-        for file in files where file.name.hasSuffix(".manifest.json") && !file.name.hasPrefix(".") && !manifestsSeen.contains(file.name) {
-            let path = store.localPath(slug, file.name)
+        for file in listing where file.name.hasSuffix(".manifest.json") && !file.name.hasPrefix(".") && !manifestsSeen.contains(file.name) {
+            let path = files.filePath(slug, file.name)
             result.append(CatalogEntry(path: path, manifestPath: path, state: .incomplete, reason: "dump file missing",
                                        date: file.modified, bytes: 0))
         }
@@ -117,29 +126,29 @@ public struct BackupCatalog: Sendable {
     // MARK: - Records
 
     public func verification(ofDump name: String) -> VerificationRecord? {
-        guard let stem = Self.dumpStem(name), let data = try? store.read(slug, stem + ".verify.json") else { return nil }
+        guard let stem = Self.dumpStem(name), let data = try? files.readFile(slug, stem + ".verify.json") else { return nil }
         return try? Self.decoder.decode(VerificationRecord.self, from: data)
     }
 
     func record(_ verification: VerificationRecord, ofDump name: String) throws {
         guard let stem = Self.dumpStem(name) else { return }
-        try store.write(try Self.encoder.encode(verification), slug, stem + ".verify.json")
+        try files.writeFile(try Self.encoder.encode(verification), slug, stem + ".verify.json")
     }
 
     public func lastAttempt() -> AttemptRecord? {
-        guard let data = try? store.read(slug, Self.attemptName) else { return nil }
+        guard let data = try? files.readFile(slug, Self.attemptName) else { return nil }
         return try? Self.decoder.decode(AttemptRecord.self, from: data)
     }
 
     func recordAttempt(_ attempt: AttemptRecord) throws {
-        try store.write(try Self.encoder.encode(attempt), slug, Self.attemptName)
+        try files.writeFile(try Self.encoder.encode(attempt), slug, Self.attemptName)
     }
 
     /// Deletes a backup: manifest first (it stops counting), then the dump, then its record.
     func delete(_ entry: CatalogEntry) throws {
         let name = entry.fileName
-        guard let stem = Self.dumpStem(name) else { return try store.delete(slug, name) }
-        for file in [stem + ".manifest.json", name, stem + ".verify.json"] { try store.delete(slug, file) }
+        guard let stem = Self.dumpStem(name) else { return try files.deleteFile(slug, name) }
+        for file in [stem + ".manifest.json", name, stem + ".verify.json"] { try files.deleteFile(slug, file) }
     }
 
     // MARK: - Conveniences by venue and by path (the local directory store)
@@ -190,7 +199,7 @@ public struct BackupCatalog: Sendable {
     /// The catalog whose venue directory holds `path`.
     static func catalog(containing path: String) -> BackupCatalog {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        return BackupCatalog(store: LocalDirectoryStore(root: directory.deletingLastPathComponent().path),
+        return BackupCatalog(files: LocalDirectoryStore(root: directory.deletingLastPathComponent().path),
                              slug: directory.lastPathComponent)
     }
 

@@ -92,8 +92,8 @@ public struct Retention: Sendable {
     /// backup stops counting before its dump goes.
     func pruneRemote(_ venue: Venue, remote policy: RemotePolicy, now: Date) async throws -> [Decision] {
         let remote = RcloneRemote(url: policy.url, environment: remoteEnvironment)
-        let snapshot = try await RemoteSnapshot.load(remote, slug: venue.slug)
-        let catalog = BackupCatalog(store: snapshot, slug: venue.slug)
+        let snapshot = try await CatalogSnapshot.load(remote, slug: venue.slug)
+        let catalog = BackupCatalog(files: snapshot, slug: venue.slug)
         let entries = catalog.entries(now: now)
         let decisions = Self.plan(entries, retention: policy.retention ?? venue.backup.retention, now: now, orphansAfterADay: true)
         guard !dryRun else { return decisions }

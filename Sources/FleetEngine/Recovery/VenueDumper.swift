@@ -26,10 +26,10 @@ public struct VenueDumper: Sendable {
         let directory = try store.prepare(venue.slug)
         let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
-        let catalog = BackupCatalog(store: store, slug: venue.slug)
+        let catalog = BackupCatalog(files: store, slug: venue.slug)
         let manifest: BackupManifest
         do {
-            manifest = try await takeBackup(venue, into: catalog, purpose: purpose)
+            manifest = try await takeBackup(venue, into: store, catalog: catalog, purpose: purpose)
         } catch {
             let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
             try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason,
@@ -48,7 +48,7 @@ public struct VenueDumper: Sendable {
         return manifest
     }
 
-    private func takeBackup(_ venue: Venue, into catalog: BackupCatalog, purpose: BackupPurpose) async throws -> BackupManifest {
+    private func takeBackup(_ venue: Venue, into store: LocalDirectoryStore, catalog: BackupCatalog, purpose: BackupPurpose) async throws -> BackupManifest {
         let format = formatOverride ?? venue.backup.format
 
         let startedAt = Date()
@@ -86,7 +86,7 @@ public struct VenueDumper: Sendable {
         let digests: (dump: DigestTap.Digest, stored: DigestTap.Digest)
         do {
             digests = try await dump(venue, snapshot: snapshot, codec: codec, lockWait: lockWait,
-                                     to: try catalog.store.create(catalog.slug, name))
+                                     to: try store.create(catalog.slug, name))
         } catch FleetEngineError.toolFailed(let tool, _, let message) where message.contains("could not obtain lock") {
             throw FleetEngineError.refused(VenueError(step: tool, await LockHolders.describe(venue: venue, connector: connector)))
         }
@@ -103,7 +103,7 @@ public struct VenueDumper: Sendable {
         manifest.dumpSHA256 = digests.dump.sha256
         manifest.md5 = digests.stored.md5
         try Task.checkCancellation()
-        try catalog.store.write(try manifest.encoded(), catalog.slug, BackupManifest.name(forDump: name))
+        try await store.write(try manifest.encoded(), catalog.slug, BackupManifest.name(forDump: name))
         return manifest
     }
 
@@ -130,7 +130,7 @@ public struct VenueDumper: Sendable {
 
     /// `<database>-<YYYYMMDDTHHMMSSZ>.<ext>`, with `-2`, `-3` … if that second is taken.
     static func availableName(in catalog: BackupCatalog, database: String, date: Date, extension: String) -> String {
-        let taken = Set(((try? catalog.store.list(catalog.slug)) ?? []).map(\.name))
+        let taken = Set(((try? catalog.files.listFiles(catalog.slug)) ?? []).map(\.name))
         let stem = "\(database)-\(Timestamp.compact(date))"
         var candidate = "\(stem).\(`extension`)"
         var counter = 2

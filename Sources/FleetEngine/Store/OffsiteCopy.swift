@@ -6,20 +6,20 @@ import Foundation
 /// object read back and hashed), then the manifest, last: a remote backup counts only once its
 /// manifest is there, exactly as locally.
 struct OffsiteCopy: Sendable {
-    let remote: RcloneRemote
+    let remote: any BackupStore
 
     init(policy: RemotePolicy, environment: [String: String?] = [:]) {
         remote = RcloneRemote(url: policy.url, environment: environment)
     }
 
-    /// Uploads `manifest`'s backup from the local directory; returns the remote path of the dump.
+    /// Copies `manifest`'s backup from the venue's local directory (`<root>/<slug>`); returns the
+    /// remote path of the dump.
     @discardableResult
     func copy(_ manifest: BackupManifest, from directory: String, slug: String) async throws -> String {
-        let dump = directory + "/" + manifest.file
-        let manifestName = BackupManifest.name(forDump: manifest.file)
-        try await remote.upload(dump, slug, manifest.file)
+        let local = LocalDirectoryStore(root: URL(fileURLWithPath: directory).deletingLastPathComponent().path)
+        try await StoreCopy.copy(slug, manifest.file, from: local, to: remote)
         try await check(manifest, slug: slug)
-        try await remote.upload(directory + "/" + manifestName, slug, manifestName)
+        try await StoreCopy.copy(slug, BackupManifest.name(forDump: manifest.file), from: local, to: remote)
         return remote.path(slug, manifest.file)
     }
 

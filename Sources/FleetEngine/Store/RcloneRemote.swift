@@ -4,7 +4,7 @@ import Foundation
 /// An rclone remote (S3, GCS, Azure, SFTP, B2, …) holding each venue's backups below
 /// `<url>/<slug>/`. Every call is one `rclone` child; credentials stay in rclone's own config or
 /// `RCLONE_CONFIG_*` environment and never appear in gwi-fleet's arguments, reports or logs.
-public struct RcloneRemote: Sendable {
+public struct RcloneRemote: BackupStore {
     /// `offsite:gwi-pos-backups/fleet`
     public var url: String
     /// Changes to the environment of the rclone children (tests unset `AWS_CA_BUNDLE` here).
@@ -15,9 +15,11 @@ public struct RcloneRemote: Sendable {
         self.environment = environment
     }
 
-    public func path(_ slug: String, _ name: String? = nil) -> String {
-        url + "/" + slug + (name.map { "/" + $0 } ?? "")
-    }
+    public var location: String { url }
+
+    public func path(_ slug: String, _ name: String) -> String { url + "/" + slug + "/" + name }
+    public func path(_ slug: String) -> String { url + "/" + slug }
+    public func localPath(_ slug: String, _ name: String) -> String? { nil }
 
     /// Short retries: a remote that is down fails the venue in seconds, `upload` catches up later.
     static let commonFlags = ["--retries", "2", "--low-level-retries", "3", "--contimeout", "10s", "--timeout", "60s", "-q"]
@@ -63,11 +65,20 @@ public struct RcloneRemote: Sendable {
         return try JSONDecoder().decode([Object].self, from: Data(result.standardOutput.utf8)).map(\.Name)
     }
 
-    /// A small object (manifest, record).
-    public func read(_ slug: String, _ name: String) async throws -> Data {
+    /// A small object (manifest, record); nil when there is none.
+    public func read(_ slug: String, _ name: String) async throws -> Data? {
         let result = try await rclone(["cat", path(slug, name)], output: .captured(limit: 16 << 20))
+        if !result.succeeded && result.standardError.contains("not found") { return nil }
         try check(result, "read \(path(slug, name))")
         return Data(result.standardOutput.utf8)
+    }
+
+    /// Writes a small object through a private temporary file (rclone uploads files).
+    public func write(_ data: Data, _ slug: String, _ name: String) async throws {
+        let directory = try PrivateDirectory()
+        let local = directory.path + "/" + name
+        try DurableFile.write(data, to: local)
+        try await upload(local, slug, name)
     }
 
     public func upload(_ localPath: String, _ slug: String, _ name: String) async throws {
@@ -81,32 +92,4 @@ public struct RcloneRemote: Sendable {
     public func delete(_ slug: String, _ name: String) async throws {
         try check(try await rclone(["deletefile", path(slug, name)]), "delete \(path(slug, name))")
     }
-}
-
-/// A read-only picture of one venue's objects on a remote, fetched once (listing, manifests,
-/// verification records), so the local catalog's logic (states, retention plans) runs on it as is.
-struct RemoteSnapshot: BackupStore {
-    let remote: RcloneRemote
-    let files: [StoredFile]
-    let contents: [String: Data]
-
-    var location: String { remote.url }
-
-    static func load(_ remote: RcloneRemote, slug: String) async throws -> RemoteSnapshot {
-        let files = try await remote.list(slug)
-        var contents: [String: Data] = [:]
-        for file in files where file.name.hasSuffix(".manifest.json") || file.name.hasSuffix(".verify.json") || file.name == BackupCatalog.attemptName {
-            contents[file.name] = try await remote.read(slug, file.name)
-        }
-        return RemoteSnapshot(remote: remote, files: files, contents: contents)
-    }
-
-    func list(_ slug: String) throws -> [StoredFile] { files }
-    func read(_ slug: String, _ name: String) throws -> Data? { contents[name] }
-    func write(_ data: Data, _ slug: String, _ name: String) throws { throw Self.readOnly }
-    func create(_ slug: String, _ name: String) throws -> DurableFile { throw Self.readOnly }
-    func delete(_ slug: String, _ name: String) throws { throw Self.readOnly }
-    func localPath(_ slug: String, _ name: String) -> String { remote.path(slug, name) }
-
-    static let readOnly = FleetEngineError.refused("a remote snapshot is read-only; change the remote through rclone")
 }

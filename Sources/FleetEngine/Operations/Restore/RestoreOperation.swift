@@ -24,9 +24,9 @@ public struct RestoreOperation: Sendable {
     public var target: Target
     /// `--yes`: allowed to overwrite a database that holds data.
     public var confirmed: Bool
-    /// `--from remote`: restore from what the venue's remote holds (downloaded to a private
-    /// temporary directory, checked, decrypted, decompressed), with no local backup needed.
-    public var fromRemote = false
+    /// The store the backup is read from (`--from`): a remote's is downloaded to a private
+    /// temporary directory, checked, decrypted, decompressed, with no local backup needed.
+    public var source = BackupSource.local
     public var remoteEnvironment: [String: String?] = [:]
     /// Tests only: runs just before the swap, inside the part that cannot be interrupted.
     var pauseBeforeSwap: (@Sendable () async -> Void)?
@@ -45,10 +45,10 @@ public struct RestoreOperation: Sendable {
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
-        let staging = fromRemote
-            ? try await RemoteStaging.stage(venue, choice: backupFile.map { .named($0) } ?? .latest, environment: remoteEnvironment) : nil
-        defer { withExtendedLifetime(staging) {} }
-        let entry = try chooseBackup(of: venue, from: staging?.catalog)
+        let staged = try await StagedBackups.stage(venue, from: try source.store(for: venue, environment: remoteEnvironment),
+                                                   choice: backupFile.map { .named($0) } ?? .latest)
+        defer { withExtendedLifetime(staged) {} }
+        let entry = try chooseBackup(of: venue, from: staged)
         let manifest = entry.manifest!
         let stored = try await DigestTap.file(entry.path)
         let (bytes, sha256) = (stored.bytes, stored.sha256)
@@ -60,7 +60,7 @@ public struct RestoreOperation: Sendable {
         var result = RestoreResult(backup: entry.path)
         // "latest" passed over newer backups that are corrupt or unfinished: say so.
         let skipped = backupFile == nil
-            ? (staging?.catalog.entries() ?? BackupCatalog.entries(of: venue)).filter {
+            ? staged.catalog.entries().filter {
                 $0.date > entry.date && ($0.state == .corrupt || $0.state == .incomplete) && !$0.fileName.hasSuffix(".partial")
             } : []
         if !skipped.isEmpty {
@@ -151,12 +151,12 @@ public struct RestoreOperation: Sendable {
         skipped.isEmpty ? "" : "; skipped newer " + skipped.map { "\($0.state.rawValue) backup \($0.fileName)" }.joined(separator: ", ")
     }
 
-    func chooseBackup(of venue: Venue, from staged: BackupCatalog? = nil) throws -> CatalogEntry {
-        let entries = staged?.entries() ?? BackupCatalog.entries(of: venue)
+    func chooseBackup(of venue: Venue, from staged: StagedBackups) throws -> CatalogEntry {
+        let entries = staged.catalog.entries()
         if let backupFile {
             let absolute = URL(fileURLWithPath: backupFile).standardizedFileURL.path
             let name = URL(fileURLWithPath: backupFile).lastPathComponent
-            guard let entry = entries.first(where: { staged == nil && backupFile.contains("/") ? $0.path == absolute : $0.fileName == name }) else {
+            guard let entry = entries.first(where: { staged.isInPlace && backupFile.contains("/") ? $0.path == absolute : $0.fileName == name }) else {
                 throw FleetEngineError.backupNotFound("\(backupFile) is not a backup in \(BackupCatalog.directory(of: venue))")
             }
             guard entry.manifest != nil else {

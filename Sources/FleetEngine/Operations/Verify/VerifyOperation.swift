@@ -17,17 +17,17 @@ public struct VerifyOperation: Sendable {
     public var connector: VenueConnector
     public var selection: Selection
 
-    /// `--from remote`: verify what the venue's remote holds, brought into a private temporary
-    /// directory; the verification record goes back to the remote.
-    public var fromRemote: Bool
+    /// The store the backups are read from (`--from`): a remote's are brought into a private
+    /// temporary directory and their verification records go back to it.
+    public var source: BackupSource
     public var remoteEnvironment: [String: String?]
 
     public init(tools: PgTools, connector: VenueConnector = VenueConnector(), selection: Selection = .latest,
-                fromRemote: Bool = false, remoteEnvironment: [String: String?] = [:]) {
+                source: BackupSource = .local, remoteEnvironment: [String: String?] = [:]) {
         self.tools = tools
         self.connector = connector
         self.selection = selection
-        self.fromRemote = fromRemote
+        self.source = source
         self.remoteEnvironment = remoteEnvironment
     }
 
@@ -55,16 +55,13 @@ public struct VerifyOperation: Sendable {
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
-        var staging: RemoteStaging?
-        if fromRemote {
-            let choice: RemoteStaging.Choice = switch selection {
-            case .latest: .latest
-            case .all: .all
-            case .file(let path): .named(path)
-            }
-            staging = try await RemoteStaging.stage(venue, choice: choice, environment: remoteEnvironment)
+        let choice: StagedBackups.Choice = switch selection {
+        case .latest: .latest
+        case .all: .all
+        case .file(let path): .named(path)
         }
-        let entries = staging?.catalog.entries() ?? BackupCatalog.entries(of: venue)
+        let staged = try await StagedBackups.stage(venue, from: try source.store(for: venue, environment: remoteEnvironment), choice: choice)
+        let entries = staged.catalog.entries()
         let chosen: [CatalogEntry]
         switch selection {
         case .latest:
@@ -74,7 +71,7 @@ public struct VerifyOperation: Sendable {
         case .file(let path):
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
             let name = URL(fileURLWithPath: path).lastPathComponent
-            guard let entry = entries.first(where: { staging == nil && path.contains("/") ? $0.path == absolute : $0.fileName == name }), entry.manifest != nil else {
+            guard let entry = entries.first(where: { staged.isInPlace && path.contains("/") ? $0.path == absolute : $0.fileName == name }), entry.manifest != nil else {
                 throw FleetEngineError.backupNotFound("\(path) is not a backup of \(venue.slug) with a manifest")
             }
             chosen = [entry]
@@ -103,7 +100,7 @@ public struct VerifyOperation: Sendable {
             results.append(VerifyResult.Backup(record, file: entry.path))
             if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
         }
-        try await staging?.uploadRecords()
+        try await staged.returnRecords()
         if !failures.isEmpty { throw FleetEngineError.verificationFailed(VenueError(failures.joined(separator: "; "))) }
         return VerifyResult(backups: results)
     }
