@@ -3,9 +3,10 @@ import Foundation
 import Logging
 import PostgresClient
 
-/// `gwi-fleet restore` on one venue. A checksum mismatch stops it before anything is touched;
-/// replacing a venue's database goes through a safety backup and a fully restored and counted copy
-/// before any name changes, so a failed restore leaves the venue exactly as it was.
+/// A venue restored from one of its backups: `gwi-fleet restore`, and the rollback of `exec`. A
+/// checksum mismatch stops it before anything is touched; replacing a venue's database goes
+/// through a safety backup and a fully restored and counted copy before any name changes, so a
+/// failed restore leaves the venue exactly as it was.
 public struct RestoreOperation: Sendable {
     /// Where the backup goes.
     public enum Target: Sendable, Equatable {

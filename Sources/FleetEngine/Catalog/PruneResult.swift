@@ -1,4 +1,4 @@
-/// What retention did to one venue's backups (`prune`, and `backup --prune` under `pruned`).
+/// What retention did to one venue's backups: the result of `prune`, and of `backup --prune` under `pruned`.
 public struct PruneResult: VenueResult {
     public static let command = "prune"
 
