@@ -48,7 +48,7 @@ struct ComplianceCommand: AsyncParsableCommand {
         if remote, session.venues.allSatisfy({ $0.backup.remote == nil }) {
             throw ValidationError("--remote: no selected venue has a backup.remote")
         }
-        let end = until.flatMap(Self.date) ?? Date()
+        let end = until.flatMap(Self.date) ?? WallClock.now()
         let audit = ComplianceAudit(fleet: session.fleet, days: Self.days(since) ?? 30, until: end,
                                     history: await BackupHistory.load(reportsDirectory: session.fleet.reportsDirectory), source: source)
         let (catalogs, unreadable) = await ComplianceAudit.catalogs(of: session.venues, source: source, jobs: session.fleet.jobs)

@@ -48,7 +48,7 @@ struct ExecCommand: VenueCommand {
     static var leavesMasterOut: Bool { true }
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
-        let started = Timestamp.compact(Date())
+        let started = Timestamp.compact(WallClock.now())
         let operation = ExecOperation(command: command, backupFirst: !noBackup, rollback: rollback, inPlace: inPlace,
                                       logDirectory: session.fleet.reportsDirectory + "/exec-\(started)", tools: try await locateTools())
         return RunPlan(operation: { try await operation.run($0) }, maxFailures: maxFailures, canary: canary)

@@ -18,7 +18,7 @@ struct LineLogHandler: LogHandler {
 
     func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
              file: String, function: String, line: UInt) {
-        var fields: [(String, String)] = [("ts", Timestamp.iso8601(Date())), ("level", level.rawValue)]
+        var fields: [(String, String)] = [("ts", Timestamp.iso8601(WallClock.now())), ("level", level.rawValue)]
         let merged = metadata.merging(explicit ?? [:]) { $1 }
         // The venue and its status first, then the rest in a stable order, the message last.
         for key in ["venue", "status", "duration_ms"] { if let value = merged[key] { fields.append((key, "\(value)")) } }

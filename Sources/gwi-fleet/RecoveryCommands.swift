@@ -21,7 +21,7 @@ struct BackupsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try await CommandSession(options: options, command: "backups")
-        let now = Date()
+        let now = WallClock.now()
         var rows: [[String]] = []
         var venues: [BackupCatalog.Listing] = []
         var corrupt = 0

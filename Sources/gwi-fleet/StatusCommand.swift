@@ -29,7 +29,7 @@ struct StatusCommand: AsyncParsableCommand {
                               requireOffsite: policy.requireOffsite),
                 venues: rows.map(FleetStatus.RowJSON.init))), terminator: "")
         } else {
-            let now = Date()
+            let now = WallClock.now()
             Terminal.out(Terminal.table(headers: ["VENUE", "VERDICT", "LATEST BACKUP", "LAST ATTEMPT", "LAST VERIFY", "LAST SWEEP", "WHY"], rows: rows.map { row in
                 [row.venue.slug, row.verdict.rawValue,
                  row.latest.map { "\(Terminal.age(now.timeIntervalSince($0.date))) ago, \($0.state.rawValue)" } ?? "none",

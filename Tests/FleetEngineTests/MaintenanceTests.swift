@@ -142,14 +142,11 @@ import TestSupport
         let venues = [testVenue("gone", directory: directory, timeout: .seconds(60)), testVenue("stays", directory: directory)]
         let sweep = Task { await FleetRunner(jobs: 2).run(venues) { try await SweepOperation().run($0) } }
         let admin = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "postgres")))
-        var terminated = false
-        for _ in 0..<100 where !terminated {
-            let result = try await admin.query("""
+        let terminated = try await waitUntil(seconds: 10, every: .milliseconds(100)) {
+            try await !admin.query("""
                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                 WHERE datname = 'gwi_pos_gone' AND application_name = 'gwi-fleet' AND wait_event_type = 'Lock'
-                """)
-            terminated = !result.rows.isEmpty
-            if !terminated { try await Task.sleep(for: .milliseconds(100)) }
+                """).rows.isEmpty
         }
         #expect(terminated)
         let outcomes = await sweep.value

@@ -290,8 +290,8 @@ import TestSupport
         let venue = testVenue("bprune", directory: root).with { $0.backup.retention = RetentionPolicy(keepDays: 0, keepMin: 1) }
         let operation = BackupOperation(tools: try await PgTools.locate(), prune: true)
         _ = try await operation.run(venue)
-        try await Task.sleep(for: .seconds(1.1))  // a new file name
-        let figures = try await operation.run(venue)
+        // The next night's backup, two seconds later on the clock (no waiting for a new file name).
+        let figures = try await WallClock.$offset.withValue(WallClock.offset + 2) { try await operation.run(venue) }
         let remaining = BackupCatalog.entries(of: venue)
         #expect(remaining.count == 1)
         #expect(remaining.first?.path == figures.file)

@@ -3,6 +3,7 @@ import FleetModel
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// Counts how many operations run at once.
 final class Concurrency: Sendable {
@@ -131,7 +132,7 @@ struct Boom: Error, CustomStringConvertible { var description: String { "boom" }
             }
         }
         // Cancel once both slots are busy, however long the machine takes to get there.
-        for _ in 0..<500 where tracker.started.count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        _ = await waitUntil(seconds: 10, every: .milliseconds(20)) { tracker.started.count >= 2 }
         try await Task.sleep(for: .milliseconds(50))
         task.cancel()
         let outcomes = await task.value

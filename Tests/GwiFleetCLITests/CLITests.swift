@@ -224,15 +224,12 @@ import TestSupport
         let run = Task { try await CLI.run(["backup", "--fleet", directory.fleet]) }
         // Signal only once the backup is really waiting on the lock, however slow the machine.
         let admin = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "postgres")))
-        var waiting = false
-        for _ in 0..<300 where !waiting {
-            waiting = try await admin.query("""
+        #expect(try await waitUntil {
+            try await admin.query("""
                 SELECT 1 FROM pg_stat_activity
                 WHERE datname = 'gwi_pos_term' AND application_name = 'gwi-fleet' AND wait_event_type = 'Lock'
                 """).rows.count == 1
-            if !waiting { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(waiting)
+        })
         let pids = ProcessTable.pids(commandContaining: [CLI.executable, directory.fleet])
         #expect(pids.count == 1)
         for pid in pids { kill(pid, SIGTERM) }

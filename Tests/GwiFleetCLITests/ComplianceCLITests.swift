@@ -9,11 +9,13 @@ import TestSupport
     static let scriptTable = "<script>alert(1)</script>"
 
     /// Days are UTC days: a test whose backup and report fell on two sides of midnight would see
-    /// today's backup as yesterday's. Within two minutes of midnight, wait for the new day.
-    static func awayFromMidnight() async throws {
-        let intoDay = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400)
-        if intoDay > 86_400 - 120 { try await Task.sleep(for: .seconds(86_400 - intoDay + 1)) }
-    }
+    /// today's backup as yesterday's. Every gwi-fleet these tests run has its clock start at noon
+    /// (UTC) of today (`GWI_NOW`), and the history is dated from the same moment: no test waits.
+    static let realStart = Date()
+    static let noon = Date(timeIntervalSince1970: (realStart.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 + 43_200)
+    /// The suite's clock: noon when the suite started, advancing in real time (each run of gwi-fleet starts where it is).
+    static func now() -> Date { noon.addingTimeInterval(Date().timeIntervalSince(realStart)) }
+    static var clock: [String: String] { ["GWI_NOW": CLI.iso(now())] }
 
     /// `20261126T161500Z` for a date, as backup file names carry it.
     static func compact(_ date: Date) -> String {
@@ -33,7 +35,7 @@ import TestSupport
         var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: venueDirectory + "/" + manifestName))) as? [String: Any])
         let file = try #require(manifest["file"] as? String)
         let stamp = try #require(file.firstMatch(of: /\d{8}T\d{6}Z/)).output
-        let when = Date().addingTimeInterval(-daysAgo * 86_400)
+        let when = now().addingTimeInterval(-daysAgo * 86_400)
         let newFile = file.replacingOccurrences(of: String(stamp), with: compact(when))
         let iso = ISO8601DateFormatter()
         manifest["file"] = newFile
@@ -46,7 +48,6 @@ import TestSupport
     }
 
     @Test func thePageIsSelfContainedEscapedAndRendersInChromium() async throws {
-        try await Self.awayFromMidnight()
         try await cluster.createVenue(database: "gwi_pos_cmp_alpha")
         try await cluster.createVenue(database: "gwi_pos_cmp_beta")
         try await cluster.psql(database: "gwi_pos_cmp_alpha", sql: """
@@ -60,9 +61,9 @@ import TestSupport
               - slug: cmp_alpha
               - slug: cmp_beta
             """)
-        let backup = try await CLI.run(["backup", "--fleet", directory.fleet])
+        let backup = try await CLI.run(["backup", "--fleet", directory.fleet], environment: Self.clock)
         #expect(backup.status == 0, "\(backup.stdout)\(backup.stderr)")
-        let verify = try await CLI.run(["verify", "--fleet", directory.fleet])
+        let verify = try await CLI.run(["verify", "--fleet", directory.fleet], environment: Self.clock)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
 
         // cmp_alpha: backups one, two and four days ago (none three days ago); the one two days
@@ -75,7 +76,7 @@ import TestSupport
         let rowCounts = manifest["row_counts"] as? [String: Int] ?? [:]
         #expect(rowCounts["public.\(Self.scriptTable)"] == 3, "the real backup counted the table: \(rowCounts.keys)")
         let record: [String: Any] = [
-            "verified_at": ISO8601DateFormatter().string(from: Date().addingTimeInterval(-2 * 86_400 + 60)),
+            "verified_at": ISO8601DateFormatter().string(from: Self.now().addingTimeInterval(-2 * 86_400 + 60)),
             "sha256": manifest["sha256"] as? String ?? "", "checksum_ok": true, "restore_ok": true,
             "tables_matched": rowCounts.count - 1, "tables": rowCounts.count,
             "mismatches": [["table": "public.\(Self.scriptTable)", "expected": 3, "actual": 2]],
@@ -84,7 +85,7 @@ import TestSupport
 
         let page = directory.path + "/out/compliance.html"
         try FileManager.default.createDirectory(atPath: directory.path + "/out", withIntermediateDirectories: true)
-        let result = try await CLI.run(["compliance", "--since", "5d", "--out", page, "--fleet", directory.fleet])
+        let result = try await CLI.run(["compliance", "--since", "5d", "--out", page, "--fleet", directory.fleet], environment: Self.clock)
         #expect(result.status == 1, "cmp_beta has one day of five: \(result.stdout)\(result.stderr)")
         #expect(result.stdout == page + "\n")
         #expect(result.stderr.contains("2 of 2 venues not compliant: cmp_beta (recovery-point), cmp_alpha (recovery-point)"), "\(result.stderr)")
@@ -123,26 +124,25 @@ import TestSupport
         #expect(numbers.count == 4 && numbers[2] >= 20 && numbers[3] >= 800 * 1000 / 20, "not blank: \(figures)")
 
         // The same figures as CSV (one row per venue and day), JSON and Markdown.
-        let csv = try await CLI.run(["compliance", "--since", "5d", "--format", "csv", "--fleet", directory.fleet])
+        let csv = try await CLI.run(["compliance", "--since", "5d", "--format", "csv", "--fleet", directory.fleet], environment: Self.clock)
         let lines = csv.stdout.split(separator: "\n")
         #expect(csv.status == 1 && lines.count == 1 + 2 * 5, "\(csv.stdout)")
         #expect(lines.filter { $0.hasPrefix("cmp_alpha,") }.map { $0.split(separator: ",")[3] } == ["complete", "missing", "failed", "complete", "verified"],
                 "four days ago complete, three missing, two corrupt, one complete, today verified: \(csv.stdout)")
-        let json = try await CLI.run(["compliance", "--since", "5d", "--json", "--fleet", directory.fleet])
+        let json = try await CLI.run(["compliance", "--since", "5d", "--json", "--fleet", directory.fleet], environment: Self.clock)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let summary = try #require(object["summary"] as? [String: Any])
         #expect(summary["covered_venue_days"] as? Int == 3 + 1 && summary["venue_days"] as? Int == 10, "\(summary)")
-        let markdown = try await CLI.run(["compliance", "--since", "5d", "--format", "markdown", "--fleet", directory.fleet])
+        let markdown = try await CLI.run(["compliance", "--since", "5d", "--format", "markdown", "--fleet", directory.fleet], environment: Self.clock)
         #expect(markdown.stdout.contains("| venue-days covered | 4 of 10 (40.0%) |") && !markdown.stdout.contains("<script"))
     }
 
     @Test func theRemoteCatalogAloneProvesBackupsOffsiteVerifiedAndEncrypted() async throws {
-        try await Self.awayFromMidnight()
         try await cluster.createVenue(database: "gwi_pos_cmp_remote")
         // zstd, age and a remote in a bucket of its own, as the off-site tests set it up.
         let (directory, _, environment, _) = try await OffsiteTests().fleet("cmp_remote")
         func gwi(_ arguments: [String]) async throws -> Shell.Output {
-            try await CLI.run(arguments + ["--fleet", directory.fleet], environment: environment, unsetting: ["AWS_CA_BUNDLE"])
+            try await CLI.run(arguments + ["--fleet", directory.fleet], environment: environment.merging(Self.clock) { $1 }, unsetting: ["AWS_CA_BUNDLE"])
         }
         #expect(try await gwi(["backup"]).status == 0)
         let verify = try await gwi(["verify", "--from", "remote"])

@@ -158,9 +158,9 @@ import TestSupport
         let run = Task { try await CLI.run(["query", "SELECT pg_sleep(30) AS \(marker)", "--fleet", directory.fleet]) }
         let admin = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "postgres")))
         var backend: Int32?
-        for _ in 0..<100 where backend == nil {
+        _ = try await waitUntil(seconds: 5) {
             backend = try await admin.query("SELECT pid FROM pg_stat_activity WHERE query LIKE '%\(marker)%' AND pid <> pg_backend_pid()").scalar.flatMap { Int32($0) }
-            if backend == nil { try await Task.sleep(for: .milliseconds(50)) }
+            return backend != nil
         }
         let pid = try #require(backend)
         kill(pid, SIGSTOP)

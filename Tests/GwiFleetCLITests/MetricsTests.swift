@@ -18,7 +18,7 @@ import TestSupport
     func server(_ tool: String, _ arguments: (Int) -> [String]) throws -> Int {
         let executable = try MotoServer.find(tool)
         for _ in 0..<5 {
-            let port = Int.random(in: 20_000...60_000)
+            let port = FreePort.pick()
             let pid = try BackgroundProcess.spawn(executable, arguments(port))
             if BackgroundProcess.waitForPort(port, seconds: 20) {
                 BackgroundProcess.killAtExit(pid)

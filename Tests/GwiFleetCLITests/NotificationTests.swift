@@ -88,12 +88,7 @@ import TestSupport
         let run = Task { try await CLI.run(["check", "--fleet", directory.fleet]) }
         // The report is saved before the notifications go out: from then on the run waits on the webhook
         // (10 s a try, three tries).
-        var saved = false
-        for _ in 0..<600 where !saved {
-            saved = !directory.reports.isEmpty
-            if !saved { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        #expect(saved)
+        #expect(await waitUntil { !directory.reports.isEmpty })
         try await Task.sleep(for: .milliseconds(300))
         let pids = ProcessTable.pids(commandContaining: [CLI.executable, directory.fleet])
         #expect(pids.count == 1)

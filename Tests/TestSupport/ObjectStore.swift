@@ -15,7 +15,7 @@ public final class MotoServer: Sendable {
         let executable = try Self.find("moto_server")
         var started: (pid_t, Int)?
         for _ in 0..<5 where started == nil {
-            let port = Int.random(in: 20_000...60_000)
+            let port = FreePort.pick()
             let pid = try BackgroundProcess.spawn(executable, ["-H", "127.0.0.1", "-p", String(port)])
             if BackgroundProcess.waitForPort(port, seconds: 30) { started = (pid, port) } else { kill(pid, SIGKILL) }
         }
@@ -101,7 +101,7 @@ public final class SFTPServer: Sendable {
         obscuredPassword = try Shell.run(rclone, ["obscure", "sftp-test-secret"]).trimmingCharacters(in: .whitespacesAndNewlines)
         var started: Int?
         for _ in 0..<5 where started == nil {
-            let port = Int.random(in: 20_000...60_000)
+            let port = FreePort.pick()
             let pid = try BackgroundProcess.spawn(rclone, ["serve", "sftp", directory, "--addr", "127.0.0.1:\(port)",
                                                            "--user", "gwi", "--pass", "sftp-test-secret"])
             if BackgroundProcess.waitForPort(port, seconds: 30) {

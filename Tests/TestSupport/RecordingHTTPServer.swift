@@ -32,7 +32,7 @@ public final class RecordingHTTPServer: Sendable {
         let python = try MotoServer.find("python3")
         var started: Int?
         for _ in 0..<5 where started == nil {
-            let port = Int.random(in: 20_000...60_000)
+            let port = FreePort.pick()
             let pid = try BackgroundProcess.spawn(python, [script, String(port), log])
             if BackgroundProcess.waitForPort(port, seconds: 20) {
                 BackgroundProcess.killAtExit(pid)

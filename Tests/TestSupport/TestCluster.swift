@@ -42,7 +42,7 @@ public final class TestCluster: Sendable {
         try Self.asPostgres("/bin/sh", ["-c", "cat > '\(data)/pg_hba.conf' <<'HBA'\n\(hba)HBA"])
         var started: Int?
         for _ in 0..<8 {
-            let candidate = Int.random(in: 20_000...60_000)
+            let candidate = FreePort.pick()
             let options = "-p \(candidate) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off "
                 + "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB"
             do {

@@ -34,7 +34,7 @@ public struct BackupCatalog: Sendable {
     static let attemptName = ".last-attempt.json"
 
     /// Every backup of the venue, newest first. `now` decides which are dated in the future.
-    public func entries(now: Date = Date()) -> [CatalogEntry] {
+    public func entries(now: Date = WallClock.now()) -> [CatalogEntry] {
         let listing = (try? files.listFiles(slug)) ?? []
         let byName = Dictionary(listing.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var result: [CatalogEntry] = []
@@ -94,11 +94,11 @@ public struct BackupCatalog: Sendable {
     }
 
     /// The newest restore point: complete or verified, not a safety backup, not from the future.
-    public func latestRestorePoint(now: Date = Date()) -> CatalogEntry? { entries(now: now).latestRestorePoint }
+    public func latestRestorePoint(now: Date = WallClock.now()) -> CatalogEntry? { entries(now: now).latestRestorePoint }
 
     /// Every complete backup re-hashed against its manifest (`backups --check`): one whose bytes
     /// changed is recorded corrupt, so every later command sees it. Returns the entries after.
-    public func recheck(now: Date = Date()) async throws -> [CatalogEntry] {
+    public func recheck(now: Date = WallClock.now()) async throws -> [CatalogEntry] {
         var entries = self.entries(now: now)
         for index in entries.indices where entries[index].isComplete {
             guard let manifest = entries[index].manifest else { continue }
@@ -158,7 +158,7 @@ public struct BackupCatalog: Sendable {
         let catalog = BackupCatalog(venue: venue)
         guard var attempt = catalog.lastAttempt() else { return }
         attempt.offsite = verified ? "verified" : "failed"
-        if verified { attempt.offsiteVerifiedAt = Date() }
+        if verified { attempt.offsiteVerifiedAt = WallClock.now() }
         try? catalog.recordAttempt(attempt)
     }
 

@@ -29,7 +29,7 @@ public struct Retention: Sendable {
     /// Changes to the rclone children's environment (tests unset `AWS_CA_BUNDLE`).
     public var remoteEnvironment: [String: String?]
 
-    public init(dryRun: Bool = false, now: @escaping @Sendable () -> Date = { Date() }, remoteEnvironment: [String: String?] = [:]) {
+    public init(dryRun: Bool = false, now: @escaping @Sendable () -> Date = { WallClock.now() }, remoteEnvironment: [String: String?] = [:]) {
         self.dryRun = dryRun
         self.now = now
         self.remoteEnvironment = remoteEnvironment

@@ -64,7 +64,7 @@ public struct Coverage: Sendable {
     public var connector: VenueConnector
     public var now: @Sendable () -> Date
 
-    public init(fleet: Fleet, connector: VenueConnector = VenueConnector(), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(fleet: Fleet, connector: VenueConnector = VenueConnector(), now: @escaping @Sendable () -> Date = { WallClock.now() }) {
         self.fleet = fleet
         self.connector = connector
         self.now = now

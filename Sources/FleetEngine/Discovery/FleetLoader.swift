@@ -78,7 +78,7 @@ public enum FleetLoader {
     /// `timeout` (the command line's `--timeout`) bounds discovery too; else the fleet's default
     /// timeout, at most five minutes.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            reportsDirectory: String? = nil, timeout: Duration? = nil, now: Date = Date()) async throws(FleetLoadError) -> LoadedFleet {
+                            reportsDirectory: String? = nil, timeout: Duration? = nil, now: Date = WallClock.now()) async throws(FleetLoadError) -> LoadedFleet {
         var fleet: Fleet
         do { fleet = try FleetFile.load(path: path, environment: environment) } catch { throw .invalid(error) }
         if let reportsDirectory { fleet.reportsDirectory = reportsDirectory }

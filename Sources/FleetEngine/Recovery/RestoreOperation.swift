@@ -109,7 +109,7 @@ public struct RestoreOperation: Sendable {
                 return result
             }
             RunContext.logger.info("restoring beside the live database", metadata: ["backup": .string(entry.fileName)])
-            let stamp = Timestamp.compact(Date())
+            let stamp = Timestamp.compact(WallClock.now())
             let staging = String(venue.database.prefix(63 - 13 - stamp.count)) + "__restoring_" + stamp
             let matched = try await restoreCounted(entry, into: staging, on: server, restorer: restorer, like: properties)
             let replaced = exists ? String(venue.database.prefix(63 - 11 - stamp.count)) + "__replaced_" + stamp : nil

@@ -32,7 +32,7 @@ public struct VenueDumper: Sendable {
             manifest = try await takeBackup(venue, into: store, catalog: catalog, purpose: purpose)
         } catch {
             let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
-            try? catalog.recordAttempt(AttemptRecord(status: .failed, at: Date(), error: reason,
+            try? catalog.recordAttempt(AttemptRecord(status: .failed, at: WallClock.now(), error: reason,
                                                      offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
             throw error
         }
@@ -51,7 +51,7 @@ public struct VenueDumper: Sendable {
     private func takeBackup(_ venue: Venue, into store: LocalDirectoryStore, catalog: BackupCatalog, purpose: BackupPurpose) async throws -> BackupManifest {
         let format = formatOverride ?? venue.backup.format
 
-        let startedAt = Date()
+        let startedAt = WallClock.now()
         let connection = try await connector.connect(venue, .direct)
 
         // One snapshot for the counts and the dump: both describe the same instant.
@@ -95,7 +95,7 @@ public struct VenueDumper: Sendable {
 
         var manifest = BackupManifest(
             venue: venue.slug, database: venue.database, file: name,
-            format: format, bytes: digests.stored.bytes, sha256: digests.stored.sha256, startedAt: startedAt, finishedAt: Date(),
+            format: format, bytes: digests.stored.bytes, sha256: digests.stored.sha256, startedAt: startedAt, finishedAt: WallClock.now(),
             serverVersion: serverVersion, pgDumpVersion: tools.pgDumpVersion, snapshot: snapshot,
             rowCounts: rowCounts, tool: "gwi-fleet", purpose: purpose, dropsFirst: format == .plain ? true : nil)
         manifest.compression = codec.manifestCompression

@@ -119,7 +119,7 @@ public struct RunReport: Sendable, Codable {
 
     /// `20261126T134501Z-3f9a2c1d`: sorts by time, unique across machines and processes. The
     /// shards of one split run share theirs through `GWI_RUN_ID` (letters, digits, `._-`).
-    public static func newRunID(at date: Date = Date(), environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    public static func newRunID(at date: Date = WallClock.now(), environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let shared = environment["GWI_RUN_ID"], isValidRunID(shared) { return shared }
         return Timestamp.compact(date) + "-" + String(format: "%08x", UInt32.random(in: 0...UInt32.max))
     }

@@ -44,7 +44,7 @@ public struct FleetRun: Sendable {
                 logger: Logger = RunContext.silent, handleSignals: Bool = true, discovery: DiscoveryStatus? = nil,
                 shard: RunReport.ShardInfo? = nil) {
         self.shard = shard
-        let startedAt = Date()
+        let startedAt = WallClock.now()
         runID = RunReport.newRunID(at: startedAt)
         var logger = logger
         logger[metadataKey: "run"] = .string(runID)
@@ -67,7 +67,7 @@ public struct FleetRun: Sendable {
         _ operation: @escaping @Sendable (Venue) async throws -> (any VenueResult)?,
         conclude: @escaping @Sendable ([VenueOutcome]) async -> Conclusion = { _ in Conclusion() }
     ) async -> (report: RunReport, savedAt: String?) {
-        let startedAt = Date()
+        let startedAt = WallClock.now()
         let (events, stream) = AsyncStream.makeStream(of: RunEvent.self, bufferingPolicy: .unbounded)
         let sinks = self.sinks
         let delivery = Task {
@@ -101,7 +101,7 @@ public struct FleetRun: Sendable {
         let interrupted = (watcher?.fired ?? false) || Task.isCancelled
         let conclusion = await conclude(outcomes)
         var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
-                               finishedAt: Date(), interrupted: interrupted, outcomes: outcomes, strict: strict,
+                               finishedAt: WallClock.now(), interrupted: interrupted, outcomes: outcomes, strict: strict,
                                problems: (discovery?.problem.map { [$0] } ?? []) + conclusion.problems,
                                totals: conclusion.totals, discovery: discovery, shard: shard)
         var savedAt: String?
@@ -126,7 +126,7 @@ public struct FleetRun: Sendable {
     /// Report retention (`reports.keep_days`): reports (JSON files holding a `run_id` and a
     /// `command`) and `exec-<time>` log directories older than that go; the saved discovery, this
     /// run's report and anything else in the directory never do.
-    static func pruneReports(in directory: String, olderThanDays days: Int, keeping current: String?, now: Date = Date()) {
+    static func pruneReports(in directory: String, olderThanDays days: Int, keeping current: String?, now: Date = WallClock.now()) {
         let limit = now.addingTimeInterval(-Double(days) * 86_400)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !name.hasPrefix(".") {
             let path = directory + "/" + name

@@ -16,7 +16,7 @@ public struct SweepOperation: Sendable {
     public static let growthWarning = 0.5
 
     public init(vacuum: Bool = false, top: Int = 20, connector: VenueConnector = VenueConnector(),
-                previousSizes: [String: Int] = [:], now: @escaping @Sendable () -> Date = { Date() }) {
+                previousSizes: [String: Int] = [:], now: @escaping @Sendable () -> Date = { WallClock.now() }) {
         self.vacuum = vacuum
         self.top = top
         self.connector = connector

@@ -5,7 +5,7 @@ import Foundation
 public struct PruneOperation: Sendable {
     public var retention: Retention
 
-    public init(dryRun: Bool = false, now: @escaping @Sendable () -> Date = { Date() }, remoteEnvironment: [String: String?] = [:]) {
+    public init(dryRun: Bool = false, now: @escaping @Sendable () -> Date = { WallClock.now() }, remoteEnvironment: [String: String?] = [:]) {
         retention = Retention(dryRun: dryRun, now: now, remoteEnvironment: remoteEnvironment)
     }
 

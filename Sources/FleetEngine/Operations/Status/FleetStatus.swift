@@ -74,7 +74,7 @@ public struct FleetStatus: Sendable {
     public var fleet: Fleet
     public var now: Date
 
-    public init(fleet: Fleet, now: Date = Date()) {
+    public init(fleet: Fleet, now: Date = WallClock.now()) {
         self.fleet = fleet
         self.now = now
     }

@@ -33,7 +33,7 @@ public struct VerifyOperation: Sendable {
 
     /// `gwi_verify_<slug, underscored, 30 at most>_<YYYYMMDDHHMMSS>_<4 hex>`: never a venue's
     /// `gwi_pos_` name, at most 61 bytes, and its time tells `leftovers` how old it is.
-    static func scratchName(for slug: String, at date: Date = Date()) -> String {
+    static func scratchName(for slug: String, at date: Date = WallClock.now()) -> String {
         let stamp = Timestamp.compact(date).filter(\.isNumber)
         return scratchStem(for: slug) + "_" + stamp + "_" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
     }
@@ -110,7 +110,7 @@ public struct VerifyOperation: Sendable {
     func verify(_ entry: CatalogEntry, of venue: Venue, on server: DatabaseRestorer.Server,
                 restorer: DatabaseRestorer) async -> (VerificationRecord, inconclusive: String?) {
         let manifest = entry.manifest!
-        var record = VerificationRecord(verifiedAt: Date(), sha256: manifest.sha256, checksumOK: false, restoreOK: false,
+        var record = VerificationRecord(verifiedAt: WallClock.now(), sha256: manifest.sha256, checksumOK: false, restoreOK: false,
                                         tablesMatched: 0, tables: manifest.rowCounts.count, mismatches: [], error: nil)
         do {
             let stored = try await DigestTap.file(entry.path)
@@ -148,7 +148,7 @@ public struct VerifyOperation: Sendable {
         if let dropError = await restorer.dropDatabase(scratch, on: server), record.error == nil, inconclusive == nil {
             record.error = dropError
         }
-        record.verifiedAt = Date()
+        record.verifiedAt = WallClock.now()
         return (record, inconclusive)
     }
 

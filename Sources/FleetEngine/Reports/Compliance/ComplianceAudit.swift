@@ -44,7 +44,7 @@ public struct ComplianceAudit: Sendable {
     /// The report over `venues`; `catalogs` by slug (a venue missing from it had a catalog that
     /// could not be read: `unreadable` says why).
     public func report(venues: [Venue], catalogs: [String: BackupCatalog], unreadable: [String: String] = [:],
-                       fleetFileSha256: String, generatedAt: Date = Date()) -> ComplianceReport {
+                       fleetFileSha256: String, generatedAt: Date = WallClock.now()) -> ComplianceReport {
         let rows = venues.map { venue in
             self.venue(venue, catalog: catalogs[venue.slug], unreadable: unreadable[venue.slug])
         }
