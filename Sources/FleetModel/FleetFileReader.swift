@@ -1,0 +1,465 @@
+import Foundation
+import Yams
+
+/// The raw layer: YAML read into entries and `defaults:` of optionals (only what was said), every
+/// problem collected with its line; `Resolver` turns them into venues.
+struct Reader {
+    let environment: [String: String]
+    let baseDirectory: String
+    var problems: [FleetFileProblem] = []
+
+    static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify", "metrics", "policy"]
+    static let policyKeys = ["max_backup_age", "max_verify_age", "require_offsite"]
+    static let metricsKeys = ["textfile", "pushgateway"]
+    static let notifyKeys = ["webhook", "format", "on", "commands"]
+    static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
+    static let defaultsKeys = settingKeys + ["jobs"]
+    static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled", "kind"]
+    static let backupKeys = ["dir", "format", "retention", "max_age", "compression", "encrypt", "remote"]
+    static let remoteKeys = ["url", "retention"]
+    static let encryptKeys = ["recipients", "recipients_file", "identity_file", "identity_env"]
+    static let retentionKeys = ["keep_days", "keep_min"]
+    static let verifyKeys = ["scratch_url", "tables"]
+    static let reportsKeys = ["dir", "keep_days"]
+    static let discoverKeys = ["registry", "databases"]
+    static let registryKeys = ["url", "query", "password_env"]
+    static let databasesKeys = ["url", "include", "exclude", "password_env"]
+    /// Keys whose values are connection strings: `${NAME}` goes into them percent-encoded.
+    static let urlKeys: Set<String> = ["url", "direct_url", "scratch_url"]
+
+    struct Read {
+        var entries: [VenueEntry]
+        var defaults: VenueSettings
+        var jobs: Int
+        var reportsDirectory: String
+        var discovery: DiscoverySettings?
+        var ignore: [String]
+        var notify: [NotifyTarget]
+        var metrics: (textfile: String?, pushgateway: String?)
+        var policy: HealthPolicy
+        var reportsKeepDays: Int
+    }
+
+    mutating func notifyTarget(_ node: Node, index: Int) -> NotifyTarget? {
+        let key = "notify[\(index + 1)]"
+        guard let map = mapping(node, key: key, venue: nil, allowed: Self.notifyKeys) else { return nil }
+        guard let urlNode = map["webhook"] else {
+            problems.append(FleetFileProblem(key: key + ".webhook", line: line(node), message: "missing: the webhook URL"))
+            return nil
+        }
+        guard let url = string(urlNode.value, key: key + ".webhook", venue: nil) else { return nil }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            problems.append(FleetFileProblem(key: key + ".webhook", line: line(urlNode.value), message: "must be an http(s) URL"))
+            return nil
+        }
+        var target = NotifyTarget(url: url)
+        if let node = map["format"], let text = string(node.value, key: key + ".format", venue: nil) {
+            if let format = NotifyTarget.Format(rawValue: text) { target.format = format } else {
+                problems.append(FleetFileProblem(key: key + ".format", line: line(node.value), message: "bad format `\(text)`; use json, slack or healthchecks"))
+            }
+        }
+        if let node = map["on"], let list = stringList(node.value, key: key + ".on", venue: nil) {
+            var triggers: Set<NotifyTarget.Trigger> = []
+            for text in list {
+                if let trigger = NotifyTarget.Trigger(rawValue: text) { triggers.insert(trigger) } else {
+                    problems.append(FleetFileProblem(key: key + ".on", line: line(node.value), message: "bad trigger `\(text)`; use failure, recovery, success or always"))
+                }
+            }
+            target.on = triggers
+        }
+        if let node = map["commands"] { target.commands = stringList(node.value, key: key + ".commands", venue: nil) }
+        return target
+    }
+
+    init(environment: [String: String], baseDirectory: String) {
+        self.environment = environment
+        self.baseDirectory = baseDirectory
+    }
+
+    mutating func read(_ yaml: String) -> Read? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            problems.append(Self.problem(from: error))
+            return nil
+        } catch {
+            problems.append(FleetFileProblem(message: "not valid YAML: \(error)"))
+            return nil
+        }
+        guard let root, let top = mapping(root, key: nil, venue: nil, allowed: Self.topKeys) else {
+            if root == nil { problems.append(FleetFileProblem(message: "the file is empty; it needs `version: 1` and `venues:`")) }
+            return nil
+        }
+
+        if let version = top["version"] {
+            if int(version.value, key: "version", venue: nil) != 1 && version.value.int != nil {
+                problems.append(FleetFileProblem(key: "version", line: line(version.value),
+                                                 message: "unsupported version \(version.value.string ?? "?"); this gwi-fleet reads version 1"))
+            }
+        }
+
+        var defaults = VenueSettings()
+        var jobs = Fleet.defaultJobs
+        if let node = top["defaults"], let map = mapping(node.value, key: "defaults", venue: nil, allowed: Self.defaultsKeys) {
+            defaults = settings(map, prefix: "defaults.", venue: nil)
+            if let jobsNode = map["jobs"], let value = int(jobsNode.value, key: "defaults.jobs", venue: nil) {
+                if (1...Fleet.maximumJobs).contains(value) { jobs = value } else {
+                    problems.append(FleetFileProblem(key: "defaults.jobs", line: line(jobsNode.value),
+                                                     message: "must be at least 1 and at most \(Fleet.maximumJobs), got \(value)"))
+                }
+            }
+        }
+
+        var reportsDirectory = FleetFile.defaultReportsDirectory
+        var reportsKeepDays = Fleet.defaultReportsKeepDays
+        if let node = top["reports"], let map = mapping(node.value, key: "reports", venue: nil, allowed: Self.reportsKeys) {
+            if let dir = map["dir"], let value = string(dir.value, key: "reports.dir", venue: nil) { reportsDirectory = value }
+            if let days = map["keep_days"], let value = int(days.value, key: "reports.keep_days", venue: nil) {
+                if (1...36_500).contains(value) { reportsKeepDays = value } else {
+                    problems.append(FleetFileProblem(key: "reports.keep_days", line: line(days.value), message: "must be between 1 and 36500, got \(value)"))
+                }
+            }
+        }
+
+        let discovery = top["discover"].flatMap { discoverySettings($0.value) }
+        var ignore: [String] = []
+        if let node = top["ignore"] { ignore = stringList(node.value, key: "ignore", venue: nil) ?? [] }
+        var metrics: (String?, String?) = (nil, nil)
+        if let node = top["metrics"], let map = mapping(node.value, key: "metrics", venue: nil, allowed: Self.metricsKeys) {
+            metrics.0 = map["textfile"].flatMap { string($0.value, key: "metrics.textfile", venue: nil) }.map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+            if let gateway = map["pushgateway"], let url = string(gateway.value, key: "metrics.pushgateway", venue: nil) {
+                if url.hasPrefix("http://") || url.hasPrefix("https://") { metrics.1 = url.hasSuffix("/") ? String(url.dropLast()) : url } else {
+                    problems.append(FleetFileProblem(key: "metrics.pushgateway", line: line(gateway.value), message: "must be an http(s) URL"))
+                }
+            }
+        }
+        var policy = HealthPolicy()
+        if let node = top["policy"], let map = mapping(node.value, key: "policy", venue: nil, allowed: Self.policyKeys) {
+            if let node = map["max_backup_age"], let value = duration(node.value, key: "policy.max_backup_age", venue: nil, example: "26h") { policy.maxBackupAge = value }
+            if let node = map["max_verify_age"], let value = duration(node.value, key: "policy.max_verify_age", venue: nil, example: "8d") { policy.maxVerifyAge = value }
+            if let node = map["require_offsite"] {
+                if let value = node.value.bool, node.value.scalar != nil { policy.requireOffsite = value } else {
+                    problems.append(FleetFileProblem(key: "policy.require_offsite", line: line(node.value), message: "must be true or false"))
+                }
+            }
+        }
+        var notify: [NotifyTarget] = []
+        if let node = top["notify"] {
+            if case .sequence(let list) = node.value {
+                for (index, item) in list.enumerated() { if let target = notifyTarget(item, index: index) { notify.append(target) } }
+            } else {
+                problems.append(FleetFileProblem(key: "notify", line: line(node.value), message: "must be a list of webhooks"))
+            }
+        }
+
+        var entries: [VenueEntry] = []
+        if let venuesNode = top["venues"] {
+            if case .sequence(let list) = venuesNode.value {
+                if list.isEmpty && discovery == nil {
+                    problems.append(FleetFileProblem(key: "venues", line: line(venuesNode.value), message: "the list is empty"))
+                }
+                for (index, node) in list.enumerated() {
+                    if let entry = entry(node, index: index) { entries.append(entry) }
+                }
+            } else if venuesNode.value.null == nil || discovery == nil {
+                problems.append(FleetFileProblem(key: "venues", line: line(venuesNode.value), message: "must be a list of venues"))
+            }
+        } else if discovery == nil {
+            problems.append(FleetFileProblem(key: "venues", message: "missing: list the venue databases under `venues:` (or find them with `discover:`)"))
+            return nil
+        }
+        return Read(entries: entries, defaults: defaults, jobs: jobs, reportsDirectory: Resolver(baseDirectory: baseDirectory).absolute(reportsDirectory),
+                    discovery: discovery, ignore: ignore, notify: notify, metrics: metrics, policy: policy, reportsKeepDays: reportsKeepDays)
+    }
+
+    mutating func discoverySettings(_ node: Node) -> DiscoverySettings? {
+        guard let map = mapping(node, key: "discover", venue: nil, allowed: Self.discoverKeys) else { return nil }
+        var result = DiscoverySettings()
+        if let node = map["registry"], let registry = mapping(node.value, key: "discover.registry", venue: nil, allowed: Self.registryKeys) {
+            if let url = registry["url"].flatMap({ string($0.value, key: "discover.registry.url", venue: nil) }) {
+                var settings = DiscoverySettings.Registry(url: url, line: line(node.value))
+                if let query = registry["query"].flatMap({ string($0.value, key: "discover.registry.query", venue: nil) }) { settings.query = query }
+                settings.passwordEnv = registry["password_env"].flatMap { passwordEnv($0.value, key: "discover.registry.password_env", venue: nil) }
+                result.registry = settings
+            } else if registry["url"] == nil {
+                problems.append(FleetFileProblem(key: "discover.registry.url", line: line(node.value), message: "missing: the master database's URL"))
+            }
+        }
+        if let node = map["databases"], let databases = mapping(node.value, key: "discover.databases", venue: nil, allowed: Self.databasesKeys) {
+            if let url = databases["url"].flatMap({ string($0.value, key: "discover.databases.url", venue: nil) }) {
+                var settings = DiscoverySettings.ServerDatabases(url: url, line: line(node.value))
+                if let include = databases["include"].flatMap({ stringList($0.value, key: "discover.databases.include", venue: nil) }) { settings.include = include }
+                if let exclude = databases["exclude"].flatMap({ stringList($0.value, key: "discover.databases.exclude", venue: nil) }) { settings.exclude = exclude }
+                settings.passwordEnv = databases["password_env"].flatMap { passwordEnv($0.value, key: "discover.databases.password_env", venue: nil) }
+                result.databases = settings
+            } else if databases["url"] == nil {
+                problems.append(FleetFileProblem(key: "discover.databases.url", line: line(node.value), message: "missing: a database on the server to list"))
+            }
+        }
+        if result.registry == nil && result.databases == nil && map["registry"] == nil && map["databases"] == nil {
+            problems.append(FleetFileProblem(key: "discover", line: line(node), message: "give `registry:` or `databases:` (or both)"))
+        }
+        return result.registry == nil && result.databases == nil ? nil : result
+    }
+
+    mutating func entry(_ node: Node, index: Int) -> VenueEntry? {
+        // Name the venue by its slug in every problem, when it has a readable one.
+        var name = "venues[\(index + 1)]"
+        if case .mapping(let raw) = node, let slug = raw["slug"]?.scalar?.string { name = slug }
+        guard let map = mapping(node, key: nil, venue: name, allowed: Self.venueKeys) else { return nil }
+        guard let slugNode = map["slug"] else {
+            problems.append(FleetFileProblem(venue: name, key: "slug", line: line(node), message: "missing: every venue needs a slug"))
+            return nil
+        }
+        guard let slug = string(slugNode.value, key: "slug", venue: name) else { return nil }
+        var entry = VenueEntry(slug: slug, settings: settings(map, prefix: "", venue: slug), line: line(node), origin: "fleet file")
+        if let node = map["database"] { entry.database = string(node.value, key: "database", venue: slug) }
+        if let node = map["tags"] { entry.tags = stringList(node.value, key: "tags", venue: slug) ?? [] }
+        if let node = map["enabled"] {
+            if let value = node.value.bool, node.value.scalar != nil { entry.enabled = value } else {
+                problems.append(FleetFileProblem(venue: slug, key: "enabled", line: line(node.value), message: "must be true or false"))
+            }
+        }
+        if let node = map["kind"], let text = string(node.value, key: "kind", venue: slug) {
+            if let kind = VenueKind(rawValue: text) { entry.kind = kind } else {
+                problems.append(FleetFileProblem(venue: slug, key: "kind", line: line(node.value), message: "bad kind `\(text)`; use venue or master"))
+            }
+        }
+        return entry
+    }
+
+    mutating func passwordEnv(_ node: Node, key: String, venue: String?) -> String? {
+        guard let name = string(node, key: key, venue: venue) else { return nil }
+        if name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) == nil {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "`\(name)` is not an environment variable name"))
+            return nil
+        }
+        if environment[name] == nil {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "environment variable \(name) is not set"))
+            return nil
+        }
+        return name
+    }
+
+    mutating func duration(_ node: Node, key: String, venue: String?, example: String) -> Duration? {
+        guard let text = string(node, key: key, venue: venue) else { return nil }
+        guard let duration = FleetDuration.parse(text) else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "bad duration `\(text)` (write e.g. \(example))"))
+            return nil
+        }
+        return duration
+    }
+
+    mutating func settings(_ map: [String: (key: Node, value: Node)], prefix: String, venue: String?) -> VenueSettings {
+        var result = VenueSettings()
+        if let node = map["url"] {
+            result.urlWritten = true
+            result.url = string(node.value, key: prefix + "url", venue: venue)
+        }
+        if let node = map["direct_url"] { result.directURL = string(node.value, key: prefix + "direct_url", venue: venue) }
+        if let node = map["password_env"] { result.passwordEnv = passwordEnv(node.value, key: prefix + "password_env", venue: venue) }
+        if let node = map["timeout"], let value = duration(node.value, key: prefix + "timeout", venue: venue, example: "90s, 30m, 1h30m") {
+            if value > Venue.maximumTimeout {
+                problems.append(FleetFileProblem(venue: venue, key: prefix + "timeout", line: line(node.value),
+                                                 message: "at most \(FleetDuration.format(Venue.maximumTimeout)), got \(FleetDuration.format(value))"))
+            } else {
+                result.timeout = value
+            }
+        }
+        if let node = map["backup"],
+           let backup = mapping(node.value, key: prefix + "backup", venue: venue, allowed: Self.backupKeys) {
+            if let dir = backup["dir"] { result.backupDirectory = string(dir.value, key: prefix + "backup.dir", venue: venue) }
+            if let node = backup["max_age"] { result.maxAge = duration(node.value, key: prefix + "backup.max_age", venue: venue, example: "26h, 2d") }
+            if let node = backup["retention"],
+               let retention = mapping(node.value, key: prefix + "backup.retention", venue: venue, allowed: Self.retentionKeys) {
+                (result.keepDays, result.keepMin) = self.retention(retention, key: prefix + "backup.retention", venue: venue)
+            }
+            if let node = backup["compression"], let text = string(node.value, key: prefix + "backup.compression", venue: venue) {
+                if let value = BackupCompression.parse(text) { result.compression = value } else {
+                    problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.compression", line: line(node.value),
+                                                     message: "bad compression `\(text)`; use zstd[:1-19], gzip[:0-9] or none"))
+                }
+            }
+            if let node = backup["encrypt"],
+               let encrypt = mapping(node.value, key: prefix + "backup.encrypt", venue: venue, allowed: Self.encryptKeys) {
+                var value = BackupEncryption()
+                let key = prefix + "backup.encrypt"
+                if let list = encrypt["recipients"] { value.recipients = stringList(list.value, key: key + ".recipients", venue: venue) ?? [] }
+                if let file = encrypt["recipients_file"] {
+                    value.recipientsFile = string(file.value, key: key + ".recipients_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+                }
+                if let file = encrypt["identity_file"] {
+                    value.identityFile = string(file.value, key: key + ".identity_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+                }
+                if let env = encrypt["identity_env"] { value.identityEnv = passwordEnv(env.value, key: key + ".identity_env", venue: venue) }
+                for recipient in value.recipients where !(recipient.hasPrefix("age1") || recipient.hasPrefix("ssh-")) {
+                    problems.append(FleetFileProblem(venue: venue, key: key + ".recipients", line: line(node.value),
+                                                     message: "`\(recipient)` is not an age recipient (age1… or ssh-…)"))
+                }
+                if value.recipients.isEmpty && value.recipientsFile == nil {
+                    problems.append(FleetFileProblem(venue: venue, key: key, line: line(node.value),
+                                                     message: "give `recipients` or `recipients_file`: who can decrypt the backups"))
+                } else {
+                    result.encryption = value
+                }
+            }
+            if let node = backup["remote"], let remote = mapping(node.value, key: prefix + "backup.remote", venue: venue, allowed: Self.remoteKeys) {
+                let key = prefix + "backup.remote"
+                if let urlNode = remote["url"], let url = string(urlNode.value, key: key + ".url", venue: venue) {
+                    if url.range(of: #"^[A-Za-z0-9_\-. ]+:"#, options: .regularExpression) == nil {
+                        problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(urlNode.value),
+                                                         message: "`\(url)` is not an rclone remote (write REMOTE:path, e.g. offsite:gwi-pos-backups/fleet)"))
+                    } else {
+                        var policy = RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url)
+                        if let node = remote["retention"],
+                           let retention = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
+                            let read = self.retention(retention, key: key + ".retention", venue: venue)
+                            policy.retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays,
+                                                               keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin)
+                        }
+                        result.remote = policy
+                    }
+                } else if remote["url"] == nil {
+                    problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(node.value), message: "missing: the rclone remote, e.g. offsite:gwi-pos-backups/fleet"))
+                }
+            }
+            if let format = backup["format"], let text = string(format.value, key: prefix + "backup.format", venue: venue) {
+                if let value = BackupFormat(rawValue: text) { result.backupFormat = value } else {
+                    problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.format", line: line(format.value),
+                                                     message: "bad format `\(text)`; use custom or plain"))
+                }
+            }
+        }
+        if let node = map["verify"],
+           let verify = mapping(node.value, key: prefix + "verify", venue: venue, allowed: Self.verifyKeys) {
+            if let scratch = verify["scratch_url"] {
+                result.scratchURL = string(scratch.value, key: prefix + "verify.scratch_url", venue: venue)
+            }
+            if let tables = verify["tables"] {
+                result.verifyTables = stringList(tables.value, key: prefix + "verify.tables", venue: venue)
+            }
+        }
+        return result
+    }
+
+    /// `keep_days` (0 to 100000) and `keep_min` (1 to 100000), local or remote alike: a value out of
+    /// range is a problem, never clamped.
+    mutating func retention(_ map: [String: (key: Node, value: Node)], key: String, venue: String?) -> (keepDays: Int?, keepMin: Int?) {
+        var result: (keepDays: Int?, keepMin: Int?) = (nil, nil)
+        for (name, minimum) in [("keep_days", 0), ("keep_min", 1)] {
+            guard let node = map[name], let value = int(node.value, key: key + "." + name, venue: venue) else { continue }
+            if value < minimum || value > 100_000 {
+                problems.append(FleetFileProblem(venue: venue, key: key + "." + name, line: line(node.value),
+                                                 message: "must be at least \(minimum) and at most 100000, got \(value)"))
+            } else if name == "keep_days" { result.keepDays = value } else { result.keepMin = value }
+        }
+        return result
+    }
+
+    // MARK: - Typed reads that record a problem instead of failing
+
+    mutating func mapping(_ node: Node, key: String?, venue: String?, allowed: [String]) -> [String: (key: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "must be a mapping of keys to values"))
+            return nil
+        }
+        var result: [String: (key: Node, value: Node)] = [:]
+        for (keyNode, value) in mapping {
+            let name = keyNode.string ?? "?"
+            let path = key.map { "\($0).\(name)" } ?? name
+            guard allowed.contains(name) else {
+                let hint = Self.closest(to: name, in: allowed).map { " (did you mean `\($0)`?)" } ?? ""
+                problems.append(FleetFileProblem(venue: venue, key: path, line: line(keyNode),
+                                                 message: "unknown key\(hint); allowed here: \(allowed.joined(separator: ", "))"))
+                continue
+            }
+            result[name] = (keyNode, value)
+        }
+        return result
+    }
+
+    mutating func string(_ node: Node, key: String, venue: String?) -> String? {
+        guard case .scalar(let scalar) = node else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "must be a single value"))
+            return nil
+        }
+        let isURL = Self.urlKeys.contains(String(key.split(separator: ".").last ?? ""))
+        return substitute(scalar.string, key: key, venue: venue, line: line(node), encode: isURL && Self.isURI(scalar.string))
+    }
+
+    static func isURI(_ text: String) -> Bool { text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") }
+
+    mutating func int(_ node: Node, key: String, venue: String?) -> Int? {
+        guard node.scalar != nil, let value = node.int else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "must be a whole number"))
+            return nil
+        }
+        return value
+    }
+
+    mutating func stringList(_ node: Node, key: String, venue: String?) -> [String]? {
+        guard case .sequence(let sequence) = node else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "must be a list, e.g. [west, 24h]"))
+            return nil
+        }
+        return sequence.compactMap { string($0, key: key, venue: venue) }
+    }
+
+    /// Replaces `${NAME}` with the environment's value (percent-encoded in a URI, so a password
+    /// with `@` or `/` stays a password); an undefined name is a problem.
+    mutating func substitute(_ text: String, key: String, venue: String?, line: Int?, encode: Bool = false) -> String? {
+        guard text.contains("${") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        var ok = true
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                problems.append(FleetFileProblem(venue: venue, key: key, line: line, message: "unterminated `${` in value"))
+                return nil
+            }
+            let name = String(rest[start.upperBound..<end])
+            if let value = environment[name] {
+                result += encode ? ConnectionText.percentEncoded(value) : value
+            } else {
+                problems.append(FleetFileProblem(venue: venue, key: key, line: line,
+                                                 message: "environment variable \(name) is not set (used as ${\(name)})"))
+                ok = false
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        result += rest
+        return ok ? result : nil
+    }
+
+    func line(_ node: Node) -> Int? { node.mark?.line }
+
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
+    static func problem(from error: YamlError) -> FleetFileProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return FleetFileProblem(line: mark.line, message: "not valid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return FleetFileProblem(message: "a key is written twice in one mapping: \(duplicates.joined(separator: ", "))")
+        default:
+            return FleetFileProblem(message: "not valid YAML: \(error)")
+        }
+    }
+}

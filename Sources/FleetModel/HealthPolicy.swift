@@ -1,0 +1,17 @@
+import Foundation
+
+/// What "healthy" means (`policy:`): `status` judges every venue against it.
+public struct HealthPolicy: Sendable, Equatable {
+    /// A complete backup at least this recent.
+    public var maxBackupAge: Duration
+    /// A verified (restore-tested) backup at least this recent.
+    public var maxVerifyAge: Duration
+    /// The latest backup copied off-site (only where a remote is configured).
+    public var requireOffsite: Bool
+
+    public init(maxBackupAge: Duration = .seconds(26 * 3600), maxVerifyAge: Duration = .seconds(8 * 86_400), requireOffsite: Bool = true) {
+        self.maxBackupAge = maxBackupAge
+        self.maxVerifyAge = maxVerifyAge
+        self.requireOffsite = requireOffsite
+    }
+}
