@@ -12,14 +12,12 @@ struct Reader {
     static let policyKeys = ["max_backup_age", "max_verify_age", "require_offsite"]
     static let metricsKeys = ["textfile", "pushgateway"]
     static let notifyKeys = ["webhook", "format", "on", "commands"]
-    static let settingKeys = ["url", "direct_url", "password_env", "timeout", "backup", "verify"]
-    static let defaultsKeys = settingKeys + ["jobs"]
-    static let venueKeys = settingKeys + ["slug", "database", "tags", "enabled", "kind"]
-    static let backupKeys = ["dir", "format", "retention", "max_age", "compression", "encrypt", "remote"]
+    static var settingKeys: [String] { SettingKey.venue.map(\.name) }
+    static var defaultsKeys: [String] { settingKeys + ["jobs"] }
+    static var venueKeys: [String] { settingKeys + ["slug", "database", "tags", "enabled", "kind"] }
     static let remoteKeys = ["url", "retention"]
     static let encryptKeys = ["recipients", "recipients_file", "identity_file", "identity_env"]
     static let retentionKeys = ["keep_days", "keep_min"]
-    static let verifyKeys = ["scratch_url", "tables"]
     static let reportsKeys = ["dir", "keep_days"]
     static let discoverKeys = ["registry", "databases"]
     static let registryKeys = ["url", "query", "password_env"]
@@ -251,96 +249,98 @@ struct Reader {
         return duration
     }
 
+    /// The settings of a venue or of `defaults:`, key by key through `SettingKey.venue`.
     mutating func settings(_ map: [String: (key: Node, value: Node)], prefix: String, venue: String?) -> VenueSettings {
         var result = VenueSettings()
-        if let node = map["url"] {
-            result.urlWritten = true
-            result.url = string(node.value, key: prefix + "url", venue: venue)
-        }
-        if let node = map["direct_url"] { result.directURL = string(node.value, key: prefix + "direct_url", venue: venue) }
-        if let node = map["password_env"] { result.passwordEnv = passwordEnv(node.value, key: prefix + "password_env", venue: venue) }
-        if let node = map["timeout"], let value = duration(node.value, key: prefix + "timeout", venue: venue, example: "90s, 30m, 1h30m") {
-            if value > Venue.maximumTimeout {
-                problems.append(FleetFileProblem(venue: venue, key: prefix + "timeout", line: line(node.value),
-                                                 message: "at most \(FleetDuration.format(Venue.maximumTimeout)), got \(FleetDuration.format(value))"))
-            } else {
-                result.timeout = value
-            }
-        }
-        if let node = map["backup"],
-           let backup = mapping(node.value, key: prefix + "backup", venue: venue, allowed: Self.backupKeys) {
-            if let dir = backup["dir"] { result.backupDirectory = string(dir.value, key: prefix + "backup.dir", venue: venue) }
-            if let node = backup["max_age"] { result.maxAge = duration(node.value, key: prefix + "backup.max_age", venue: venue, example: "26h, 2d") }
-            if let node = backup["retention"],
-               let retention = mapping(node.value, key: prefix + "backup.retention", venue: venue, allowed: Self.retentionKeys) {
-                (result.keepDays, result.keepMin) = self.retention(retention, key: prefix + "backup.retention", venue: venue)
-            }
-            if let node = backup["compression"], let text = string(node.value, key: prefix + "backup.compression", venue: venue) {
-                if let value = BackupCompression.parse(text) { result.compression = value } else {
-                    problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.compression", line: line(node.value),
-                                                     message: "bad compression `\(text)`; use zstd[:1-19], gzip[:0-9] or none"))
-                }
-            }
-            if let node = backup["encrypt"],
-               let encrypt = mapping(node.value, key: prefix + "backup.encrypt", venue: venue, allowed: Self.encryptKeys) {
-                var value = BackupEncryption()
-                let key = prefix + "backup.encrypt"
-                if let list = encrypt["recipients"] { value.recipients = stringList(list.value, key: key + ".recipients", venue: venue) ?? [] }
-                if let file = encrypt["recipients_file"] {
-                    value.recipientsFile = string(file.value, key: key + ".recipients_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
-                }
-                if let file = encrypt["identity_file"] {
-                    value.identityFile = string(file.value, key: key + ".identity_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
-                }
-                if let env = encrypt["identity_env"] { value.identityEnv = passwordEnv(env.value, key: key + ".identity_env", venue: venue) }
-                for recipient in value.recipients where !(recipient.hasPrefix("age1") || recipient.hasPrefix("ssh-")) {
-                    problems.append(FleetFileProblem(venue: venue, key: key + ".recipients", line: line(node.value),
-                                                     message: "`\(recipient)` is not an age recipient (age1… or ssh-…)"))
-                }
-                if value.recipients.isEmpty && value.recipientsFile == nil {
-                    problems.append(FleetFileProblem(venue: venue, key: key, line: line(node.value),
-                                                     message: "give `recipients` or `recipients_file`: who can decrypt the backups"))
-                } else {
-                    result.encryption = value
-                }
-            }
-            if let node = backup["remote"], let remote = mapping(node.value, key: prefix + "backup.remote", venue: venue, allowed: Self.remoteKeys) {
-                let key = prefix + "backup.remote"
-                if let urlNode = remote["url"], let url = string(urlNode.value, key: key + ".url", venue: venue) {
-                    if url.range(of: #"^[A-Za-z0-9_\-. ]+:"#, options: .regularExpression) == nil {
-                        problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(urlNode.value),
-                                                         message: "`\(url)` is not an rclone remote (write REMOTE:path, e.g. offsite:gwi-pos-backups/fleet)"))
-                    } else {
-                        var policy = RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url)
-                        if let node = remote["retention"],
-                           let retention = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
-                            let read = self.retention(retention, key: key + ".retention", venue: venue)
-                            policy.retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays,
-                                                               keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin)
-                        }
-                        result.remote = policy
-                    }
-                } else if remote["url"] == nil {
-                    problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(node.value), message: "missing: the rclone remote, e.g. offsite:gwi-pos-backups/fleet"))
-                }
-            }
-            if let format = backup["format"], let text = string(format.value, key: prefix + "backup.format", venue: venue) {
-                if let value = BackupFormat(rawValue: text) { result.backupFormat = value } else {
-                    problems.append(FleetFileProblem(venue: venue, key: prefix + "backup.format", line: line(format.value),
-                                                     message: "bad format `\(text)`; use custom or plain"))
-                }
-            }
-        }
-        if let node = map["verify"],
-           let verify = mapping(node.value, key: prefix + "verify", venue: venue, allowed: Self.verifyKeys) {
-            if let scratch = verify["scratch_url"] {
-                result.scratchURL = string(scratch.value, key: prefix + "verify.scratch_url", venue: venue)
-            }
-            if let tables = verify["tables"] {
-                result.verifyTables = stringList(tables.value, key: prefix + "verify.tables", venue: venue)
-            }
-        }
+        apply(SettingKey.venue, map, prefix: prefix, venue: venue, into: &result)
         return result
+    }
+
+    /// Reads every key of `table` that `map` has into `settings`.
+    mutating func apply(_ table: [SettingKey], _ map: [String: (key: Node, value: Node)], prefix: String, venue: String?,
+                        into settings: inout VenueSettings) {
+        for key in table {
+            guard let node = map[key.name] else { continue }
+            key.read(&self, node.value, prefix + key.name, venue, &settings)
+        }
+    }
+
+    /// A nested mapping of settings (`backup:`, `verify:`) read through its own table.
+    mutating func nested(_ table: [SettingKey], _ node: Node, key: String, venue: String?, into settings: inout VenueSettings) {
+        guard let map = mapping(node, key: key, venue: venue, allowed: table.map(\.name)) else { return }
+        apply(table, map, prefix: key + ".", venue: venue, into: &settings)
+    }
+
+    mutating func timeout(_ node: Node, key: String, venue: String?) -> Duration? {
+        guard let value = duration(node, key: key, venue: venue, example: "90s, 30m, 1h30m") else { return nil }
+        guard value <= Venue.maximumTimeout else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node),
+                                             message: "at most \(FleetDuration.format(Venue.maximumTimeout)), got \(FleetDuration.format(value))"))
+            return nil
+        }
+        return value
+    }
+
+    mutating func compression(_ node: Node, key: String, venue: String?) -> BackupCompression? {
+        guard let text = string(node, key: key, venue: venue) else { return nil }
+        guard let value = BackupCompression.parse(text) else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "bad compression `\(text)`; use zstd[:1-19], gzip[:0-9] or none"))
+            return nil
+        }
+        return value
+    }
+
+    mutating func format(_ node: Node, key: String, venue: String?) -> BackupFormat? {
+        guard let text = string(node, key: key, venue: venue) else { return nil }
+        guard let value = BackupFormat(rawValue: text) else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "bad format `\(text)`; use custom or plain"))
+            return nil
+        }
+        return value
+    }
+
+    mutating func encryption(_ node: Node, key: String, venue: String?) -> BackupEncryption? {
+        guard let encrypt = mapping(node, key: key, venue: venue, allowed: Self.encryptKeys) else { return nil }
+        var value = BackupEncryption()
+        if let list = encrypt["recipients"] { value.recipients = stringList(list.value, key: key + ".recipients", venue: venue) ?? [] }
+        if let file = encrypt["recipients_file"] {
+            value.recipientsFile = string(file.value, key: key + ".recipients_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+        }
+        if let file = encrypt["identity_file"] {
+            value.identityFile = string(file.value, key: key + ".identity_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
+        }
+        if let env = encrypt["identity_env"] { value.identityEnv = passwordEnv(env.value, key: key + ".identity_env", venue: venue) }
+        for recipient in value.recipients where !(recipient.hasPrefix("age1") || recipient.hasPrefix("ssh-")) {
+            problems.append(FleetFileProblem(venue: venue, key: key + ".recipients", line: line(node),
+                                             message: "`\(recipient)` is not an age recipient (age1… or ssh-…)"))
+        }
+        guard !value.recipients.isEmpty || value.recipientsFile != nil else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node),
+                                             message: "give `recipients` or `recipients_file`: who can decrypt the backups"))
+            return nil
+        }
+        return value
+    }
+
+    mutating func remote(_ node: Node, key: String, venue: String?) -> RemotePolicy? {
+        guard let remote = mapping(node, key: key, venue: venue, allowed: Self.remoteKeys) else { return nil }
+        guard let urlNode = remote["url"] else {
+            problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(node), message: "missing: the rclone remote, e.g. offsite:gwi-pos-backups/fleet"))
+            return nil
+        }
+        guard let url = string(urlNode.value, key: key + ".url", venue: venue) else { return nil }
+        guard url.range(of: #"^[A-Za-z0-9_\-. ]+:"#, options: .regularExpression) != nil else {
+            problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(urlNode.value),
+                                             message: "`\(url)` is not an rclone remote (write REMOTE:path, e.g. offsite:gwi-pos-backups/fleet)"))
+            return nil
+        }
+        var policy = RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url)
+        if let node = remote["retention"], let retention = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
+            let read = self.retention(retention, key: key + ".retention", venue: venue)
+            policy.retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays,
+                                               keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin)
+        }
+        return policy
     }
 
     /// `keep_days` (0 to 100000) and `keep_min` (1 to 100000), local or remote alike: a value out of
@@ -462,4 +462,72 @@ struct Reader {
             return FleetFileProblem(message: "not valid YAML: \(error)")
         }
     }
+}
+
+/// One key of a venue's settings (on the venue or in `defaults:`): how its value is read into
+/// `VenueSettings`, and how a venue inherits what it fills from `defaults:` where it says nothing.
+/// The tables below are the whole list of allowed keys: a new setting is one line in one of them
+/// plus its field in `VenueSettings`.
+struct SettingKey {
+    let name: String
+    let read: (inout Reader, Node, _ key: String, _ venue: String?, inout VenueSettings) -> Void
+    /// Fills the fields this key sets from `base` where `settings` has none (nested keys: theirs).
+    let inherit: (inout VenueSettings, VenueSettings) -> Void
+
+    /// A key read into one field.
+    static func field<T>(_ name: String, _ path: WritableKeyPath<VenueSettings, T?>,
+                         _ read: @escaping (inout Reader, Node, String, String?) -> T?) -> SettingKey {
+        SettingKey(name: name, read: { reader, node, key, venue, settings in
+            if let value = read(&reader, node, key, venue) { settings[keyPath: path] = value }
+        }, inherit: { settings, base in
+            if settings[keyPath: path] == nil { settings[keyPath: path] = base[keyPath: path] }
+        })
+    }
+
+    /// A mapping of keys of its own (`backup:`, `verify:`).
+    static func mapping(_ name: String, _ table: [SettingKey]) -> SettingKey {
+        SettingKey(name: name, read: { reader, node, key, venue, settings in
+            reader.nested(table, node, key: key, venue: venue, into: &settings)
+        }, inherit: { settings, base in
+            for key in table { key.inherit(&settings, base) }
+        })
+    }
+
+    static var venue: [SettingKey] { [
+        SettingKey(name: "url", read: { reader, node, key, venue, settings in
+            settings.urlWritten = true
+            settings.url = reader.string(node, key: key, venue: venue)
+        }, inherit: { settings, base in
+            if settings.url == nil { settings.url = base.url }
+            settings.urlWritten = settings.urlWritten || base.urlWritten
+        }),
+        .field("direct_url", \.directURL) { $0.string($1, key: $2, venue: $3) },
+        .field("password_env", \.passwordEnv) { $0.passwordEnv($1, key: $2, venue: $3) },
+        .field("timeout", \.timeout) { $0.timeout($1, key: $2, venue: $3) },
+        .mapping("backup", backup),
+        .mapping("verify", verify),
+    ] }
+
+    static var backup: [SettingKey] { [
+        .field("dir", \.backupDirectory) { $0.string($1, key: $2, venue: $3) },
+        .field("format", \.backupFormat) { $0.format($1, key: $2, venue: $3) },
+        SettingKey(name: "retention", read: { reader, node, key, venue, settings in
+            guard let map = reader.mapping(node, key: key, venue: venue, allowed: Reader.retentionKeys) else { return }
+            let read = reader.retention(map, key: key, venue: venue)
+            if let days = read.keepDays { settings.keepDays = days }
+            if let minimum = read.keepMin { settings.keepMin = minimum }
+        }, inherit: { settings, base in
+            if settings.keepDays == nil { settings.keepDays = base.keepDays }
+            if settings.keepMin == nil { settings.keepMin = base.keepMin }
+        }),
+        .field("max_age", \.maxAge) { $0.duration($1, key: $2, venue: $3, example: "26h, 2d") },
+        .field("compression", \.compression) { $0.compression($1, key: $2, venue: $3) },
+        .field("encrypt", \.encryption) { $0.encryption($1, key: $2, venue: $3) },
+        .field("remote", \.remote) { $0.remote($1, key: $2, venue: $3) },
+    ] }
+
+    static var verify: [SettingKey] { [
+        .field("scratch_url", \.scratchURL) { $0.string($1, key: $2, venue: $3) },
+        .field("tables", \.verifyTables) { $0.stringList($1, key: $2, venue: $3) },
+    ] }
 }

@@ -25,24 +25,10 @@ public struct VenueSettings: Sendable, Equatable {
         self.directURL = directURL
     }
 
-    /// These settings where said, `base` elsewhere.
+    /// These settings where said, `base` elsewhere: key by key, as the fleet file's key tables say.
     public func over(_ base: VenueSettings) -> VenueSettings {
-        var result = base
-        result.url = url ?? base.url
-        result.urlWritten = urlWritten || base.urlWritten
-        result.directURL = directURL ?? base.directURL
-        result.passwordEnv = passwordEnv ?? base.passwordEnv
-        result.timeout = timeout ?? base.timeout
-        result.backupDirectory = backupDirectory ?? base.backupDirectory
-        result.backupFormat = backupFormat ?? base.backupFormat
-        result.compression = compression ?? base.compression
-        result.encryption = encryption ?? base.encryption
-        result.remote = remote ?? base.remote
-        result.keepDays = keepDays ?? base.keepDays
-        result.keepMin = keepMin ?? base.keepMin
-        result.maxAge = maxAge ?? base.maxAge
-        result.scratchURL = scratchURL ?? base.scratchURL
-        result.verifyTables = verifyTables ?? base.verifyTables
+        var result = self
+        for key in SettingKey.venue { key.inherit(&result, base) }
         return result
     }
 }

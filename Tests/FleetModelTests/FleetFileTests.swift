@@ -148,6 +148,37 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(FleetDuration.parse("9223372036854775807d") == nil)
     }
 
+    @Test func everySettingIsInheritedKeyByKeyFromDefaults() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+              timeout: 10m
+              backup:
+                dir: /b
+                format: plain
+                max_age: 2d
+                compression: gzip:5
+                retention: {keep_days: 9, keep_min: 4}
+                remote: {url: "offsite:b/fleet"}
+              verify: {tables: [Order], scratch_url: "postgresql://scratch/postgres"}
+            venues:
+              - slug: a
+              - slug: b
+                backup: {format: custom, retention: {keep_min: 2}}
+                verify: {tables: [MenuItem]}
+            """)
+        let (a, b) = (fleet.venues[0], fleet.venues[1])
+        #expect(a.timeout == .seconds(600) && a.maxBackupAge == .seconds(2 * 86_400) && a.scratchURL == "postgresql://scratch/postgres")
+        #expect(a.backup == BackupPolicy(directory: "/b", format: .plain, retention: RetentionPolicy(keepDays: 9, keepMin: 4),
+                                         compression: BackupCompression.parse("gzip:5")!, remote: RemotePolicy(url: "offsite:b/fleet")))
+        #expect(a.verifyTables == ["Order"])
+        // b says two nested keys and one of retention's: only those change.
+        #expect(b.backup == BackupPolicy(directory: "/b", format: .custom, retention: RetentionPolicy(keepDays: 9, keepMin: 2),
+                                         compression: BackupCompression.parse("gzip:5")!, remote: RemotePolicy(url: "offsite:b/fleet")))
+        #expect(b.verifyTables == ["MenuItem"] && b.scratchURL == "postgresql://scratch/postgres")
+    }
+
     @Test func remoteRetentionOutOfRangeIsAProblemNotClamped() throws {
         let yaml = """
             version: 1
