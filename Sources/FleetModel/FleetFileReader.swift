@@ -322,6 +322,53 @@ struct Reader {
         return value
     }
 
+    static let pitrKeys = ["pgbackrest", "neon"]
+    static let pgbackrestKeys = ["stanza", "config", "scratch_dir"]
+    static let neonKeys = ["project_id", "branch", "api_key_env", "api_url"]
+
+    /// `pitr:` with exactly one provider. The Neon API key's variable need not be set now: it is
+    /// read when a restore uses it, and its absence is that venue's error then.
+    mutating func pitr(_ node: Node, key: String, venue: String?) -> PITRPolicy? {
+        guard let map = mapping(node, key: key, venue: venue, allowed: Self.pitrKeys) else { return nil }
+        guard map.count == 1, let (name, entry) = map.first else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node),
+                                             message: "give exactly one provider: `pgbackrest:` or `neon:`"))
+            return nil
+        }
+        let path = key + "." + name
+        guard let settings = mapping(entry.value, key: path, venue: venue, allowed: name == "neon" ? Self.neonKeys : Self.pgbackrestKeys) else { return nil }
+        func required(_ field: String, example: String) -> String? {
+            guard let node = settings[field] else {
+                problems.append(FleetFileProblem(venue: venue, key: path + "." + field, line: line(entry.value), message: "missing: \(example)"))
+                return nil
+            }
+            return string(node.value, key: path + "." + field, venue: venue)
+        }
+        let absolute = { (text: String) in Resolver(baseDirectory: self.baseDirectory).absolute(text) }
+        if name == "pgbackrest" {
+            guard let stanza = required("stanza", example: "the pgBackRest stanza of the venue's server, e.g. venues") else { return nil }
+            return .pgbackrest(PgBackRestSettings(
+                stanza: stanza, config: settings["config"].flatMap { string($0.value, key: path + ".config", venue: venue) }.map(absolute),
+                scratchDirectory: settings["scratch_dir"].flatMap { string($0.value, key: path + ".scratch_dir", venue: venue) }.map(absolute)))
+        }
+        guard let project = required("project_id", example: "the Neon project, e.g. round-forest-123456"),
+              let keyEnv = required("api_key_env", example: "the environment variable holding the Neon API key") else { return nil }
+        guard keyEnv.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
+            problems.append(FleetFileProblem(venue: venue, key: path + ".api_key_env", line: line(entry.value), message: "`\(keyEnv)` is not an environment variable name"))
+            return nil
+        }
+        var neon = NeonSettings(projectID: project, apiKeyEnv: keyEnv)
+        neon.branch = settings["branch"].flatMap { string($0.value, key: path + ".branch", venue: venue) }
+        if let node = settings["api_url"], let url = string(node.value, key: path + ".api_url", venue: venue) {
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                problems.append(FleetFileProblem(venue: venue, key: path + ".api_url", line: line(node.value), message: "must be an http(s) URL"))
+                return nil
+            }
+            neon.apiURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        return .neon(neon)
+    }
+
     mutating func remote(_ node: Node, key: String, venue: String?) -> RemotePolicy? {
         guard let remote = mapping(node, key: key, venue: venue, allowed: Self.remoteKeys) else { return nil }
         guard let urlNode = remote["url"] else {
@@ -506,6 +553,7 @@ struct SettingKey {
         .field("timeout", \.timeout) { $0.timeout($1, key: $2, venue: $3) },
         .mapping("backup", backup),
         .mapping("verify", verify),
+        .field("pitr", \.pitr) { $0.pitr($1, key: $2, venue: $3) },
     ] }
 
     static var backup: [SettingKey] { [

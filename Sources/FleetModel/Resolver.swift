@@ -67,7 +67,7 @@ public struct Resolver: Sendable {
             scratchURL: resolved.scratchURL.map(fill),
             verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
             maxBackupAge: resolved.maxAge ?? defaultMaxBackupAge,
-            line: entry.line, kind: entry.kind ?? .venue,
+            line: entry.line, kind: entry.kind ?? .venue, pitr: resolved.pitr,
             origin: entry.line.map { entry.origin == "fleet file" ? "fleet file line \($0)" : entry.origin } ?? entry.origin)
     }
 

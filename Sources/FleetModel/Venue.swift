@@ -43,12 +43,15 @@ public struct Venue: Sendable, Equatable {
     public static let defaultMaxBackupAge = Duration.seconds(26 * 3600)
     /// Line of the venue's entry in the fleet file.
     public var line: Int?
+    /// Point-in-time recovery (`pitr:`), when the venue's server is archived or on Neon.
+    public var pitr: PITRPolicy?
 
     public init(slug: String, database: String, url: String, directURL: String? = nil, passwordEnv: String? = nil,
                 tags: [String] = [], enabled: Bool = true, timeout: Duration = Fleet.defaultTimeout,
                 backup: BackupPolicy, scratchURL: String? = nil, verifyTables: [String] = Venue.defaultVerifyTables,
                 maxBackupAge: Duration = Venue.defaultMaxBackupAge, line: Int? = nil, kind: VenueKind = .venue,
-                origin: String = "fleet file") {
+                pitr: PITRPolicy? = nil, origin: String = "fleet file") {
+        self.pitr = pitr
         self.slug = slug
         self.kind = kind
         self.origin = origin

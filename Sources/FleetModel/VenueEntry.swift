@@ -18,6 +18,7 @@ public struct VenueSettings: Sendable, Equatable {
     public var maxAge: Duration?
     public var scratchURL: String?
     public var verifyTables: [String]?
+    public var pitr: PITRPolicy?
 
     public init(url: String? = nil, directURL: String? = nil) {
         self.url = url

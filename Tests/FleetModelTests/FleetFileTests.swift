@@ -179,6 +179,44 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(b.verifyTables == ["MenuItem"] && b.scratchURL == "postgresql://scratch/postgres")
     }
 
+    @Test func pitrTakesExactlyOneProviderAndNamesWhatIsMissing() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+              pitr:
+                pgbackrest: {stanza: venues, config: /etc/pgbackrest/pgbackrest.conf, scratch_dir: /var/tmp/gwi-fleet-pitr}
+            venues:
+              - slug: a
+              - slug: b
+                pitr:
+                  neon: {project_id: round-forest-123456, api_key_env: NEON_API_KEY, api_url: "http://127.0.0.1:9/api/v2/"}
+            """)
+        #expect(fleet.venues[0].pitr == .pgbackrest(PgBackRestSettings(stanza: "venues", config: "/etc/pgbackrest/pgbackrest.conf",
+                                                                        scratchDirectory: "/var/tmp/gwi-fleet-pitr")))
+        #expect(fleet.venues[1].pitr == .neon(NeonSettings(projectID: "round-forest-123456", apiKeyEnv: "NEON_API_KEY",
+                                                           apiURL: "http://127.0.0.1:9/api/v2")), "the key's variable need not be set to validate")
+        #expect { try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+            venues:
+              - slug: a
+                pitr: {pgbackrest: {stanza: v}, neon: {project_id: p, api_key_env: K}}
+              - slug: b
+                pitr: {pgbackrest: {config: /x, stanzas: v}}
+              - slug: c
+                pitr: {neon: {project_id: p, api_key_env: "not a name"}}
+            """) } throws: { error in
+            let problems = (error as? FleetFileError)?.problems.map { "\($0.venue ?? ""): \($0.key ?? ""): \($0.message)" } ?? []
+            return problems.count == 4
+                && problems[0] == "a: pitr: give exactly one provider: `pgbackrest:` or `neon:`"
+                && problems[1].hasPrefix("b: pitr.pgbackrest.stanzas: unknown key (did you mean `stanza`?)")
+                && problems[2] == "b: pitr.pgbackrest.stanza: missing: the pgBackRest stanza of the venue's server, e.g. venues"
+                && problems[3] == "c: pitr.neon.api_key_env: `not a name` is not an environment variable name"
+        }
+    }
+
     @Test func remoteRetentionOutOfRangeIsAProblemNotClamped() throws {
         let yaml = """
             version: 1
