@@ -13,7 +13,7 @@ import TestSupport
 
     /// The service for the shared cluster, making its scratch clusters in `parent`.
     func recovery(scratchIn parent: String) throws -> PgBackRestRecovery {
-        PgBackRestRecovery(settings: PgBackRestSettings(stanza: cluster.stanza, config: cluster.configPath, scratchDirectory: parent),
+        PgBackRestRecovery(settings: PgBackRestSetup(stanza: cluster.stanza, config: cluster.configPath, scratchDirectory: parent),
                            source: try cluster.connectionInfo(database: "postgres"))
     }
 
@@ -125,7 +125,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: parent) }
         // Nothing listens on the source's port and the stanza does not exist: reaching either would fail otherwise.
         let nowhere = try ConnectionInfo(parsing: "host=127.0.0.1 port=1 dbname=postgres user=postgres connect_timeout=2")
-        let recovery = PgBackRestRecovery(settings: PgBackRestSettings(stanza: "no_such_stanza", scratchDirectory: parent), source: nowhere)
+        let recovery = PgBackRestRecovery(settings: PgBackRestSetup(stanza: "no_such_stanza", scratchDirectory: parent), source: nowhere)
         let target = Date().addingTimeInterval(3600)
         let error = await #expect(throws: PgBackRestRecoveryError.self) {
             try await recovery.recover(database: "pitr_a", at: target) { _ in }
@@ -170,7 +170,7 @@ import TestSupport
         // Inside the window (before the last archive), but no commit after it was ever archived.
         let target = committed + 0.001
         let recovery = PgBackRestRecovery(
-            settings: PgBackRestSettings(stanza: quiet.stanza, config: quiet.configPath, scratchDirectory: parent),
+            settings: PgBackRestSetup(stanza: quiet.stanza, config: quiet.configPath, scratchDirectory: parent),
             source: try quiet.connectionInfo(database: "postgres"))
         let error = await #expect(throws: PgBackRestRecoveryError.self) {
             try await recovery.recover(database: "pitr_quiet", at: target) { _ in }

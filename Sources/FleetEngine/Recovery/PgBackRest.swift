@@ -10,7 +10,7 @@ struct PgBackRest: Sendable {
     var config: String?
     var owner: ClusterOwner
 
-    init(settings: PgBackRestSettings, owner: ClusterOwner,
+    init(settings: PgBackRestSetup, owner: ClusterOwner,
          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         stanza = settings.stanza
         config = settings.config

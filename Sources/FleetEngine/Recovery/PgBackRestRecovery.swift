@@ -1,10 +1,11 @@
+import FleetModel
 import Foundation
 import Logging
 import PostgresClient
 
 /// Where a fleet server's pgBackRest backups and WAL archive are, and where and as whom to rebuild
 /// a scratch cluster from them.
-public struct PgBackRestSettings: Sendable {
+public struct PgBackRestSetup: Sendable {
     /// The stanza holding the source server's backups and WAL.
     public var stanza: String
     /// pgBackRest's configuration file (`--config`); nil: its built-in default.
@@ -35,17 +36,24 @@ public struct PgBackRestSettings: Sendable {
     }
 }
 
+extension PgBackRestSetup {
+    /// A venue's `pitr.pgbackrest` settings, everything else at its default.
+    public init(_ settings: PgBackRestSettings) {
+        self.init(stanza: settings.stanza, config: settings.config, scratchDirectory: settings.scratchDirectory)
+    }
+}
+
 /// Point-in-time recovery of one venue database through pgBackRest: the database as it was at a
 /// moment, rebuilt from the stanza's newest backup before that moment plus archived WAL in a
 /// scratch cluster on this host, handed to the caller (who dumps it), then stopped and removed
 /// on success, on error and on cancellation alike. The source server is only read.
 public struct PgBackRestRecovery: Sendable {
-    public var settings: PgBackRestSettings
+    public var settings: PgBackRestSetup
     /// Any database on the source server: its version, superuser, settings and archiver are read.
     public var source: ConnectionInfo
     public var now: @Sendable () -> Date
 
-    public init(settings: PgBackRestSettings, source: ConnectionInfo, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(settings: PgBackRestSetup, source: ConnectionInfo, now: @escaping @Sendable () -> Date = { Date() }) {
         self.settings = settings
         self.source = source
         self.now = now
