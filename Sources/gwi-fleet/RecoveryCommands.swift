@@ -144,6 +144,12 @@ struct RestoreCommand: VenueCommand {
     @Option(name: .long, help: "local (the backup directory) or remote (backup.remote: works with no local state at all).")
     var from: BackupSource = .local
 
+    @Option(name: .long, help: "Restore the database as it was at this moment (the venue's pitr: provider): RFC 3339, e.g. 2026-12-01T14:32:05Z or '2026-12-01 14:32:05+02:00'.")
+    var at: String?
+
+    @Flag(name: .customLong("dry-run"), help: "With --at: print the plan (recovery window, base backup, target); touch nothing.")
+    var dryRun = false
+
     @OptionGroup var fileOptions: FleetFileOptions
     @OptionGroup var runOptions: RunOptions
     var options: FleetOptions {
@@ -154,6 +160,16 @@ struct RestoreCommand: VenueCommand {
 
     func validate() throws {
         if newDatabase != nil && inPlace { throw ValidationError("--as and --in-place exclude each other") }
+        if let at {
+            guard let moment = RestoreOperation.parseMoment(at) else {
+                throw ValidationError("--at: `\(at)` is not a time with its zone (write e.g. 2026-12-01T14:32:05Z or '2026-12-01 14:32:05+02:00')")
+            }
+            if moment > WallClock.now() { throw ValidationError("--at: \(at) is in the future; nothing was touched") }
+            if backup != "latest" { throw ValidationError("--at and --backup exclude each other: --at makes its own backup of that moment") }
+            if from != .local { throw ValidationError("--at recovers from the venue's pitr: provider; --from does not apply") }
+        } else if dryRun {
+            throw ValidationError("--dry-run goes with --at")
+        }
     }
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
@@ -165,6 +181,8 @@ struct RestoreCommand: VenueCommand {
         var restore = RestoreOperation(tools: try await locateTools(), backupFile: backup == "latest" ? nil : backup,
                                        target: target, confirmed: yes)
         restore.source = from
+        restore.at = at.flatMap(RestoreOperation.parseMoment)
+        restore.dryRun = dryRun
         let operation = restore
         return RunPlan(operation: { try await operation.run($0) })
     }

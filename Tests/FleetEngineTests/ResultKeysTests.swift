@@ -17,6 +17,8 @@ import Testing
         restore.untouchedTables = ["public.stray"]
         restore.undo = "ALTER DATABASE …"
         restore.skippedNewer = ["y.dump: corrupt (checksum)"]
+        restore.pitr = BackupManifest.PITR(provider: "pgbackrest", target: Date(timeIntervalSince1970: 100),
+                                           recoveredTo: Date(timeIntervalSince1970: 99), baseBackup: "20261201-000000F")
         var exec = ExecResult(backup: "/b/a/pre.dump")
         exec.log = "/r/exec/a.log"
         exec.exitCode = .code(0)

@@ -13,7 +13,7 @@ public final class ArchivedCluster: Sendable {
     }()
 
     /// The shared cluster's venue databases, each with an empty `orders (id int PRIMARY KEY, note text)`.
-    public static let venueDatabases = ["pitr_a", "pitr_b", "pitr_c"]
+    public static let venueDatabases = ["pitr_a", "pitr_b", "pitr_c", "pitr_d"]
 
     public let directory: String
     public let port: Int

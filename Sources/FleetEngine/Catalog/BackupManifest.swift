@@ -8,6 +8,9 @@ public enum BackupPurpose: String, Codable, Sendable {
     case scheduled
     case preExec = "pre-exec"
     case safety
+    /// The database as it was at a moment, made by `restore --at` from archived WAL: what the
+    /// restore that follows restores, never a restore point of its own.
+    case pitr
 }
 
 /// Written last, beside its dump: a backup counts only once this file exists. The row counts
@@ -41,6 +44,27 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var dumpSHA256: String?
     /// MD5 of the stored file: what S3 and others can check without downloading it.
     public var md5: String?
+    /// A `pitr` backup: the moment asked for and the last commit the recovery replayed.
+    public var pitr: PITR?
+
+    /// What a point-in-time backup is a picture of.
+    public struct PITR: Codable, Sendable, Equatable {
+        public var provider: String
+        public var target: Date
+        /// The last replayed commit's time: the database holds every commit up to this moment.
+        public var recoveredTo: Date
+        /// The base backup the recovery started from (pgBackRest's label).
+        public var baseBackup: String?
+
+        public init(provider: String, target: Date, recoveredTo: Date, baseBackup: String?) {
+            self.provider = provider
+            self.target = target
+            self.recoveredTo = recoveredTo
+            self.baseBackup = baseBackup
+        }
+
+        enum CodingKeys: String, CodingKey { case provider, target, recoveredTo = "recovered_to", baseBackup = "base_backup" }
+    }
 
     /// `{"tool": "age", "recipients": ["sha256:…"]}`
     public struct Encryption: Codable, Sendable, Equatable {
@@ -49,7 +73,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case venue, database, file, format, bytes, sha256, snapshot, tool, purpose, compression, encryption, md5
+        case venue, database, file, format, bytes, sha256, snapshot, tool, purpose, compression, encryption, md5, pitr
         case startedAt = "started_at", finishedAt = "finished_at", serverVersion = "server_version"
         case pgDumpVersion = "pg_dump_version", rowCounts = "row_counts", dropsFirst = "drops_first", dumpSHA256 = "dump_sha256"
     }

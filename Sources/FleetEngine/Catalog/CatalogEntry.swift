@@ -37,7 +37,7 @@ public struct CatalogEntry: Sendable {
     /// The one rule for a restore point, wherever a backup is described: complete (or verified),
     /// not dated in the future, and not a safety backup (the state a restore threw away).
     public static func isRestorePoint(complete: Bool, purpose: BackupPurpose?, inTheFuture: Bool) -> Bool {
-        complete && !inTheFuture && purpose != .safety
+        complete && !inTheFuture && purpose != .safety && purpose != .pitr
     }
     /// How far ahead of now a backup's time may be before it is suspect.
     public static let clockTolerance: TimeInterval = 300

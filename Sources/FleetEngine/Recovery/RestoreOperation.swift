@@ -10,6 +10,15 @@ import PostgresClient
 public struct RestoreOperation: Sendable {
     /// Where the backup goes.
     public enum Target: Sendable, Equatable {
+        /// `into a new database X`, `in place`, `over the venue's database`.
+        func description(_ venue: Venue) -> String {
+            switch self {
+            case .newDatabase(let name): "into a new database \(name)"
+            case .inPlace: "in place over \(venue.database)"
+            case .replace: "over \(venue.database) (safety backup, copy, swap)"
+            }
+        }
+
         /// A new database on the venue's server; refused if it exists.
         case newDatabase(String)
         /// Replace the venue's database by renaming (old one kept as `<db>__replaced_<ts>`).
@@ -29,6 +38,14 @@ public struct RestoreOperation: Sendable {
     /// temporary directory, checked, decrypted, decompressed, with no local backup needed.
     public var source = BackupSource.local
     public var remoteEnvironment: [String: String?] = [:]
+    /// `--at`: the database as it was at this moment (point-in-time recovery of the venue's
+    /// `pitr:` provider, taken as a `pitr` backup first), instead of a backup file.
+    public var at: Date?
+    /// With `at`: say what would be used (window, base backup, target), touch nothing.
+    public var dryRun = false
+
+    /// An `--at` time: RFC 3339 (a space allowed for the `T`), with its zone.
+    public static func parseMoment(_ text: String) -> Date? { PointInTimeDump.parseTime(text) }
     /// Tests only: runs just before the swap, inside the part that cannot be interrupted.
     var pauseBeforeSwap: (@Sendable () async -> Void)?
 
@@ -46,10 +63,35 @@ public struct RestoreOperation: Sendable {
         let lock = try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
+        var backupFile = self.backupFile
+        var pitr: BackupManifest.PITR?
+        if let at {
+            let dump = PointInTimeDump(tools: tools, connector: connector)
+            if dryRun {
+                let plan = try await dump.plan(venue, at: at)
+                return RestoreResult(backup: plan.baseBackup.map { "\(plan.provider) backup set \($0)" } ?? plan.provider,
+                                     summary: "would recover \(venue.database) at \(Timestamp.iso8601(at)) from \(plan.provider) backup set \(plan.baseBackup ?? "?")"
+                                        + " (recoverable \(plan.window.earliest.map(Timestamp.iso8601) ?? "?") to \(plan.window.latest.map(Timestamp.iso8601) ?? "?"))"
+                                        + ", then restore it \(target.description(venue))")
+            }
+            let manifest = try await dump.take(venue, at: at)
+            backupFile = BackupCatalog.directory(of: venue) + "/" + manifest.file
+            pitr = manifest.pitr
+        }
         let staged = try await StagedBackups.stage(venue, from: try source.store(for: venue, environment: remoteEnvironment),
                                                    choice: backupFile.map { .named($0) } ?? .latest)
         defer { withExtendedLifetime(staged) {} }
-        let entry = try chooseBackup(of: venue, from: staged)
+        let entry = try chooseBackup(of: venue, from: staged, file: backupFile)
+        var result = try await restore(entry, of: venue, staged: staged, latest: backupFile == nil, directory: directory)
+        if let pitr {
+            result.pitr = pitr
+            result.summary = "as at \(Timestamp.iso8601(pitr.target)) (last commit replayed \(Timestamp.iso8601(pitr.recoveredTo))): " + result.summary
+        }
+        return result
+    }
+
+    /// Restores `entry` into the target; `latest`: it was chosen as the latest restore point.
+    func restore(_ entry: CatalogEntry, of venue: Venue, staged: StagedBackups, latest: Bool, directory: String) async throws -> RestoreResult {
         let manifest = entry.manifest!
         let stored = try await DigestTap.file(entry.path)
         let (bytes, sha256) = (stored.bytes, stored.sha256)
@@ -60,7 +102,7 @@ public struct RestoreOperation: Sendable {
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
         var result = RestoreResult(backup: entry.path)
         // "latest" passed over newer backups that are corrupt or unfinished: say so.
-        let skipped = backupFile == nil
+        let skipped = latest
             ? staged.catalog.entries().filter {
                 $0.date > entry.date && ($0.state == .corrupt || $0.state == .incomplete) && !$0.fileName.hasSuffix(".partial")
             } : []
@@ -152,7 +194,7 @@ public struct RestoreOperation: Sendable {
         skipped.isEmpty ? "" : "; skipped newer " + skipped.map { "\($0.state.rawValue) backup \($0.fileName)" }.joined(separator: ", ")
     }
 
-    func chooseBackup(of venue: Venue, from staged: StagedBackups) throws -> CatalogEntry {
+    func chooseBackup(of venue: Venue, from staged: StagedBackups, file backupFile: String?) throws -> CatalogEntry {
         let entries = staged.catalog.entries()
         if let backupFile {
             let absolute = URL(fileURLWithPath: backupFile).standardizedFileURL.path

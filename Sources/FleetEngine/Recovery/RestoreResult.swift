@@ -17,6 +17,8 @@ public struct RestoreResult: VenueResult {
     public var undo: String?
     /// Newer backups that "latest" passed over (corrupt or unfinished), with why.
     public var skippedNewer: [String]?
+    /// `restore --at`: the moment asked for, the last commit replayed, the base backup.
+    public var pitr: BackupManifest.PITR?
     public var summary: String
 
     public init(backup: String, summary: String = "") {
@@ -26,7 +28,7 @@ public struct RestoreResult: VenueResult {
 
     enum CodingKeys: String, CodingKey {
         case backup, restoredInto = "restored_into", tablesMatched = "tables_matched", safetyBackup = "safety_backup"
-        case replacedDatabase = "replaced_database", untouchedTables = "untouched_tables", undo, skippedNewer = "skipped_newer"
+        case replacedDatabase = "replaced_database", untouchedTables = "untouched_tables", undo, skippedNewer = "skipped_newer", pitr
     }
 
     public init(from decoder: Decoder) throws {
@@ -39,6 +41,7 @@ public struct RestoreResult: VenueResult {
         untouchedTables = try container.decodeIfPresent([String].self, forKey: .untouchedTables)
         undo = try container.decodeIfPresent(String.self, forKey: .undo)
         skippedNewer = try container.decodeIfPresent([String].self, forKey: .skippedNewer)
+        pitr = try container.decodeIfPresent(BackupManifest.PITR.self, forKey: .pitr)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -51,5 +54,6 @@ public struct RestoreResult: VenueResult {
         try container.encodeIfPresent(untouchedTables, forKey: .untouchedTables)
         try container.encodeIfPresent(undo, forKey: .undo)
         try container.encodeIfPresent(skippedNewer, forKey: .skippedNewer)
+        try container.encodeIfPresent(pitr, forKey: .pitr)
     }
 }

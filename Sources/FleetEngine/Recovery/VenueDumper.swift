@@ -21,7 +21,9 @@ public struct VenueDumper: Sendable {
 
     /// Takes one backup and returns its manifest (already written). `lockHeld`: the caller holds
     /// the venue's lock already (a safety backup inside `restore`).
-    public func backup(_ venue: Venue, lockHeld: Bool = false, purpose: BackupPurpose = .scheduled) async throws -> BackupManifest {
+    /// A `pitr` backup (`pitr` set) records no attempt: it is no night's backup.
+    public func backup(_ venue: Venue, lockHeld: Bool = false, purpose: BackupPurpose = .scheduled,
+                       pitr: BackupManifest.PITR? = nil) async throws -> BackupManifest {
         let store = LocalDirectoryStore(root: venue.backup.directory)
         let directory = try store.prepare(venue.slug)
         let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
@@ -29,13 +31,16 @@ public struct VenueDumper: Sendable {
         let catalog = BackupCatalog(files: store, slug: venue.slug)
         let manifest: BackupManifest
         do {
-            manifest = try await takeBackup(venue, into: store, catalog: catalog, purpose: purpose)
+            manifest = try await takeBackup(venue, into: store, catalog: catalog, purpose: purpose, pitr: pitr)
+        } catch where purpose == .pitr {
+            throw error
         } catch {
             let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
             try? catalog.recordAttempt(AttemptRecord(status: .failed, at: WallClock.now(), error: reason,
                                                      offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
             throw error
         }
+        if purpose == .pitr { return manifest }
         do {
             try catalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil,
                                                     offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
@@ -48,7 +53,8 @@ public struct VenueDumper: Sendable {
         return manifest
     }
 
-    private func takeBackup(_ venue: Venue, into store: LocalDirectoryStore, catalog: BackupCatalog, purpose: BackupPurpose) async throws -> BackupManifest {
+    private func takeBackup(_ venue: Venue, into store: LocalDirectoryStore, catalog: BackupCatalog, purpose: BackupPurpose,
+                            pitr: BackupManifest.PITR?) async throws -> BackupManifest {
         let format = formatOverride ?? venue.backup.format
 
         let startedAt = WallClock.now()
@@ -102,6 +108,7 @@ public struct VenueDumper: Sendable {
         manifest.encryption = codec.manifestEncryption()
         manifest.dumpSHA256 = digests.dump.sha256
         manifest.md5 = digests.stored.md5
+        manifest.pitr = pitr
         try Task.checkCancellation()
         try await store.write(try manifest.encoded(), catalog.slug, BackupManifest.name(forDump: name))
         return manifest

@@ -1,0 +1,101 @@
+@testable import FleetEngine
+import FleetModel
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+/// `restore --at` through pgBackRest with the real tools: the venue's database as it was at a
+/// moment, restored the existing ways, the server's other databases untouched.
+@Suite(.timeLimit(.minutes(5))) struct RestoreAtTests {
+    var cluster: ArchivedCluster { .shared }
+
+    func venue(root: String) -> Venue {
+        var venue = Venue(slug: "pitr-d", database: "pitr_d",
+                          url: "host=\(cluster.directory) port=\(cluster.port) user=postgres dbname=pitr_d",
+                          timeout: .seconds(240), backup: BackupPolicy(directory: root + "/backups"))
+        venue.pitr = .pgbackrest(PgBackRestSettings(stanza: cluster.stanza, config: cluster.configPath, scratchDirectory: root))
+        return venue
+    }
+
+    func rows(_ database: String) async throws -> String {
+        try await cluster.psql(database: database, sql: "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM orders")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aVenueComesBackAsItWasAtAMomentAsACopyAndInPlace() async throws {
+        let root = try scratchDirectory("restore-at")
+        let venue = venue(root: root)
+        let tools = try await PgTools.locate()
+        let otherVenueBefore = try await cluster.pgDump(database: "pitr_b")
+        let t1 = try await cluster.commit(database: "pitr_d", sql: "INSERT INTO orders VALUES (1, 'one')")
+        let t2 = try await cluster.commit(database: "pitr_d", sql: "INSERT INTO orders VALUES (2, 'two')")
+        _ = try await cluster.commit(database: "pitr_d", sql: "INSERT INTO orders VALUES (3, 'three')")
+        _ = try await cluster.commit(database: "pitr_d", sql: "DELETE FROM orders")  // the mistake at 14:32
+        try await cluster.switchWALAndWaitUntilArchived()
+
+        // The plan, touching nothing.
+        var dry = RestoreOperation(tools: tools, target: .newDatabase("pitr_d_at_t2"))
+        (dry.at, dry.dryRun) = (t2, true)
+        let plan = try await dry.run(venue)
+        #expect(plan.summary.contains("would recover pitr_d at \(Timestamp.iso8601(t2)) from pgbackrest backup set \(cluster.fullBackupLabel)"),
+                "\(plan.summary)")
+        #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = 'pitr_d_at_t2'") == "0\n")
+        #expect(files(in: root + "/backups/pitr-d").filter { !$0.hasPrefix(".") }.isEmpty)
+
+        // A copy as at T2: exactly the rows committed up to then.
+        var copy = RestoreOperation(tools: tools, target: .newDatabase("pitr_d_at_t2"))
+        copy.at = t2
+        let restored = try await copy.run(venue)
+        #expect(try await rows("pitr_d_at_t2") == "1,2")
+        let pitr = try #require(restored.pitr)
+        #expect(pitr.target == t2 && pitr.recoveredTo >= t1 && pitr.recoveredTo <= t2 && pitr.baseBackup == cluster.fullBackupLabel)
+        #expect(restored.summary.hasPrefix("as at \(Timestamp.iso8601(t2))"))
+        // The dump of that moment is in the catalog as a `pitr` backup, never a restore point.
+        let entries = BackupCatalog.entries(of: venue)
+        let dump = try #require(entries.first { $0.manifest?.effectivePurpose == .pitr })
+        #expect(dump.manifest?.rowCounts["public.orders"] == 2 && dump.manifest?.pitr?.baseBackup == pitr.baseBackup)
+        #expect(dump.manifest?.pitr.map { Timestamp.iso8601($0.recoveredTo) } == Timestamp.iso8601(pitr.recoveredTo))
+        #expect(entries.latestRestorePoint == nil)
+        #expect(BackupCatalog(venue: venue).lastAttempt() == nil, "a point-in-time dump is no night's backup attempt")
+
+        // In place, over the live database: the mistake undone, a safety backup of it taken first.
+        var inPlace = RestoreOperation(tools: tools, target: .inPlace, confirmed: true)
+        inPlace.at = t2
+        let undone = try await inPlace.run(venue)
+        #expect(try await rows("pitr_d") == "1,2")
+        #expect(undone.safetyBackup != nil && undone.pitr?.target == t2)
+
+        // The server's other databases, and the scratch clusters: untouched, and gone.
+        #expect(try await cluster.pgDump(database: "pitr_b") == otherVenueBefore)
+        #expect(files(in: root).filter { $0.hasPrefix("gwi-fleet-pitr-") }.isEmpty)
+        #expect(ProcessTable.pids(commandContaining: [root + "/gwi-fleet-pitr-"]).isEmpty)
+        _ = try await cluster.psql(database: "postgres", sql: "DROP DATABASE pitr_d_at_t2")
+    }
+
+    @Test func aMomentIsRefusedBeforeAnythingIsTouchedWhenItCannotBeRecovered() async throws {
+        let root = try scratchDirectory("restore-at-refused")
+        var venue = venue(root: root)
+        let tools = try await PgTools.locate()
+        var early = RestoreOperation(tools: tools, target: .newDatabase("pitr_d_never"))
+        early.at = cluster.fullBackupStartedAround.addingTimeInterval(-3600)
+        await #expect { _ = try await early.run(venue) } throws: { "\($0)".contains("before") }
+        venue.pitr = nil
+        var none = RestoreOperation(tools: tools, target: .newDatabase("pitr_d_never"))
+        none.at = Date().addingTimeInterval(-60)
+        await #expect { _ = try await none.run(venue) } throws: { "\($0)".contains("has no `pitr:` settings") }
+        #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = 'pitr_d_never'") == "0\n")
+        #expect(files(in: root).filter { $0.hasPrefix("gwi-fleet-pitr-") }.isEmpty)
+    }
+
+    @Test(arguments: [("2026-12-01T14:32:05Z", 1_796_135_525.0), ("2026-12-01 14:32:05+02:00", 1_796_128_325.0),
+                      ("2026-12-01T14:32:05.250+0200", 1_796_128_325.25), ("2026-12-01 14:32:05 -05", 1_796_153_525.0)])
+    func momentsAreRFC3339WithTheirZone(text: String, seconds: Double) {
+        #expect(RestoreOperation.parseMoment(text)?.timeIntervalSince1970 == seconds)
+    }
+
+    @Test(arguments: ["2026-12-01 14:32:05", "2026-12-01T14:32Z", "yesterday", "2026-13-01T00:00:00Z", ""])
+    func momentsWithoutAZoneOrMalformedAreRefused(text: String) {
+        #expect(RestoreOperation.parseMoment(text) == nil)
+    }
+}
