@@ -21,6 +21,10 @@ struct CommandSession {
     init(options: FleetOptions, command: String, leavesMasterOut: Bool = false, applyingShard: Bool = true,
          backupName: String? = nil) async throws {
         self.options = options
+        if let problem = WallClock.problem {
+            Terminal.error(problem)
+            throw ExitCode(ExitCodes.usage)
+        }
         let format: LineLogHandler.Format = options.logFormat == .json ? .json : .logfmt
         LoggingSystem.bootstrap { _ in LineLogHandler(format: format) }
         logger = Logger(label: "gwi-fleet")

@@ -322,3 +322,119 @@ import TestSupport
         #expect(outcome.error?.contains("it exists and is a file") == true, "\(outcome.error ?? "")")
     }
 }
+
+/// The fourth drill (issue 18's refactor, attacked as a hostile operator): one test per defect found.
+@Suite struct RefactorDrillTests {
+    let cluster = TestCluster.shared
+
+    // H1. A backup of another venue placed in this venue's folder was listed, verified and restored as its own.
+    @Test func anotherVenuesBackupInThisVenuesFolderIsForeignAndNeverUsed() async throws {
+        try await cluster.createVenue(database: "gwi_pos_drill_own")
+        try await cluster.createVenue(database: "gwi_pos_drill_other", scale: 2)
+        let root = try scratchDirectory("drill-foreign")
+        let own = testVenue("drill_own", directory: root), other = testVenue("drill_other", directory: root)
+        let tools = try await PgTools.locate()
+        let mine = try await VenueDumper(tools: tools).backup(own)
+        let theirs = try await VenueDumper(tools: tools).backup(other)
+        // Their dump and manifest copied into my folder, dated newer than mine.
+        var forged = theirs
+        forged.startedAt = mine.startedAt.addingTimeInterval(60)
+        let ownDirectory = BackupCatalog.directory(of: own)
+        try FileManager.default.copyItem(atPath: BackupCatalog.directory(of: other) + "/" + theirs.file, toPath: ownDirectory + "/" + theirs.file)
+        try forged.encoded().write(to: URL(fileURLWithPath: ownDirectory + "/" + BackupManifest.name(forDump: theirs.file)))
+
+        let entries = BackupCatalog.entries(of: own)
+        let foreign = try #require(entries.first { $0.fileName == theirs.file })
+        #expect(foreign.state == .incomplete && foreign.reason?.hasPrefix("foreign: the manifest names venue drill_other") == true)
+        #expect(entries.latestRestorePoint?.fileName == mine.file)
+        let verified = try await VerifyOperation(tools: tools).run(own)
+        #expect(verified.backups.map(\.file) == [ownDirectory + "/" + mine.file])
+        await #expect { _ = try await RestoreOperation(tools: tools, backupFile: theirs.file, target: .newDatabase("gwi_drill_foreign")).run(own) }
+            throws: { "\($0)".contains("foreign") }
+        #expect(Retention.plan(entries, retention: RetentionPolicy(keepDays: 0, keepMin: 1), now: Date().addingTimeInterval(86_400 * 2))
+            .first { $0.path.hasSuffix(theirs.file) }?.delete == false, "never deleted either: inspect by hand")
+    }
+
+    // H2. GWI_NOW set in the future aged every report past reports.keep_days and deleted it.
+    @Test func aClockMovedForwardNeverAgesAReport() async throws {
+        let directory = try scratchDirectory("drill-clock")
+        let report = directory + "/check-20261201T000000Z-0000abcd.json"
+        try #"{"run_id": "20261201T000000Z-0000abcd", "command": "check", "started_at": "2026-12-01T00:00:00.000Z"}"#
+            .write(toFile: report, atomically: true, encoding: .utf8)
+        WallClock.$offset.withValue(400 * 86_400) {
+            FleetRun.pruneReports(in: directory, olderThanDays: 90, keeping: nil)
+        }
+        #expect(FileManager.default.fileExists(atPath: report))
+    }
+
+    // L10. A restore's safety backup recorded an ok attempt over a failed night: status and prune forgot the failure.
+    @Test func aSafetyBackupLeavesTheNightsAttemptRecordAlone() async throws {
+        try await cluster.createVenue(database: "gwi_pos_drill_safety")
+        let venue = testVenue("drill_safety", directory: try scratchDirectory("drill-safety"))
+        _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue)
+        let failed = AttemptRecord(status: .failed, at: WallClock.now(), error: "pg_dump: connection refused")
+        try BackupCatalog.recordAttempt(failed, of: venue)
+        _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue, purpose: .safety)
+        #expect(BackupCatalog.lastAttempt(of: venue)?.status == .failed)
+    }
+}
+
+extension RefactorDrillTests {
+    // M1. A signal while the fleet-level part ran (coverage of a hung server) was ignored: the run
+    // waited it out and its report said not interrupted.
+    @Test func stoppingARunDuringItsConclusionStopsTheConclusion() async throws {
+        let directory = try scratchDirectory("drill-conclude")
+        let venue = testVenue("conclude", url: "postgresql://x/{database}", directory: directory)
+        let fleet = Fleet(path: directory + "/fleet.yaml", venues: [venue], reportsDirectory: directory + "/reports")
+        let concluding = Mutex(false)
+        let started = ContinuousClock.now
+        let run = Task {
+            await FleetRun(command: "check", fleet: fleet, venues: [venue], handleSignals: false).run({ _ in nil }, conclude: { _ in
+                concluding.withLock { $0 = true }
+                try? await Task.sleep(for: .seconds(60))
+                return FleetRun.Conclusion(problems: Task.isCancelled ? ["coverage: not checked: interrupted"] : [])
+            })
+        }
+        #expect(await waitUntil(seconds: 20) { concluding.withLock { $0 } })
+        run.cancel()
+        let (report, _) = await run.value
+        #expect(ContinuousClock.now - started < .seconds(30), "the conclusion did not wait out its minute")
+        #expect(report.interrupted && report.exitCode == 130)
+    }
+
+    // M2. A webhook that accepts and never answers held each try for a minute, not the 10 s documented.
+    @Test func aWebhookThatNeverAnswersIsGivenUpOnAtTheTimeoutOfEachTry() async throws {
+        let listener = try SilentListener()
+        let started = ContinuousClock.now
+        let failure = await WebhookClient(timeout: 1, attempts: 2, firstBackoff: .milliseconds(10))
+            .send("http://127.0.0.1:\(listener.port)/hook", json: Data("{}".utf8))
+        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(failure == "no answer within 1 s after 2 tries")
+        withExtendedLifetime(listener) {}
+    }
+}
+
+extension RefactorDrillTests {
+    // M3. Schema-2 `check` reports lost their figures when merged or read (renamed size key).
+    @Test func aSchemaTwoCheckReadsItsSizeUnderTheOldKey() throws {
+        let old = #"{"schema_version": 2, "run_id": "r", "command": "check", "started_at": "2026-11-01T02:00:00.000Z", "finished_at": "2026-11-01T02:00:01.000Z", "venues": [{"slug": "a", "database": "gwi_pos_a", "status": "ok", "duration_ms": 4, "error": null, "summary": "", "server_version": "15.18", "database_size_bytes": 1234, "pg_dump_version": "15.18", "pg_dump_compatible": true}]}"#
+        #expect(try RunReport.decode(Data(old.utf8)).outcomes[0].result(as: CheckResult.self)?.databaseBytes == 1234)
+    }
+
+    // M4 and M7. A merge took the fleet totals of shard 0 alone, and a merge made again failed ("File exists").
+    @Test func aMergeAddsUpEveryShardsTotalsAndCanBeMadeAgain() throws {
+        func shard(_ index: Int, bytes: Int, table: (String, Int)) -> RunReport {
+            RunReport(runID: "split-run", command: "sizes", fleet: .init(path: "/f.yaml", venuesSHA256: "ab"), startedAt: Date(), finishedAt: Date(),
+                      interrupted: false, outcomes: [VenueOutcome(slug: table.0, database: "gwi_pos_" + table.0, status: .ok)],
+                      totals: FleetTotals(databaseBytes: bytes, largestTables: [.init(venue: table.0, table: .init(table: "public.Order", totalBytes: table.1,
+                                                                                                                   tableBytes: 0, indexBytes: 0, toastBytes: 0))]),
+                      shard: .init(index: index, count: 2, allVenues: ["a", "b"]))
+        }
+        let merged = try #require(ReportMerge.merge([("s0", shard(0, bytes: 100, table: ("a", 10))), ("s1", shard(1, bytes: 250, table: ("b", 20)))]).report)
+        #expect(merged.totals.databaseBytes == 350)
+        #expect(merged.totals.largestTables?.map(\.venue) == ["b"], "the largest of all shards, as many as each kept")
+        let directory = try scratchDirectory("drill-merge")
+        let path = try merged.save(in: directory)
+        #expect(try merged.save(in: directory) == path, "a merge made again replaces the merged report")
+    }
+}

@@ -7,11 +7,17 @@ import Foundation
 public struct BackupCatalog: Sendable {
     let files: any CatalogFiles
     public let slug: String
+    /// The venue's database, when known: a manifest naming another is foreign.
+    var expectedDatabase: String?
 
-    init(files: any CatalogFiles, slug: String) {
+    init(files: any CatalogFiles, slug: String, database: String? = nil) {
         self.files = files
         self.slug = slug
+        self.expectedDatabase = database
     }
+
+    /// A file's modification time on gwi-fleet's clock (`GWI_NOW` moves both alike).
+    static func onTheClock(_ modified: Date) -> Date { modified.addingTimeInterval(WallClock.offset) }
 
     /// The catalog of a venue's files in any store, read once (listing with stored MD5s, manifests, records).
     public static func snapshot(of store: any BackupStore, slug: String) async throws -> BackupCatalog {
@@ -25,7 +31,7 @@ public struct BackupCatalog: Sendable {
 
     /// The venue's catalog in its local backup directory.
     public init(venue: Venue) {
-        self.init(files: LocalDirectoryStore(root: venue.backup.directory), slug: venue.slug)
+        self.init(files: LocalDirectoryStore(root: venue.backup.directory), slug: venue.slug, database: venue.database)
     }
 
     /// Where the catalog's files are (a directory or a remote URL).
@@ -43,14 +49,14 @@ public struct BackupCatalog: Sendable {
             let path = files.filePath(slug, file.name)
             if file.name.hasPrefix(".") && file.name.hasSuffix(".partial") {
                 result.append(CatalogEntry(path: path, state: .incomplete, reason: "leftover temporary file of an interrupted run",
-                                           date: file.modified, bytes: file.bytes))
+                                           date: Self.onTheClock(file.modified), bytes: file.bytes))
                 continue
             }
             guard !file.name.hasPrefix("."), let stem = Self.dumpStem(file.name) else { continue }
             let manifestName = stem + ".manifest.json"
             manifestsSeen.insert(manifestName)
             var entry = CatalogEntry(path: path, manifestPath: files.filePath(slug, manifestName), state: .incomplete,
-                                     date: file.modified, bytes: file.bytes)
+                                     date: Self.onTheClock(file.modified), bytes: file.bytes)
             guard byName[manifestName] != nil, let data = try? files.readFile(slug, manifestName) else {
                 entry.reason = "no manifest (the backup never finished)"
                 entry.manifestPath = nil
@@ -64,6 +70,15 @@ public struct BackupCatalog: Sendable {
             }
             entry.manifest = manifest
             entry.date = manifest.startedAt
+            // A backup of another venue (copied or uploaded under this one) is never this venue's:
+            // not listed as a restore point, not verified, restored or counted for it.
+            guard manifest.venue == slug, expectedDatabase.map({ $0 == manifest.database }) ?? true else {
+                entry.state = .incomplete
+                entry.manifest = nil
+                entry.reason = "foreign: the manifest names venue \(manifest.venue) (database \(manifest.database)), not \(slug); never used for this venue, inspect by hand"
+                result.append(entry)
+                continue
+            }
             entry.inTheFuture = manifest.startedAt.timeIntervalSince(now) > CatalogEntry.clockTolerance
             if entry.bytes != manifest.bytes {
                 entry.state = .corrupt
@@ -88,7 +103,7 @@ public struct BackupCatalog: Sendable {
         for file in listing where file.name.hasSuffix(".manifest.json") && !file.name.hasPrefix(".") && !manifestsSeen.contains(file.name) {
             let path = files.filePath(slug, file.name)
             result.append(CatalogEntry(path: path, manifestPath: path, state: .incomplete, reason: "dump file missing",
-                                       date: file.modified, bytes: 0))
+                                       date: Self.onTheClock(file.modified), bytes: 0))
         }
         return result.sorted { ($0.date, $0.path) > ($1.date, $1.path) }
     }

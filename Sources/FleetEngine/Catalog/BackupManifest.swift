@@ -11,6 +11,9 @@ public enum BackupPurpose: String, Codable, Sendable {
     /// The database as it was at a moment, made by `restore --at` from archived WAL: what the
     /// restore that follows restores, never a restore point of its own.
     case pitr
+
+    /// Whether taking it records the venue's attempt (`.last-attempt.json`).
+    var recordsAttempt: Bool { self == .scheduled || self == .preExec }
 }
 
 /// Written last, beside its dump: a backup counts only once this file exists. The row counts

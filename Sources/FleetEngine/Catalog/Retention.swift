@@ -93,7 +93,7 @@ public struct Retention: Sendable {
     func pruneRemote(_ venue: Venue, remote policy: RemotePolicy, now: Date) async throws -> [Decision] {
         let remote = RcloneRemote(url: policy.url, environment: remoteEnvironment)
         let snapshot = try await CatalogSnapshot.load(remote, slug: venue.slug)
-        let catalog = BackupCatalog(files: snapshot, slug: venue.slug)
+        let catalog = BackupCatalog(files: snapshot, slug: venue.slug, database: venue.database)
         let entries = catalog.entries(now: now)
         let decisions = Self.plan(entries, retention: policy.retention ?? venue.backup.retention, now: now, orphansAfterADay: true)
         guard !dryRun else { return decisions }

@@ -26,16 +26,24 @@ struct WebhookClient: Sendable {
         request.setValue("gwi-fleet", forHTTPHeaderField: "User-Agent")
         var backoff = firstBackoff
         var failure = "not sent"
+        let request0 = request
         for attempt in 1...max(1, attempts) {
             do {
-                let (_, response) = try await URLSession.shared.data(for: request)
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                // Our own deadline per try: URLSession's timeout does not bound a server that
+                // accepts the connection and never answers.
+                let status = try await withDeadline(.milliseconds(Int(timeout * 1000))) {
+                    let (_, response) = try await URLSession.shared.data(for: request0)
+                    return (response as? HTTPURLResponse)?.statusCode ?? 0
+                }
                 if (200..<300).contains(status) { return nil }
                 failure = "HTTP \(status)"
+            } catch FleetEngineError.timedOut {
+                failure = "no answer within \(Int(timeout)) s"
             } catch {
                 failure = (error as NSError).localizedDescription
                     .replacingOccurrences(of: url, with: "(webhook)")
             }
+            if Task.isCancelled { return "not sent: the run was interrupted (\(failure))" }
             if attempt < attempts { try? await Task.sleep(for: backoff); backoff *= 2 }
         }
         return "\(failure) after \(attempts) tries"

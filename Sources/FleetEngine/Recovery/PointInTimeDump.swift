@@ -52,18 +52,4 @@ struct PointInTimeDump: Sendable {
             return try await dumper.backup(scratch, lockHeld: true, purpose: .pitr, pitr: pitr)
         }
     }
-
-    /// `2026-12-01T14:32:05Z`, `2026-12-01T14:32:05.250+02:00` or `2026-12-01 14:32:05+02:00`: RFC 3339,
-    /// a space allowed for the `T`; the zone is required (`Z`, `±HH:MM`, `±HHMM`, `±HH`).
-    static func parseTime(_ text: String) -> Date? {
-        let pattern = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?\s?(Z|z|[+-]\d{2}(?::?\d{2})?)$/
-        guard let match = text.wholeMatch(of: pattern) else { return nil }
-        guard let utc = Timestamp.parse("\(match.1)-\(match.2)-\(match.3)T\(match.4):\(match.5):\(match.6)\(match.7 ?? "")Z") else { return nil }
-        let zone = match.8
-        guard zone != "Z" && zone != "z" else { return utc }
-        let digits = zone.dropFirst().filter(\.isNumber)
-        guard let hours = Int(digits.prefix(2)), let minutes = Int(digits.count > 2 ? digits.suffix(2) : "00"), hours < 24, minutes < 60 else { return nil }
-        // 14:32:05+02:00 is 12:32:05Z: the offset is how far the local clock is ahead of UTC.
-        return utc.addingTimeInterval(-Double(zone.first == "-" ? -1 : 1) * Double(hours * 3600 + minutes * 60))
-    }
 }

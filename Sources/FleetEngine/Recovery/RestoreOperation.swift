@@ -45,7 +45,7 @@ public struct RestoreOperation: Sendable {
     public var dryRun = false
 
     /// An `--at` time: RFC 3339 (a space allowed for the `T`), with its zone.
-    public static func parseMoment(_ text: String) -> Date? { PointInTimeDump.parseTime(text) }
+    public static func parseMoment(_ text: String) -> Date? { Timestamp.parseRFC3339(text) }
     /// Tests only: runs just before the swap, inside the part that cannot be interrupted.
     var pauseBeforeSwap: (@Sendable () async -> Void)?
 

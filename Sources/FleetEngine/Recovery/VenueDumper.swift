@@ -21,18 +21,19 @@ public struct VenueDumper: Sendable {
 
     /// Takes one backup and returns its manifest (already written). `lockHeld`: the caller holds
     /// the venue's lock already (a safety backup inside `restore`).
-    /// A `pitr` backup (`pitr` set) records no attempt: it is no night's backup.
+    /// Only a scheduled or pre-exec backup records the attempt (what prune and status judge the
+    /// venue's nights by); a safety or point-in-time backup is no night's backup.
     public func backup(_ venue: Venue, lockHeld: Bool = false, purpose: BackupPurpose = .scheduled,
                        pitr: BackupManifest.PITR? = nil) async throws -> BackupManifest {
         let store = LocalDirectoryStore(root: venue.backup.directory)
         let directory = try store.prepare(venue.slug)
         let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
-        let catalog = BackupCatalog(files: store, slug: venue.slug)
+        let catalog = BackupCatalog(files: store, slug: venue.slug, database: venue.database)
         let manifest: BackupManifest
         do {
             manifest = try await takeBackup(venue, into: store, catalog: catalog, purpose: purpose, pitr: pitr)
-        } catch where purpose == .pitr {
+        } catch where !purpose.recordsAttempt {
             throw error
         } catch {
             let reason = Task.isCancelled ? RunContext.cancellationReason : FleetRunner.describe(error)
@@ -40,7 +41,7 @@ public struct VenueDumper: Sendable {
                                                      offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
             throw error
         }
-        if purpose == .pitr { return manifest }
+        if !purpose.recordsAttempt { return manifest }
         do {
             try catalog.recordAttempt(AttemptRecord(status: .ok, at: manifest.finishedAt, error: nil,
                                                     offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))

@@ -23,6 +23,22 @@ public struct FleetTotals: Sendable, Equatable, Codable {
 
     public var isEmpty: Bool { self == FleetTotals() }
 
+    /// The totals of a split run's shards as one: database bytes added up, the largest tables of
+    /// all shards (as many as each kept), coverage (shard 0 checks it) and a combined file as found.
+    public static func merged(_ shards: [FleetTotals]) -> FleetTotals {
+        let sizes = shards.compactMap(\.databaseBytes)
+        let tables = shards.compactMap(\.largestTables)
+        let top = tables.map(\.count).max() ?? 0
+        return FleetTotals(
+            coverage: shards.lazy.compactMap(\.coverage).first,
+            databaseBytes: sizes.isEmpty ? nil : sizes.reduce(0, +),
+            largestTables: tables.isEmpty ? nil : Array(tables.joined().sorted {
+                ($0.table.totalBytes, $1.venue, $1.table.table) > ($1.table.totalBytes, $0.venue, $0.table.table)
+            }.prefix(top)),
+            combinedFile: shards.lazy.compactMap(\.combinedFile).first, bytes: shards.lazy.compactMap(\.bytes).first,
+            error: shards.lazy.compactMap(\.error).first)
+    }
+
     enum CodingKeys: String, CodingKey {
         case coverage, databaseBytes = "database_bytes", largestTables = "largest_tables", combinedFile = "combined_file", bytes, error
     }

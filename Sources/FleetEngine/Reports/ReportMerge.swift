@@ -64,7 +64,7 @@ public enum ReportMerge {
             runID: first.1.runID == reports.last?.runID ? first.1.runID : runID, command: first.1.command, fleet: first.1.fleet,
             startedAt: reports.map(\.startedAt).min() ?? first.1.startedAt, finishedAt: reports.map(\.finishedAt).max() ?? first.1.finishedAt,
             interrupted: reports.contains { $0.interrupted }, outcomes: outcomes, strict: reports.contains { $0.strict },
-            problems: reports.flatMap(\.problems) + problems, totals: reports.first?.totals ?? FleetTotals(),
+            problems: reports.flatMap(\.problems) + problems, totals: FleetTotals.merged(reports.map(\.totals)),
             discovery: first.1.discovery,
             shard: RunReport.ShardInfo(index: 0, count: count, allVenues: expected, mergedFrom: shards.count))
         return Result(report: merged, problems: problems)

@@ -245,7 +245,9 @@ public struct RunReport: Sendable, Codable {
         try DurableFile.makePrivateDirectory(directory)
         let suffix = shard.map { $0.mergedFrom != nil ? "-merged" : "-shard\($0.index)of\($0.count)" } ?? ""
         let path = "\(directory)/\(command)-\(runID)\(suffix).json"
-        try DurableFile.writeNew(Data(jsonText.utf8), to: path)
+        // A merge made again (a retried merge job) replaces the merged report; a run's own report
+        // never replaces another's.
+        if shard?.mergedFrom != nil { try DurableFile.write(Data(jsonText.utf8), to: path) } else { try DurableFile.writeNew(Data(jsonText.utf8), to: path) }
         return path
     }
 

@@ -98,8 +98,11 @@ public struct FleetRun: Sendable {
         let watcher = handleSignals ? SignalWatcher { if phase.signal() { stream.yield(.interrupted) } } : nil
         defer { watcher?.stop() }
         let outcomes = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        // The fleet-level part (coverage, a combined export) is stopped by a signal too.
+        let concluding = Task { await conclude(outcomes) }
+        phase.conclude(concluding)
+        let conclusion = await withTaskCancellationHandler { await concluding.value } onCancel: { concluding.cancel() }
         let interrupted = (watcher?.fired ?? false) || Task.isCancelled
-        let conclusion = await conclude(outcomes)
         var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
                                finishedAt: WallClock.now(), interrupted: interrupted, outcomes: outcomes, strict: strict,
                                problems: (discovery?.problem.map { [$0] } ?? []) + conclusion.problems,
@@ -126,7 +129,8 @@ public struct FleetRun: Sendable {
     /// Report retention (`reports.keep_days`): reports (JSON files holding a `run_id` and a
     /// `command`) and `exec-<time>` log directories older than that go; the saved discovery, this
     /// run's report and anything else in the directory never do.
-    static func pruneReports(in directory: String, olderThanDays days: Int, keeping current: String?, now: Date = WallClock.now()) {
+    /// Ages are on the real clock: the files' modification times are (`GWI_NOW` never ages a report).
+    static func pruneReports(in directory: String, olderThanDays days: Int, keeping current: String?, now: Date = Date()) {
         let limit = now.addingTimeInterval(-Double(days) * 86_400)
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !name.hasPrefix(".") {
             let path = directory + "/" + name
@@ -150,6 +154,7 @@ private final class FailureCount: Sendable {
 /// Which part of the run a signal stops: the venues' work, then the sinks' delivery.
 private final class RunPhase: Sendable {
     private struct State {
+        var concluding: Task<FleetRun.Conclusion, Never>?
         var delivering = false
         var signalled = false
         var deliveryStopped = false
@@ -166,13 +171,22 @@ private final class RunPhase: Sendable {
 
     /// Cancels what runs now; true for the run's first signal.
     func signal() -> Bool {
-        let (first, delivering) = state.withLock { state -> (Bool, Bool) in
+        let (first, delivering, concluding) = state.withLock { state -> (Bool, Bool, Task<FleetRun.Conclusion, Never>?) in
             defer { state.signalled = true }
             if state.delivering { state.deliveryStopped = true }
-            return (!state.signalled, state.delivering)
+            return (!state.signalled, state.delivering, state.concluding)
         }
-        if delivering { delivery.cancel() } else { work.cancel() }
+        if delivering { delivery.cancel() } else if let concluding { concluding.cancel() } else { work.cancel() }
         return first
+    }
+
+    func conclude(_ task: Task<FleetRun.Conclusion, Never>) {
+        let signalled = state.withLock { state -> Bool in
+            state.concluding = task
+            return state.signalled
+        }
+        // A signal that came while the last venues finished stops the conclusion too.
+        if signalled { task.cancel() }
     }
 
     func deliver() { state.withLock { $0.delivering = true } }

@@ -9,9 +9,16 @@ public enum WallClock {
 
     public static func now() -> Date { Date().addingTimeInterval(offset) }
 
+    /// Why `GWI_NOW` cannot be used (not an RFC 3339 time with its zone); nil when unset or good.
+    public static var problem: String? {
+        guard let text = ProcessInfo.processInfo.environment["GWI_NOW"] else { return nil }
+        return Timestamp.parseRFC3339(text) != nil ? nil
+            : "GWI_NOW=`\(text)` is not an RFC 3339 time with its zone (e.g. 2026-12-01T12:00:00Z); unset it to use the real clock"
+    }
+
     /// `GWI_NOW` minus the moment it is first read; 0 when unset (or not a time).
     static let processOffset: TimeInterval = {
-        guard let text = ProcessInfo.processInfo.environment["GWI_NOW"], let start = Timestamp.parse(text) else { return 0 }
+        guard let text = ProcessInfo.processInfo.environment["GWI_NOW"], let start = Timestamp.parseRFC3339(text) else { return 0 }
         return start.timeIntervalSinceNow
     }()
 }

@@ -47,7 +47,7 @@ public struct StagedBackups: Sendable {
         if source.localPath(venue.slug, "x") != nil {
             return StagedBackups(directory: nil, catalog: BackupCatalog(venue: venue), source: source, slug: venue.slug)
         }
-        let remote = try await BackupCatalog.snapshot(of: source, slug: venue.slug)
+        let remote = BackupCatalog(files: try await CatalogSnapshot.load(source, slug: venue.slug), slug: venue.slug, database: venue.database)
         let entries = remote.entries()
         let chosen: [CatalogEntry]
         switch choice {
@@ -68,7 +68,7 @@ public struct StagedBackups: Sendable {
                 if let data = try remote.files.readFile(venue.slug, small) { try await local.write(data, venue.slug, small) }
             }
         }
-        return StagedBackups(directory: directory, catalog: BackupCatalog(files: local, slug: venue.slug), source: source, slug: venue.slug)
+        return StagedBackups(directory: directory, catalog: BackupCatalog(files: local, slug: venue.slug, database: venue.database), source: source, slug: venue.slug)
     }
 
     /// Sends the verification records written here back beside their backups (nothing to do for a local store).
