@@ -18,6 +18,8 @@ public enum FleetDuration {
             else { return nil }
             rest = rest.dropFirst(unit.0.count)
             total += unit.1 * amount
+            // Past a century it is no duration anyone means, and many such terms would overflow.
+            guard total <= .seconds(100 * 366 * 86_400) else { return nil }
         }
         return total > .zero ? total : nil
     }

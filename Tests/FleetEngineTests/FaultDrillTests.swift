@@ -438,3 +438,33 @@ extension RefactorDrillTests {
         #expect(try merged.save(in: directory) == path, "a merge made again replaces the merged report")
     }
 }
+
+extension RefactorDrillTests {
+    // M5. A password with an unencoded `@` leaked its second half (libpq reads it as the host).
+    @Test func aPasswordWithAnUnencodedAtSignIsRedactedWhole() async throws {
+        let venue = testVenue("at_sign", url: "postgresql://ops:LeakOne@SecretTwo@127.0.0.1:1/{database}?connect_timeout=2", directory: "/nonexistent")
+        let redactor = SecretRedactor(venue: venue)
+        #expect(redactor.redact("could not translate host name \"SecretTwo@127.0.0.1\"; password LeakOne@SecretTwo") == "could not translate host name \"***@127.0.0.1\"; password ***")
+        let outcomes = await FleetRunner(jobs: 1).run([venue]) { try await CheckOperation(tools: try await PgTools.locate()).run($0) }
+        #expect(outcomes[0].status == .failed && !(outcomes[0].error ?? "").contains("SecretTwo") && !(outcomes[0].error ?? "").contains("LeakOne"))
+        let fleet = Fleet(path: "/f.yaml", venues: [venue], reportsDirectory: "/nonexistent/reports")
+        let servers = await Coverage(fleet: fleet).check()
+        #expect(!servers.map { "\($0.server) \($0.error ?? "")" }.joined().contains("SecretTwo"))
+    }
+}
+
+extension RefactorDrillTests {
+    // M8. exec let a backup or a restore of the same venue run while its command (a migration) ran.
+    @Test func nothingElseWorksOnAVenueWhileExecsCommandRuns() async throws {
+        try await cluster.createVenue(database: "gwi_pos_drill_exec_lock")
+        let venue = testVenue("drill_exec_lock", directory: try scratchDirectory("drill-exec-lock"))
+        let marker = "4.\(Int.random(in: 100...999))"
+        let exec = ExecOperation(command: ["sleep", marker], logDirectory: try scratchDirectory("drill-exec-lock-logs"), tools: try await PgTools.locate())
+        let running = Task { try await exec.run(venue) }
+        #expect(await waitUntil(seconds: 30) { !ProcessTable.pids(commandContaining: ["sleep", marker]).isEmpty })
+        await #expect { _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue) } throws: { "\($0)".contains("locked") }
+        let result = try await running.value
+        #expect(result.exitCode == .code(0) && result.backup != nil)
+        _ = try await VenueDumper(tools: try await PgTools.locate()).backup(venue)  // free again
+    }
+}

@@ -146,6 +146,7 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
                 && problems.contains { $0.key == "defaults.timeout" && $0.message.contains("at most 7d") }
         }
         #expect(FleetDuration.parse("9223372036854775807d") == nil)
+        #expect(FleetDuration.parse(String(repeating: "999999999999d", count: 3000)) == nil, "no overflow trap on many large terms")
     }
 
     @Test func everySettingIsInheritedKeyByKeyFromDefaults() throws {

@@ -104,7 +104,10 @@ public struct Coverage: Sendable {
     public func check() async -> [Server] {
         var result: [Server] = []
         for (key, candidates) in servers() {
-            var server = Server(server: key)
+            // A server's name comes from libpq's reading of a venue's URL, which a mistyped URL
+            // can make hold a piece of a password: the venues' secrets come out of it and its errors.
+            let redactor = SecretRedactor(venues: candidates)
+            var server = Server(server: redactor.redact(key))
             var lastError = "no venue to connect through"
             var listed: [(String, Int?)]?
             // Any database on the server lists all of them; try the venues until one answers.
@@ -122,7 +125,7 @@ public struct Coverage: Sendable {
                     listed = rows.rows.compactMap { row in row[0].map { ($0, row[1].flatMap { Int($0) }) } }
                     break
                 } catch {
-                    lastError = "\(error)"
+                    lastError = redactor.redact("\(error)")
                 }
             }
             guard let listed else {

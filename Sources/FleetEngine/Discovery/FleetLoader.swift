@@ -86,7 +86,7 @@ public enum FleetLoader {
         if let settings = fleet.discovery {
             let entries: [VenueEntry]
             do {
-                let timeout = timeout ?? min(fleet.defaults.timeout ?? Fleet.defaultTimeout, .seconds(300))
+                let timeout = min(timeout ?? fleet.defaults.timeout ?? Fleet.defaultTimeout, .seconds(300))
                 entries = try await DiscoveredVenues(settings: settings, environment: environment, timeout: timeout).read()
                 status = DiscoveryStatus(source: settings.source, fresh: true, asOf: now, venues: entries.count)
                 save(entries, of: fleet, at: now, source: settings.source)

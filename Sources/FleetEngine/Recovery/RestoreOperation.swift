@@ -43,6 +43,8 @@ public struct RestoreOperation: Sendable {
     public var at: Date?
     /// With `at`: say what would be used (window, base backup, target), touch nothing.
     public var dryRun = false
+    /// The caller holds the venue's lock already (`exec`'s rollback, inside the exec).
+    var lockHeld = false
 
     /// An `--at` time: RFC 3339 (a space allowed for the `T`), with its zone.
     public static func parseMoment(_ text: String) -> Date? { Timestamp.parseRFC3339(text) }
@@ -60,7 +62,7 @@ public struct RestoreOperation: Sendable {
 
     public func run(_ venue: Venue) async throws -> RestoreResult {
         let directory = try BackupCatalog.prepareDirectory(of: venue)
-        let lock = try await VenueLock.acquire(directory: directory)
+        let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
         var backupFile = self.backupFile

@@ -29,9 +29,13 @@ public struct ExecOperation: Sendable {
     }
 
     public func run(_ venue: Venue) async throws -> ExecResult {
+        // The venue is ours from the backup through the command to any rollback: no backup,
+        // restore or other exec of it runs in between.
+        let lock = try await VenueLock.acquire(directory: try BackupCatalog.prepareDirectory(of: venue))
+        defer { withExtendedLifetime(lock) {} }
         var result = ExecResult(backup: nil)
         if backupFirst {
-            let manifest = try await VenueDumper(tools: tools, connector: connector).backup(venue, purpose: .preExec)
+            let manifest = try await VenueDumper(tools: tools, connector: connector).backup(venue, lockHeld: true, purpose: .preExec)
             result.backup = BackupCatalog.directory(of: venue) + "/" + manifest.file
         } else {
             result.warnings.append("no backup taken before the command (--no-backup)")
@@ -90,8 +94,9 @@ public struct ExecOperation: Sendable {
     /// Restores the venue from the backup taken before the command, in a task of its own so that
     /// it also runs when the command was stopped by the timeout or Ctrl-C.
     func rollBack(_ venue: Venue, from backup: String, into result: inout ExecResult) async -> String {
-        let restore = RestoreOperation(tools: tools, connector: connector, backupFile: backup,
+        var restore = RestoreOperation(tools: tools, connector: connector, backupFile: backup,
                                        target: inPlace ? .inPlace : .replace, confirmed: true)
+        restore.lockHeld = true
         RunContext.logger.notice("rolling back", metadata: ["backup": .string(backup)])
         let outcome = await Task { () -> Result<RestoreResult, FleetEngineErrorText> in
             do { return .success(try await restore.run(venue)) } catch { return .failure(FleetEngineErrorText(FleetRunner.describe(error))) }
