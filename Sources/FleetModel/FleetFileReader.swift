@@ -371,6 +371,12 @@ struct Reader {
 
     mutating func remote(_ node: Node, key: String, venue: String?) -> RemotePolicy? {
         guard let remote = mapping(node, key: key, venue: venue, allowed: Self.remoteKeys) else { return nil }
+        // The retention's problems are listed whatever the URL's are: every problem at once.
+        var retention: RetentionPolicy?
+        if let node = remote["retention"], let map = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
+            let read = self.retention(map, key: key + ".retention", venue: venue)
+            retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays, keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin)
+        }
         guard let urlNode = remote["url"] else {
             problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(node), message: "missing: the rclone remote, e.g. offsite:gwi-pos-backups/fleet"))
             return nil
@@ -381,13 +387,7 @@ struct Reader {
                                              message: "`\(url)` is not an rclone remote (write REMOTE:path, e.g. offsite:gwi-pos-backups/fleet)"))
             return nil
         }
-        var policy = RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url)
-        if let node = remote["retention"], let retention = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
-            let read = self.retention(retention, key: key + ".retention", venue: venue)
-            policy.retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays,
-                                               keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin)
-        }
-        return policy
+        return RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url, retention: retention)
     }
 
     /// `keep_days` (0 to 100000) and `keep_min` (1 to 100000), local or remote alike: a value out of

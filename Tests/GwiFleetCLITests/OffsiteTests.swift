@@ -80,6 +80,9 @@ import TestSupport
         #expect(listed.status == 0 && listed.stdout.contains(name) && listed.stdout.contains("complete"), "\(listed.stdout)\(listed.stderr)")
         let verified = try await gwi(["verify", "--from", "remote"], directory, environment)
         #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        // The report names the backup where it lives, not the staging copy that is gone.
+        let verifiedFile = ((try directory.report()["venues"] as? [[String: Any]])?.first?["backups"] as? [[String: Any]])?.first?["file"] as? String
+        #expect(verifiedFile?.hasPrefix("offsite") == true && verifiedFile?.hasSuffix("/off_trip/" + name) == true, "\(verifiedFile ?? "")")
         #expect(try await gwi(["backups", "--remote"], directory, environment).stdout.contains("verified"))
         let restored = try await gwi(["restore", "off_trip", "--as", "gwi_off_trip_back", "--from", "remote"], directory, environment)
         #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")

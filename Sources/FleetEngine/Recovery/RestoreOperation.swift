@@ -102,7 +102,7 @@ public struct RestoreOperation: Sendable {
         }
         let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
-        var result = RestoreResult(backup: entry.path)
+        var result = RestoreResult(backup: staged.storePath(of: entry))
         // "latest" passed over newer backups that are corrupt or unfinished: say so.
         let skipped = latest
             ? staged.catalog.entries().filter {

@@ -42,6 +42,9 @@ public struct StagedBackups: Sendable {
     /// The files are read where they are (a local store): a backup may be named by its path.
     public var isInPlace: Bool { directory == nil }
 
+    /// Where a staged backup lives in its store, for reports (not the staging copy, which goes away).
+    public func storePath(of entry: CatalogEntry) -> String { isInPlace ? entry.path : source.path(slug, entry.fileName) }
+
     /// Stages the chosen backups of `venue` from `source`.
     public static func stage(_ venue: Venue, from source: any BackupStore, choice: Choice) async throws -> StagedBackups {
         if source.localPath(venue.slug, "x") != nil {

@@ -97,7 +97,7 @@ public struct VerifyOperation: Sendable {
                 continue
             }
             try BackupCatalog.record(record, forDump: entry.path)
-            results.append(VerifyResult.Backup(record, file: entry.path))
+            results.append(VerifyResult.Backup(record, file: staged.storePath(of: entry)))
             if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
         }
         try await staged.returnRecords()
