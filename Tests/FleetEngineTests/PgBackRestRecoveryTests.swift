@@ -166,7 +166,7 @@ import TestSupport
         let parent = try scratchDirectory("pitr-short")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let committed = try await quiet.commit(database: "pitr_quiet", sql: "INSERT INTO orders VALUES (1, 'only')")
-        try await quiet.switchWALAndWaitUntilArchived()
+        try await quiet.switchWALAndWaitUntilArchived(heartbeat: false)
         // Inside the window (before the last archive), but no commit after it was ever archived.
         let target = committed + 0.001
         let recovery = PgBackRestRecovery(

@@ -44,7 +44,7 @@ import TestSupport
             var text = try String(contentsOfFile: path, encoding: .utf8)
             let threeDaysAgo = Date().addingTimeInterval(-3 * 86_400)
             let stamp = ISO8601DateFormatter().string(from: threeDaysAgo)
-            text = text.replacingOccurrences(of: #""(started_at|finished_at|verified_at)" : "[^"]+""#, with: "\"$1\" : \"\(stamp)\"", options: .regularExpression)
+            text = text.replacingOccurrences(of: #""(started_at|finished_at|verified_at)" ?: "[^"]+""#, with: "\"$1\": \"\(stamp)\"", options: .regularExpression)
             try text.write(toFile: path, atomically: true, encoding: .utf8)
         }
 

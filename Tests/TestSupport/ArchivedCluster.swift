@@ -172,8 +172,15 @@ public final class ArchivedCluster: Sendable {
 
     /// Ends the current WAL segment and waits until pgBackRest has archived it, so every commit
     /// made so far can be recovered.
-    public func switchWALAndWaitUntilArchived(timeout: Duration = .seconds(60)) async throws {
+    /// `heartbeat`: commit once more first, as a server that is never quiet does: a recovery to a
+    /// moment stops at the first commit after it, so one must be in the archive.
+    public func switchWALAndWaitUntilArchived(heartbeat: Bool = true, timeout: Duration = .seconds(60)) async throws {
         let connection = try await connect(database: "postgres")
+        if heartbeat {
+            try await connection.execute("BEGIN")
+            _ = try await connection.query("SELECT pg_current_xact_id()")
+            try await connection.execute("COMMIT")
+        }
         let segment = try await connection.query("SELECT pg_walfile_name(pg_switch_wal())").value(0, 0, "a WAL file name")
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

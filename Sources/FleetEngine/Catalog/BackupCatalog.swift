@@ -147,7 +147,7 @@ public struct BackupCatalog: Sendable {
 
     func record(_ verification: VerificationRecord, ofDump name: String) throws {
         guard let stem = Self.dumpStem(name) else { return }
-        try files.writeFile(try Self.encoder.encode(verification), slug, stem + ".verify.json")
+        try files.writeFile(Data(JSONCoding.text(verification).utf8), slug, stem + ".verify.json")
     }
 
     public func lastAttempt() -> AttemptRecord? {
@@ -156,7 +156,7 @@ public struct BackupCatalog: Sendable {
     }
 
     func recordAttempt(_ attempt: AttemptRecord) throws {
-        try files.writeFile(try Self.encoder.encode(attempt), slug, Self.attemptName)
+        try files.writeFile(Data(JSONCoding.text(attempt).utf8), slug, Self.attemptName)
     }
 
     /// Deletes a backup: manifest first (it stops counting), then the dump, then its record.
@@ -294,25 +294,7 @@ public struct BackupCatalog: Sendable {
         URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.iso8601(date))
-        }
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(text)"))
-            }
-            return date
-        }
-        return decoder
-    }()
+    /// Records and manifests are written and read in the one JSON dialect.
+    static var encoder: JSONEncoder { JSONCoding.encoder }
+    static var decoder: JSONDecoder { JSONCoding.decoder }
 }

@@ -116,7 +116,7 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     }
 
     public func encoded() throws -> Data {
-        try BackupCatalog.encoder.encode(self) + Data("\n".utf8)
+        Data(JSONCoding.text(self).utf8)
     }
 
     public static func decode(_ data: Data) throws -> BackupManifest {

@@ -134,7 +134,7 @@ public enum FleetLoader {
             Saved.Entry(slug: $0.slug, database: $0.database, enabled: $0.enabled, tags: $0.tags, kind: $0.kind?.rawValue,
                         url: keep($0.settings.url), directURL: keep($0.settings.directURL), origin: $0.origin)
         })
-        guard let data = try? BackupCatalog.encoder.encode(saved) else { return }
+        let data = Data(JSONCoding.text(saved).utf8)
         try? DurableFile.makePrivateDirectory(fleet.reportsDirectory)
         try? DurableFile.write(data, to: savedPath(fleet))
     }

@@ -3,6 +3,7 @@ import Foundation
 /// The one JSON dialect gwi-fleet writes and reads: pretty-printed with sorted keys (stable diffs,
 /// stable output), slashes unescaped, dates as `Timestamp.iso8601` strings.
 public enum JSONCoding {
+    /// Compact, keys sorted; `text` lays it out.
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -13,16 +14,8 @@ public enum JSONCoding {
         return encoder
     }()
 
-    /// One line, for log lines and webhook bodies.
-    public static let compactEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.iso8601(date))
-        }
-        return encoder
-    }()
+    /// One line, for log lines and webhook bodies: the same encoder.
+    public static var compactEncoder: JSONEncoder { encoder }
 
     public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
