@@ -73,7 +73,12 @@ struct CheckCommand: VenueCommand {
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = CheckOperation(tools: try await locateTools())
-        return RunPlan(operation: { try await operation.run($0) }, conclude: session.resolved.coverage)
+        // The servers' coverage, and `pgbackrest check` of each stanza the venues' `pitr:` names.
+        let (coverage, archives) = (session.resolved.coverage, ArchiveCheck(venues: session.venues))
+        return RunPlan(operation: { try await operation.run($0) }, conclude: { outcomes in
+            let (covered, archived) = (await coverage(outcomes), await archives.conclusion())
+            return FleetRun.Conclusion(totals: covered.totals.adding(archived.totals), problems: covered.problems + archived.problems)
+        })
     }
 }
 

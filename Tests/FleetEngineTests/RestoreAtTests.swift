@@ -99,3 +99,20 @@ import TestSupport
         #expect(RestoreOperation.parseMoment(text) == nil)
     }
 }
+
+extension RestoreAtTests {
+    @Test func checkRunsPgBackRestCheckOncePerStanzaAndNamesTheVenuesOfOneThatFails() async throws {
+        let root = try scratchDirectory("archive-check")
+        var second = venue(root: root)
+        (second.slug, second.database) = ("pitr-b", "pitr_b")
+        let good = await ArchiveCheck(venues: [venue(root: root), second]).conclusion()
+        #expect(good.problems.isEmpty, "\(good.problems)")
+        #expect(good.totals.archives == [ArchiveCheck.Stanza(stanza: cluster.stanza, config: cluster.configPath,
+                                                             venues: ["pitr-d", "pitr-b"], ok: true)], "one check for the two venues of one stanza")
+        var wrong = venue(root: root)
+        wrong.pitr = .pgbackrest(PgBackRestSettings(stanza: "no_such_stanza", config: cluster.configPath))
+        let bad = await ArchiveCheck(venues: [wrong]).conclusion()
+        #expect(bad.problems.count == 1 && bad.problems[0].hasPrefix("pgbackrest check of stanza no_such_stanza failed (venues pitr-d)"), "\(bad.problems)")
+        #expect(bad.totals.archives?.first?.ok == false)
+    }
+}

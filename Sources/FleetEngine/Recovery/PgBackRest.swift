@@ -63,6 +63,16 @@ struct PgBackRest: Sendable {
         return backups.sorted { $0.stoppedAt < $1.stoppedAt }
     }
 
+    /// `pgbackrest check`: the stanza's configuration, and that the server's WAL reaches the
+    /// repository (it switches a segment and waits for its archive).
+    func check() async throws {
+        let result = try await owner.process(executable, common + ["--log-level-console=off", "--log-level-stderr=error", "check"])
+            .run(output: .captured(limit: 1 << 20))
+        guard result.succeeded else {
+            throw PgBackRestRecoveryError.pgbackrest(command: "check", stanza: stanza, status: result.statusText, message: Self.errorText(result))
+        }
+    }
+
     /// Restores the cluster, with only `database` (and the system databases) filled in, into
     /// `directory`, set to recover to `target` and promote. Returns the backup set it started from.
     func restore(database: String, at target: Date, into directory: String, window: RecoveryWindow) async throws -> String? {

@@ -67,6 +67,11 @@ public struct PgBackRestRecovery: Sendable {
         return RecoveryWindow(stanza: settings.stanza, backups: try await pgBackRest.backups(), archiver: server.archiver)
     }
 
+    /// `pgbackrest check` of the stanza (run as the repository's owner): the archive works.
+    public func check() async throws {
+        try await PgBackRest(settings: settings, owner: try ClusterOwner.resolve(settings.runAs)).check()
+    }
+
     /// Recovers `database` as it was at `target` into a scratch cluster and runs `body` against it
     /// (pg_dump, say), then stops the cluster and removes its directory, whatever happens. `slug`
     /// names the scratch directory (`gwi-fleet-pitr-<slug>-…`); nil: the database's name.

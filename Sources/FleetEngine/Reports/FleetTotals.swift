@@ -10,10 +10,13 @@ public struct FleetTotals: Sendable, Equatable, Codable {
     public var combinedFile: String?
     public var bytes: Int?
     public var error: String?
+    /// `check`: `pgbackrest check` of each stanza the venues' `pitr:` names.
+    public var archives: [ArchiveCheck.Stanza]?
 
-    public init(coverage: [Coverage.Server]? = nil, databaseBytes: Int? = nil, largestTables: [SizesResult.FleetTable]? = nil,
+    public init(coverage: [Coverage.Server]? = nil, archives: [ArchiveCheck.Stanza]? = nil, databaseBytes: Int? = nil, largestTables: [SizesResult.FleetTable]? = nil,
                 combinedFile: String? = nil, bytes: Int? = nil, error: String? = nil) {
         self.coverage = coverage
+        self.archives = archives
         self.databaseBytes = databaseBytes
         self.largestTables = largestTables
         self.combinedFile = combinedFile
@@ -23,6 +26,19 @@ public struct FleetTotals: Sendable, Equatable, Codable {
 
     public var isEmpty: Bool { self == FleetTotals() }
 
+    /// Two conclusions' totals as one (each sets its own fields).
+    public func adding(_ other: FleetTotals) -> FleetTotals {
+        var result = self
+        result.coverage = coverage ?? other.coverage
+        result.archives = archives ?? other.archives
+        result.databaseBytes = databaseBytes ?? other.databaseBytes
+        result.largestTables = largestTables ?? other.largestTables
+        result.combinedFile = combinedFile ?? other.combinedFile
+        result.bytes = bytes ?? other.bytes
+        result.error = error ?? other.error
+        return result
+    }
+
     /// The totals of a split run's shards as one: database bytes added up, the largest tables of
     /// all shards (as many as each kept), coverage (shard 0 checks it) and a combined file as found.
     public static func merged(_ shards: [FleetTotals]) -> FleetTotals {
@@ -31,6 +47,7 @@ public struct FleetTotals: Sendable, Equatable, Codable {
         let top = tables.map(\.count).max() ?? 0
         return FleetTotals(
             coverage: shards.lazy.compactMap(\.coverage).first,
+            archives: shards.contains { $0.archives != nil } ? shards.flatMap { $0.archives ?? [] } : nil,
             databaseBytes: sizes.isEmpty ? nil : sizes.reduce(0, +),
             largestTables: tables.isEmpty ? nil : Array(tables.joined().sorted {
                 ($0.table.totalBytes, $1.venue, $1.table.table) > ($1.table.totalBytes, $0.venue, $0.table.table)
@@ -40,6 +57,6 @@ public struct FleetTotals: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case coverage, databaseBytes = "database_bytes", largestTables = "largest_tables", combinedFile = "combined_file", bytes, error
+        case coverage, archives, databaseBytes = "database_bytes", largestTables = "largest_tables", combinedFile = "combined_file", bytes, error
     }
 }
