@@ -9,7 +9,7 @@ struct Reader {
     var problems: [FleetFileProblem] = []
 
     static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify", "metrics", "policy"]
-    static let policyKeys = ["max_backup_age", "max_verify_age", "require_offsite"]
+    static let policyKeys = ["max_backup_age", "max_verify_age", "require_offsite", "max_archive_lag"]
     static let metricsKeys = ["textfile", "pushgateway"]
     static let notifyKeys = ["webhook", "format", "on", "commands"]
     static var settingKeys: [String] { SettingKey.venue.map(\.name) }
@@ -136,6 +136,7 @@ struct Reader {
         if let node = top["policy"], let map = mapping(node.value, key: "policy", venue: nil, allowed: Self.policyKeys) {
             if let node = map["max_backup_age"], let value = duration(node.value, key: "policy.max_backup_age", venue: nil, example: "26h") { policy.maxBackupAge = value }
             if let node = map["max_verify_age"], let value = duration(node.value, key: "policy.max_verify_age", venue: nil, example: "8d") { policy.maxVerifyAge = value }
+            if let node = map["max_archive_lag"], let value = duration(node.value, key: "policy.max_archive_lag", venue: nil, example: "15m") { policy.maxArchiveLag = value }
             if let node = map["require_offsite"] {
                 if let value = node.value.bool, node.value.scalar != nil { policy.requireOffsite = value } else {
                     problems.append(FleetFileProblem(key: "policy.require_offsite", line: line(node.value), message: "must be true or false"))

@@ -8,10 +8,14 @@ public struct HealthPolicy: Sendable, Equatable {
     public var maxVerifyAge: Duration
     /// The latest backup copied off-site (only where a remote is configured).
     public var requireOffsite: Bool
+    /// With `pitr:`, WAL archived at least this recently (what a point-in-time restore can lose).
+    public var maxArchiveLag: Duration
 
-    public init(maxBackupAge: Duration = .seconds(26 * 3600), maxVerifyAge: Duration = .seconds(8 * 86_400), requireOffsite: Bool = true) {
+    public init(maxBackupAge: Duration = .seconds(26 * 3600), maxVerifyAge: Duration = .seconds(8 * 86_400), requireOffsite: Bool = true,
+                maxArchiveLag: Duration = .seconds(15 * 60)) {
         self.maxBackupAge = maxBackupAge
         self.maxVerifyAge = maxVerifyAge
         self.requireOffsite = requireOffsite
+        self.maxArchiveLag = maxArchiveLag
     }
 }

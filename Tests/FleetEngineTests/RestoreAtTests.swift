@@ -116,3 +116,38 @@ extension RestoreAtTests {
         #expect(bad.totals.archives?.first?.ok == false)
     }
 }
+
+extension RestoreAtTests {
+    @Test func statusShowsTheRecoveryWindowAndAFailingArchiveBreaksThePolicy() async throws {
+        // A cluster of its own: its archive_command is broken on purpose.
+        let own = try await ArchivedCluster.start(databases: ["pitr_status"])
+        defer { own.remove() }
+        let root = try scratchDirectory("pitr-status")
+        var venue = Venue(slug: "pitr-status", database: "pitr_status",
+                          url: "host=\(own.directory) port=\(own.port) user=postgres dbname=pitr_status", backup: BackupPolicy(directory: root + "/backups"))
+        venue.pitr = .pgbackrest(PgBackRestSettings(stanza: own.stanza, config: own.configPath, scratchDirectory: root))
+        let fleet = Fleet(path: root + "/fleet.yaml", venues: [venue], reportsDirectory: root + "/reports")
+        try await own.switchWALAndWaitUntilArchived()
+
+        let healthy = try #require(await FleetStatus(fleet: fleet).rows([venue]).first)
+        let window = try #require(healthy.pitr)
+        let stop = try #require(try own.recordedStopTime(ofBackup: own.fullBackupLabel))
+        #expect(window.provider == "pgbackrest" && window.earliest == stop.addingTimeInterval(1), "\(window)")
+        #expect((window.archiveLagSeconds ?? 999) < 60 && window.error == nil)
+        #expect(!healthy.reasons.contains { $0.contains("WAL") }, "\(healthy.reasons)")
+
+        // archive_command starts failing: within one status, the venue breaks the policy for it.
+        _ = try await own.psql(database: "postgres", sql: "ALTER SYSTEM SET archive_command = 'false'")
+        _ = try await own.psql(database: "postgres", sql: "SELECT pg_reload_conf()")
+        _ = try await own.commit(database: "pitr_status", sql: "INSERT INTO orders VALUES (1, 'x')")
+        _ = try await own.psql(database: "postgres", sql: "SELECT pg_switch_wal()")
+        #expect(try await waitUntil(seconds: 60) {
+            try await own.psql(database: "postgres", sql: "SELECT failed_count > 0 FROM pg_stat_archiver") == "t\n"
+        })
+        let failing = try #require(await FleetStatus(fleet: fleet).rows([venue]).first)
+        #expect(failing.reasons.contains { $0.hasPrefix("WAL archiving is failing") }, "\(failing.reasons)")
+        #expect(failing.pitr?.lastArchiveFailure != nil)
+        let json = JSONCoding.text(FleetStatus.RowJSON(failing))
+        #expect(json.contains("\"pitr\": {") && json.contains("\"last_archive_failure\""))
+    }
+}

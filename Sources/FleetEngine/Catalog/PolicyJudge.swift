@@ -9,6 +9,8 @@ public struct PolicyJudge: Sendable {
     /// A rule a venue can break, worst first.
     public enum Rule: String, Sendable, CaseIterable, Codable {
         case failed, corruptLatest = "corrupt-latest", stale, unverified, notOffsite = "not-offsite"
+        /// With `pitr:`: the archive lags past `policy.max_archive_lag`, its last archive failed, or the window cannot be read.
+        case archive
     }
 
     /// One rule broken, and why, in words an operator acts on.
@@ -75,6 +77,21 @@ public struct PolicyJudge: Sendable {
         }
         let rank = Dictionary(uniqueKeysWithValues: Rule.allCases.enumerated().map { ($1, $0) })
         return breaches.enumerated().sorted { (rank[$0.element.rule]!, $0.offset) < (rank[$1.element.rule]!, $1.offset) }.map(\.element)
+    }
+
+    /// The point-in-time rules: the archive fresh enough, not failing, the window readable.
+    public func breaches(ofArchive pitr: PITRStatus, now: Date) -> [Breach] {
+        if let error = pitr.error { return [Breach(rule: .archive, text: "the recovery window cannot be read: \(error)")] }
+        var breaches: [Breach] = []
+        if let failed = pitr.lastArchiveFailure, failed > (pitr.latest ?? .distantPast) {
+            breaches.append(Breach(rule: .archive, text: "WAL archiving is failing (last failure \(Timestamp.iso8601(failed)), after the last success)"))
+        }
+        if let lag = pitr.archiveLagSeconds, lag > Double(policy.maxArchiveLag.components.seconds) {
+            breaches.append(Breach(rule: .archive, text: "WAL archived \(Self.age(lag)) ago (policy: \(FleetDuration.format(policy.maxArchiveLag)))"))
+        } else if pitr.latest == nil {
+            breaches.append(Breach(rule: .archive, text: "no WAL archived yet"))
+        }
+        return breaches
     }
 
     /// When a backup of the catalog was last restore-tested successfully.

@@ -7,7 +7,7 @@ import Foundation
 public struct FleetStatus: Sendable {
     /// A venue's verdict, worst first.
     public enum Verdict: String, Sendable, CaseIterable, Codable {
-        case failed, corruptLatest = "corrupt-latest", stale, unverified, notOffsite = "not-offsite", ok, disabled
+        case failed, corruptLatest = "corrupt-latest", stale, unverified, notOffsite = "not-offsite", archive, ok, disabled
     }
 
     /// What is known of one venue.
@@ -19,6 +19,8 @@ public struct FleetStatus: Sendable {
         public var lastAttempt: AttemptRecord?
         public var lastVerified: Date?
         public var sweep: String?
+        /// With `pitr:`: the recovery window.
+        public var pitr: PITRStatus?
 
     }
 
@@ -43,6 +45,7 @@ public struct FleetStatus: Sendable {
         var lastAttempt: Attempt?
         var lastVerified: Date?
         var lastSweep: String?
+        var pitr: PITRStatus?
 
         public init(_ row: Row) {
             slug = row.venue.slug
@@ -52,11 +55,12 @@ public struct FleetStatus: Sendable {
             lastAttempt = row.lastAttempt.map { Attempt(status: $0.status.rawValue, at: $0.at, error: $0.error, offsite: $0.offsite) }
             lastVerified = row.lastVerified
             lastSweep = row.sweep
+            pitr = row.pitr
         }
 
         enum CodingKeys: String, CodingKey {
             case slug, verdict, reasons, latestBackup = "latest_backup", lastAttempt = "last_attempt", lastVerified = "last_verified"
-            case lastSweep = "last_sweep"
+            case lastSweep = "last_sweep", pitr
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -68,6 +72,7 @@ public struct FleetStatus: Sendable {
             try container.encode(lastAttempt, forKey: .lastAttempt)
             try container.encode(lastVerified, forKey: .lastVerified)
             try container.encode(lastSweep, forKey: .lastSweep)
+            try container.encodeIfPresent(pitr, forKey: .pitr)
         }
     }
 
@@ -83,19 +88,23 @@ public struct FleetStatus: Sendable {
     public func rows(_ venues: [Venue]) async -> [Row] {
         let directory = fleet.reportsDirectory
         let sweep = await BlockingExecutor.shared.run { RunReport.newest(command: "sweep", in: directory).flatMap(Self.sweepVerdicts) } ?? [:]
-        let rows = venues.map { row(for: $0, sweep: sweep[$0.slug]) }
+        // The one part of status that asks the servers: the venues' point-in-time windows.
+        let windows = await PITRStatus.read(venues.filter(\.enabled))
+        let rows = venues.map { row(for: $0, sweep: sweep[$0.slug], pitr: windows[$0.slug]) }
         let rank = Dictionary(uniqueKeysWithValues: Verdict.allCases.enumerated().map { ($1, $0) })
         return rows.enumerated().sorted { (rank[$0.element.verdict]!, $0.offset) < (rank[$1.element.verdict]!, $1.offset) }.map(\.element)
     }
 
-    func row(for venue: Venue, sweep: String?) -> Row {
+    func row(for venue: Venue, sweep: String?, pitr: PITRStatus? = nil) -> Row {
         let catalog = BackupCatalog(venue: venue)
         let entries = catalog.entries(now: now)
         let attempt = catalog.lastAttempt()
         var row = Row(venue: venue, verdict: .ok, reasons: [], latest: entries.latestRestorePoint, lastAttempt: attempt,
-                      lastVerified: PolicyJudge.lastVerified(entries), sweep: sweep)
+                      lastVerified: PolicyJudge.lastVerified(entries), sweep: sweep, pitr: pitr)
         guard venue.enabled else { row.verdict = .disabled; return row }
-        let breaches = PolicyJudge(policy: fleet.policy).breaches(of: venue, entries: entries, attempt: attempt, now: now)
+        let judge = PolicyJudge(policy: fleet.policy)
+        let breaches = judge.breaches(of: venue, entries: entries, attempt: attempt, now: now)
+            + (pitr.map { judge.breaches(ofArchive: $0, now: now) } ?? [])
         row.verdict = breaches.first.map { Verdict(rawValue: $0.rule.rawValue)! } ?? .ok
         row.reasons = breaches.map(\.text)
         return row

@@ -1,0 +1,53 @@
+import FleetModel
+import Foundation
+
+/// A venue's point-in-time recovery window as `status` shows it: from the provider (pgBackRest's
+/// backups) and the server (`pg_stat_archiver`).
+public struct PITRStatus: Sendable, Equatable, Codable {
+    public var provider: String
+    /// The first and last moments a `restore --at` can reach now.
+    public var earliest: Date?
+    public var latest: Date?
+    public var archiveLagSeconds: Double?
+    public var lastArchiveFailure: Date?
+    /// Why the window could not be read.
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case provider, earliest, latest, archiveLagSeconds = "archive_lag_seconds", lastArchiveFailure = "last_archive_failure", error
+    }
+
+    /// Reads the window of each `pitr:` venue (pgBackRest; Neon is not in this version), once per
+    /// stanza and server; nil for a venue without `pitr:`.
+    public static func read(_ venues: [Venue], connector: VenueConnector = VenueConnector()) async -> [String: PITRStatus] {
+        var result: [String: PITRStatus] = [:]
+        var byServer: [String: PITRStatus] = [:]
+        for venue in venues {
+            switch venue.pitr {
+            case .pgbackrest(let settings)?:
+                guard let info = try? connector.connectionInfo(for: venue, .direct) else {
+                    result[venue.slug] = PITRStatus(provider: "pgbackrest", error: "the venue's URL is not usable")
+                    continue
+                }
+                let key = settings.stanza + "\u{0}" + (settings.config ?? "") + "\u{0}" + FleetPreflight.serverKey(info)
+                if let known = byServer[key] { result[venue.slug] = known; continue }
+                var status = PITRStatus(provider: "pgbackrest")
+                do {
+                    let recovery = PgBackRestRecovery(settings: PgBackRestSetup(settings), source: info, now: { WallClock.now() })
+                    let window = try await withDeadline(min(venue.timeout, .seconds(120))) { try await recovery.window() }
+                    (status.earliest, status.latest, status.archiveLagSeconds) = (window.earliest, window.latest, window.archiveLagSeconds)
+                    status.lastArchiveFailure = window.archiver.lastFailedAt
+                } catch {
+                    status.error = SecretRedactor(venue: venue).redact(VenueError(error).description)
+                }
+                byServer[key] = status
+                result[venue.slug] = status
+            case .neon?:
+                result[venue.slug] = PITRStatus(provider: "neon", error: "the Neon window is not read by this version")
+            case nil:
+                continue
+            }
+        }
+        return result
+    }
+}
