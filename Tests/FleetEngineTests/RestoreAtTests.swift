@@ -151,3 +151,26 @@ extension RestoreAtTests {
         #expect(json.contains("\"pitr\": {") && json.contains("\"last_archive_failure\""))
     }
 }
+
+extension RestoreAtTests {
+    @Test func leftoversFindsOldScratchClustersByNameAndRemovesOnlyThose() async throws {
+        let parent = try scratchDirectory("pitr-leftovers")
+        var venue = Venue(slug: "gone", database: "gwi_pos_gone", url: "postgresql://127.0.0.1:1/gwi_pos_gone?connect_timeout=1",
+                          timeout: .seconds(5), backup: BackupPolicy(directory: parent + "/backups"))
+        venue.pitr = .pgbackrest(PgBackRestSettings(stanza: "venues", scratchDirectory: parent))
+        let old = parent + "/gwi-fleet-pitr-gone-20200101T000000Z-abcd"
+        let young = parent + "/gwi-fleet-pitr-gone-\(Timestamp.compact(Date()))-beef"
+        for directory in [old, young, parent + "/unrelated"] {
+            try FileManager.default.createDirectory(atPath: directory + "/base", withIntermediateDirectories: true)
+        }
+        let operation = LeftoversOperation(fleet: Fleet(path: parent + "/fleet.yaml", venues: [venue], reportsDirectory: parent + "/reports"))
+        let (decisions, _) = await operation.plan(olderThan: .seconds(7 * 86_400))
+        let scratch = decisions.filter { $0.database.kind == "pitr-scratch" }
+        #expect(scratch.map(\.database.name) == [old, young])
+        #expect(scratch.map(\.drop) == [true, false])
+        let dropped = await operation.drop(decisions)
+        #expect(dropped.filter { $0.database.kind == "pitr-scratch" }.allSatisfy { $0.error == nil })
+        #expect(!FileManager.default.fileExists(atPath: old))
+        #expect(FileManager.default.fileExists(atPath: young) && FileManager.default.fileExists(atPath: parent + "/unrelated"))
+    }
+}

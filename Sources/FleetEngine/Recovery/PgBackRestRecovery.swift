@@ -37,6 +37,11 @@ public struct PgBackRestSetup: Sendable {
 }
 
 extension PgBackRestSetup {
+    /// Where scratch clusters are made: `scratchDirectory`, else `$TMPDIR`, else /tmp.
+    var scratchParent: String {
+        scratchDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
     /// A venue's `pitr.pgbackrest` settings, everything else at its default.
     public init(_ settings: PgBackRestSettings) {
         self.init(stanza: settings.stanza, config: settings.config, scratchDirectory: settings.scratchDirectory)
@@ -127,10 +132,7 @@ public struct PgBackRestRecovery: Sendable {
         return value
     }
 
-    /// `scratchDirectory`, else `$TMPDIR`, else /tmp.
-    var scratchParent: String {
-        settings.scratchDirectory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-    }
+    var scratchParent: String { settings.scratchParent }
 
     /// The configured bin directory, or Debian's for the source's major version, with pg_ctl and postgres in it.
     func serverBinaries(major: Int) throws -> String {

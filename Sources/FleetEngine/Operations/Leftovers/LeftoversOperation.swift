@@ -39,6 +39,13 @@ public struct LeftoversOperation: Sendable {
                 decisions.append(Decision(server: server.server, database: database, drop: drop, reason: reason))
             }
         }
+        // Scratch clusters of point-in-time recoveries a killed run left on this host.
+        for (path, age) in ScratchLeftovers(fleet: fleet).found() {
+            let limit = Int(olderThan.components.seconds)
+            let old = (age ?? 0) >= limit
+            decisions.append(Decision(server: "this host", database: Coverage.Database(name: path, kind: "pitr-scratch", ageSeconds: age),
+                                      drop: old, reason: old ? "older than \(FleetDuration.format(olderThan))" : "younger than \(FleetDuration.format(olderThan)) (a recovery may still be running)"))
+        }
         return (decisions, servers.compactMap { server in server.error.map { (server.server, $0) } })
     }
 
@@ -47,6 +54,10 @@ public struct LeftoversOperation: Sendable {
         var result = decisions
         for index in result.indices where result[index].drop {
             let decision = result[index]
+            if decision.database.kind == "pitr-scratch" {
+                result[index].error = await ScratchLeftovers(fleet: fleet).remove(decision.database.name)
+                continue
+            }
             // Re-check the name: only ever one of ours.
             guard Coverage.leftover(decision.database.name) != nil else { continue }
             guard let venue = fleet.venues.first(where: { venue in

@@ -1,0 +1,47 @@
+import FleetModel
+import Foundation
+
+/// Scratch clusters of point-in-time recoveries that a killed gwi-fleet left behind
+/// (`gwi-fleet-pitr-<label>-<YYYYMMDDTHHMMSSZ>-<4 hex>` in a venue's `pitr.pgbackrest.scratch_dir`,
+/// or `$TMPDIR`): found by their name alone, removed (their postmaster stopped first: after a
+/// SIGKILL of gwi-fleet it keeps running) only when `leftovers --drop` asks.
+struct ScratchLeftovers: Sendable {
+    var fleet: Fleet
+
+    /// Every directory that holds scratch clusters of this fleet's venues.
+    var parents: [String] {
+        var seen: [String] = []
+        for venue in fleet.venues {
+            guard case .pgbackrest(let settings)? = venue.pitr else { continue }
+            let parent = PgBackRestSetup(settings).scratchParent
+            if !seen.contains(parent) { seen.append(parent) }
+        }
+        return seen
+    }
+
+    /// `(path, age in seconds)` of every scratch cluster found.
+    func found(now: Date = Date()) -> [(path: String, ageSeconds: Int?)] {
+        parents.flatMap { parent in
+            ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).sorted().compactMap { name -> (String, Int?)? in
+                guard let made = Self.madeAt(name) else { return nil }
+                return (parent + "/" + name, Int(now.timeIntervalSince(made)))
+            }
+        }
+    }
+
+    /// The time in a scratch directory's name; nil for any other name.
+    static func madeAt(_ name: String) -> Date? {
+        guard let match = name.wholeMatch(of: /gwi-fleet-pitr-[A-Za-z0-9_-]+-(\d{8}T\d{6}Z)-[0-9a-f]{4}/) else { return nil }
+        return Timestamp.parseCompact(String(match.1))
+    }
+
+    /// Stops the scratch cluster of `path` if it runs, and removes the directory; why not, or nil.
+    func remove(_ path: String) async -> String? {
+        guard Self.madeAt(URL(fileURLWithPath: path).lastPathComponent) != nil else { return "not a scratch cluster's name" }
+        let major = (try? String(contentsOfFile: path + "/PG_VERSION", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let owner: ClusterOwner
+        do { owner = try ClusterOwner.resolve(nil) } catch { return "\(error)" }
+        let cluster = ScratchCluster(directory: path, port: 0, binDirectory: "/usr/lib/postgresql/\(major ?? "0")/bin", owner: owner)
+        return await cluster.tearDown()
+    }
+}
