@@ -27,6 +27,11 @@ import TestSupport
         let root = try scratchDirectory("restore-at")
         let venue = venue(root: root)
         let tools = try await PgTools.locate()
+        // Another venue of the server is busy and vacuumed after the backup: its WAL touches pages
+        // the one-database recovery leaves zeroed. (The drill's PANIC "WAL contains references to
+        // invalid pages" came from an autovacuum on a real server; this does not reproduce it.)
+        _ = try await cluster.psql(database: "pitr_busy", sql: "DELETE FROM orders WHERE id % 3 = 0")
+        _ = try await cluster.psql(database: "pitr_busy", sql: "VACUUM orders")
         let otherVenueBefore = try await cluster.pgDump(database: "pitr_b")
         let t1 = try await cluster.commit(database: "pitr_d", sql: "INSERT INTO orders VALUES (1, 'one')")
         let t2 = try await cluster.commit(database: "pitr_d", sql: "INSERT INTO orders VALUES (2, 'two')")
@@ -94,7 +99,8 @@ import TestSupport
         #expect(RestoreOperation.parseMoment(text)?.timeIntervalSince1970 == seconds)
     }
 
-    @Test(arguments: ["2026-12-01 14:32:05", "2026-12-01T14:32Z", "yesterday", "2026-13-01T00:00:00Z", ""])
+    @Test(arguments: ["2026-12-01 14:32:05", "2026-12-01T14:32Z", "yesterday", "2026-13-01T00:00:00Z", "", "2026-02-30T04:43:33Z",
+                      "2026-12-01T24:00:00Z", "2026-12-01T14:32:60Z"])
     func momentsWithoutAZoneOrMalformedAreRefused(text: String) {
         #expect(RestoreOperation.parseMoment(text) == nil)
     }
@@ -168,6 +174,13 @@ extension RestoreAtTests {
         let scratch = decisions.filter { $0.database.kind == "pitr-scratch" }
         #expect(scratch.map(\.database.name) == [old, young])
         #expect(scratch.map(\.drop) == [true, false])
+        // While a run holds the venue's lock (a restore --at still recovering), nothing of it is removed.
+        let held = try await VenueLock.acquire(directory: try BackupCatalog.prepareDirectory(of: venue))
+        let refused = await operation.drop(decisions)
+        #expect(refused.first { $0.database.name == old }?.error?.hasPrefix("in use: a run holds gone's lock") == true)
+        #expect(FileManager.default.fileExists(atPath: old))
+        withExtendedLifetime(held) {}
+        _ = consume held
         let dropped = await operation.drop(decisions)
         #expect(dropped.filter { $0.database.kind == "pitr-scratch" }.allSatisfy { $0.error == nil })
         #expect(!FileManager.default.fileExists(atPath: old))

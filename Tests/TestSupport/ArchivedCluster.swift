@@ -13,7 +13,7 @@ public final class ArchivedCluster: Sendable {
     }()
 
     /// The shared cluster's venue databases, each with an empty `orders (id int PRIMARY KEY, note text)`.
-    public static let venueDatabases = ["pitr_a", "pitr_b", "pitr_c", "pitr_d"]
+    public static let venueDatabases = ["pitr_a", "pitr_b", "pitr_c", "pitr_d", "pitr_busy"]
 
     public let directory: String
     public let port: Int
@@ -100,6 +100,11 @@ public final class ArchivedCluster: Sendable {
                 }
                 try psql("postgres", "CREATE DATABASE \"\(database)\"")
                 try psql(database, schema)
+                // `pitr_busy` holds rows in the backup that the tests then delete and vacuum: the
+                // WAL of another venue touching pages a one-database recovery leaves zeroed.
+                if database == "pitr_busy" {
+                    try psql(database, "INSERT INTO orders SELECT g, 'busy' FROM generate_series(1, 20000) g")
+                }
             }
             backupStarted = Date()
             output = try Self.asPostgres(pgbackrest, ["--config=\(configPath)", "--stanza=\(stanza)",

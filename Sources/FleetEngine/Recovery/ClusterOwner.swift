@@ -37,12 +37,16 @@ struct ClusterOwner: Sendable {
     /// `program arguments`, run as the owner from `/`: the owner may not be allowed into
     /// gwi-fleet's working directory (`/root`), and pg_ctl will not start without one it can read.
     func process(_ executable: String, _ arguments: [String], grace: Duration = .seconds(5)) -> ChildProcess {
+        // An empty environment but PATH and the locale: nothing run here needs the venue's password
+        // or any other secret gwi-fleet was given (`password_env`, `identity_env` …), and a scratch
+        // postgres outlives a killed gwi-fleet with what it was started with.
+        let clean = ["/usr/bin/env", "-i", "-C", "/", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+                     executable] + arguments
         var child = if let user, let runuser {
-            ChildProcess(runuser, ["-u", user, "--", "/usr/bin/env", "-C", "/", executable] + arguments, grace: grace)
+            ChildProcess(runuser, ["-u", user, "--"] + clean, grace: grace)
         } else {
-            ChildProcess("/usr/bin/env", ["-C", "/", executable] + arguments, grace: grace)
+            ChildProcess(clean[0], Array(clean.dropFirst()), grace: grace)
         }
-        // Nothing run here needs the venue's password; keep it out of the cluster's environment.
         child.unsetEnvironment = ChildProcess.secretVariables
         return child
     }

@@ -37,7 +37,18 @@ struct ScratchLeftovers: Sendable {
 
     /// Stops the scratch cluster of `path` if it runs, and removes the directory; why not, or nil.
     func remove(_ path: String) async -> String? {
-        guard Self.madeAt(URL(fileURLWithPath: path).lastPathComponent) != nil else { return "not a scratch cluster's name" }
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        guard Self.madeAt(name) != nil else { return "not a scratch cluster's name" }
+        // A recovery still running holds its venue's lock: never pull its cluster from under it.
+        let label = name.dropFirst("gwi-fleet-pitr-".count).split(separator: "-").dropLast(2).joined(separator: "-")
+        var lock: VenueLock?
+        if let venue = fleet.venues.first(where: { $0.slug == label || $0.database == label }),
+           let directory = try? BackupCatalog.prepareDirectory(of: venue) {
+            do { lock = try await VenueLock.acquire(directory: directory) } catch {
+                return "in use: a run holds \(venue.slug)'s lock (a restore --at may be recovering); not removed"
+            }
+        }
+        defer { withExtendedLifetime(lock) {} }
         let major = (try? String(contentsOfFile: path + "/PG_VERSION", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         let owner: ClusterOwner
         do { owner = try ClusterOwner.resolve(nil) } catch { return "\(error)" }

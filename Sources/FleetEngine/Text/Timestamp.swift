@@ -44,7 +44,9 @@ public enum Timestamp {
     public static func parseRFC3339(_ text: String) -> Date? {
         let pattern = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?\s?(Z|z|[+-]\d{2}(?::?\d{2})?)$/
         guard let match = text.wholeMatch(of: pattern) else { return nil }
-        guard let utc = parse("\(match.1)-\(match.2)-\(match.3)T\(match.4):\(match.5):\(match.6)\(match.7 ?? "")Z") else { return nil }
+        guard let utc = parse("\(match.1)-\(match.2)-\(match.3)T\(match.4):\(match.5):\(match.6)\(match.7 ?? "")Z"),
+              // A date that does not exist (February 30th, 24:00, second 60) is refused, not rolled over.
+              compact(utc) == "\(match.1)\(match.2)\(match.3)T\(match.4)\(match.5)\(match.6)Z" else { return nil }
         let zone = match.8
         guard zone != "Z" && zone != "z" else { return utc }
         let digits = zone.dropFirst().filter(\.isNumber)
