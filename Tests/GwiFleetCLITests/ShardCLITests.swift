@@ -60,6 +60,9 @@ import TestSupport
         #expect(incomplete.status == 1)
         #expect(incomplete.stderr.contains("is missing"), "\(incomplete.stderr)")
         for slug in removedVenues { #expect(incomplete.stderr.contains(slug), "\(slug)") }
+        // The merged report is still written (it fails the run), privately (0600).
+        let mode = (try FileManager.default.attributesOfItem(atPath: directory.path + "/m1.json")[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
 
         // One shard run again with another count: its venues are covered twice, and it is another run.
         let again = try await CLI.run(["backup", "--shard", "1/3", "--fleet", directory.fleet, "--reports-dir", directory.path + "/again"])

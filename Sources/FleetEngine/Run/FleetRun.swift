@@ -117,10 +117,11 @@ public struct FleetRun: Sendable {
         stream.finish()
         phase.deliver()
         await withTaskCancellationHandler { await delivery.value } onCancel: { delivery.cancel() }
-        if phase.deliveryStopped { report.interrupted = true }
-        let before = report.jsonText
-        for sink in sinks { sink.complete(&report) }
-        if let savedAt, report.jsonText != before { try? report.resave(at: savedAt) }
+        // Not encoded twice to find out: the sinks say whether they added anything.
+        var added = phase.deliveryStopped
+        if added { report.interrupted = true }
+        for sink in sinks where sink.complete(&report) { added = true }
+        if let savedAt, added { try? report.resave(at: savedAt) }
         let (directory, days, current) = (fleet.reportsDirectory, fleet.reportsKeepDays, savedAt)
         await BlockingExecutor.shared.run { Self.pruneReports(in: directory, olderThanDays: days, keeping: current) }
         return (report, savedAt)

@@ -12,10 +12,11 @@ public enum RunEvent: Sendable {
 /// Events arrive one at a time, in order; a slow sink delays later events, never the venues' work.
 public protocol RunSink: Sendable {
     func receive(_ event: RunEvent) async
-    /// Adds to the report once the run has ended (the notifications delivered…); it is saved again after.
-    func complete(_ report: inout RunReport)
+    /// Adds to the report once the run has ended (the notifications delivered…); true when it
+    /// added something, and the report is then saved again.
+    func complete(_ report: inout RunReport) -> Bool
 }
 
 extension RunSink {
-    public func complete(_ report: inout RunReport) {}
+    public func complete(_ report: inout RunReport) -> Bool { false }
 }

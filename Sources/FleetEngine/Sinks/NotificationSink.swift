@@ -44,9 +44,11 @@ public final class NotificationSink: RunSink {
     /// What was sent where, for the report.
     public var deliveries: [NotificationDelivery] { results.withLock { $0 } }
 
-    public func complete(_ report: inout RunReport) {
+    public func complete(_ report: inout RunReport) -> Bool {
         let sent = deliveries
-        if !sent.isEmpty { report.notifications = sent }
+        guard !sent.isEmpty else { return false }
+        report.notifications = sent
+        return true
     }
 
     func applies(_ target: NotifyTarget, to command: String) -> Bool {
