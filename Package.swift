@@ -60,7 +60,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["PostgresClient"],
-            path: "Tests/TestSupport"
+            path: "Tests/TestSupport",
+            exclude: ["neon_test_server.py"]
         ),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),

@@ -352,10 +352,33 @@ struct Reader {
                 stanza: stanza, config: settings["config"].flatMap { string($0.value, key: path + ".config", venue: venue) }.map(absolute),
                 scratchDirectory: settings["scratch_dir"].flatMap { string($0.value, key: path + ".scratch_dir", venue: venue) }.map(absolute)))
         }
+        return neon(settings, key: path, node: entry.value, venue: venue).map(PITRPolicy.neon)
+    }
+
+    /// `verify.scratch`: `{neon: {…}}`, a Neon branch per verify run for the scratch databases.
+    mutating func scratch(_ node: Node, key: String, venue: String?) -> NeonSettings? {
+        guard let map = mapping(node, key: key, venue: venue, allowed: ["neon"]) else { return nil }
+        guard let entry = map["neon"] else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "give `neon:` (project_id, api_key_env, …)"))
+            return nil
+        }
+        guard let settings = mapping(entry.value, key: key + ".neon", venue: venue, allowed: Self.neonKeys) else { return nil }
+        return neon(settings, key: key + ".neon", node: entry.value, venue: venue)
+    }
+
+    /// The keys of a `neon:` mapping (`pitr.neon`, `verify.scratch.neon`).
+    mutating func neon(_ settings: [String: (key: Node, value: Node)], key path: String, node: Node, venue: String?) -> NeonSettings? {
+        func required(_ field: String, example: String) -> String? {
+            guard let found = settings[field] else {
+                problems.append(FleetFileProblem(venue: venue, key: path + "." + field, line: line(node), message: "missing: \(example)"))
+                return nil
+            }
+            return string(found.value, key: path + "." + field, venue: venue)
+        }
         guard let project = required("project_id", example: "the Neon project, e.g. round-forest-123456"),
               let keyEnv = required("api_key_env", example: "the environment variable holding the Neon API key") else { return nil }
         guard keyEnv.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
-            problems.append(FleetFileProblem(venue: venue, key: path + ".api_key_env", line: line(entry.value), message: "`\(keyEnv)` is not an environment variable name"))
+            problems.append(FleetFileProblem(venue: venue, key: path + ".api_key_env", line: line(node), message: "`\(keyEnv)` is not an environment variable name"))
             return nil
         }
         var neon = NeonSettings(projectID: project, apiKeyEnv: keyEnv)
@@ -367,7 +390,7 @@ struct Reader {
             }
             neon.apiURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
-        return .neon(neon)
+        return neon
     }
 
     mutating func remote(_ node: Node, key: String, venue: String?) -> RemotePolicy? {
@@ -578,5 +601,6 @@ struct SettingKey {
     static var verify: [SettingKey] { [
         .field("scratch_url", \.scratchURL) { $0.string($1, key: $2, venue: $3) },
         .field("tables", \.verifyTables) { $0.stringList($1, key: $2, venue: $3) },
+        .field("scratch", \.scratchNeon) { $0.scratch($1, key: $2, venue: $3) },
     ] }
 }

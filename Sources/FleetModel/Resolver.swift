@@ -52,6 +52,9 @@ public struct Resolver: Sendable {
         if let timeout = resolved.timeout, timeout > Venue.maximumTimeout {
             problem("timeout", "at most \(FleetDuration.format(Venue.maximumTimeout)), got \(FleetDuration.format(timeout))")
         }
+        if resolved.scratchURL != nil && resolved.scratchNeon != nil {
+            problem("verify.scratch", "give `verify.scratch_url` or `verify.scratch.neon`, not both")
+        }
         guard valid else { return nil }
         let fill = { (template: String) in Self.fill(template, slug: slug, underscored: underscored, database: database) }
         return Venue(
@@ -68,7 +71,8 @@ public struct Resolver: Sendable {
             verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
             maxBackupAge: resolved.maxAge ?? defaultMaxBackupAge,
             line: entry.line, kind: entry.kind ?? .venue, pitr: resolved.pitr,
-            origin: entry.line.map { entry.origin == "fleet file" ? "fleet file line \($0)" : entry.origin } ?? entry.origin)
+            origin: entry.line.map { entry.origin == "fleet file" ? "fleet file line \($0)" : entry.origin } ?? entry.origin,
+            scratchNeon: resolved.scratchNeon)
     }
 
     /// Fills `{database}`, `{slug}` and `{slug_}` into a connection string: percent-encoded in a

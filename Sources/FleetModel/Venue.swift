@@ -35,6 +35,8 @@ public struct Venue: Sendable, Equatable {
     public static let maximumTimeout = Duration.seconds(7 * 86_400)
     /// Server for `verify`'s scratch databases; the venue's own server (direct URL) when nil.
     public var scratchURL: String?
+    /// `verify.scratch.neon`: the scratch databases go on a Neon branch made for each verify run.
+    public var scratchNeon: NeonSettings?
     /// Tables whose rows `sweep` counts (`verify.tables`).
     public var verifyTables: [String]
     /// A latest complete backup older than this is a `sweep` warning (`backup.max_age`).
@@ -50,8 +52,9 @@ public struct Venue: Sendable, Equatable {
                 tags: [String] = [], enabled: Bool = true, timeout: Duration = Fleet.defaultTimeout,
                 backup: BackupPolicy, scratchURL: String? = nil, verifyTables: [String] = Venue.defaultVerifyTables,
                 maxBackupAge: Duration = Venue.defaultMaxBackupAge, line: Int? = nil, kind: VenueKind = .venue,
-                pitr: PITRPolicy? = nil, origin: String = "fleet file") {
+                pitr: PITRPolicy? = nil, origin: String = "fleet file", scratchNeon: NeonSettings? = nil) {
         self.pitr = pitr
+        self.scratchNeon = scratchNeon
         self.slug = slug
         self.kind = kind
         self.origin = origin

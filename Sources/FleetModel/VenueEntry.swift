@@ -17,6 +17,7 @@ public struct VenueSettings: Sendable, Equatable {
     public var keepMin: Int?
     public var maxAge: Duration?
     public var scratchURL: String?
+    public var scratchNeon: NeonSettings?
     public var verifyTables: [String]?
     public var pitr: PITRPolicy?
 

@@ -115,8 +115,11 @@ struct VerifyCommand: VenueCommand {
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
         let selection: VerifyOperation.Selection = backup.map { .file($0) } ?? (all ? .all : .latest)
-        let operation = VerifyOperation(tools: try await locateTools(), selection: selection, source: from)
-        return RunPlan(operation: { try await operation.run($0) })
+        var operation = VerifyOperation(tools: try await locateTools(), selection: selection, source: from)
+        let branches = VerifyScratchBranches()
+        operation.scratchBranches = branches
+        return RunPlan(operation: { [operation] in try await operation.run($0) },
+                       conclude: { _ in FleetRun.Conclusion(problems: await branches.finish()) })
     }
 }
 

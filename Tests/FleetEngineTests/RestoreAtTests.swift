@@ -43,7 +43,7 @@ import TestSupport
         var dry = RestoreOperation(tools: tools, target: .newDatabase("pitr_d_at_t2"))
         (dry.at, dry.dryRun) = (t2, true)
         let plan = try await dry.run(venue)
-        #expect(plan.summary.contains("would recover pitr_d at \(Timestamp.iso8601(t2)) from pgbackrest backup set \(cluster.fullBackupLabel)"),
+        #expect(plan.summary.contains("would recover pitr_d at \(Timestamp.iso8601(t2)) through pgbackrest from backup set \(cluster.fullBackupLabel)"),
                 "\(plan.summary)")
         #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = 'pitr_d_at_t2'") == "0\n")
         #expect(files(in: root + "/backups/pitr-d").filter { !$0.hasPrefix(".") }.isEmpty)

@@ -13,7 +13,11 @@ public final class ArchivedCluster: Sendable {
     }()
 
     /// The shared cluster's venue databases, each with an empty `orders (id int PRIMARY KEY, note text)`.
-    public static let venueDatabases = ["pitr_a", "pitr_b", "pitr_c", "pitr_d", "pitr_busy"]
+    public static let venueDatabases = ["pitr_a", "pitr_b", "pitr_c", "pitr_d", "pitr_busy", "neon_a", "neon_b", "neon_v"]
+
+    /// The `postgres` role's password: the cluster trusts every local connection, but a recovered
+    /// copy that asks for passwords gets this one.
+    public static let superuserPassword = "archived-\(UUID().uuidString.prefix(8))"
 
     public let directory: String
     public let port: Int
@@ -93,6 +97,9 @@ public final class ArchivedCluster: Sendable {
         do {
             let pgbackrest = try Self.findPgBackRest()
             try Self.asPostgres(pgbackrest, ["--config=\(configPath)", "--stanza=\(stanza)", "stanza-create"])
+            // Trusted here; a copy that asks for passwords (a Neon branch in the tests) takes this one.
+            _ = try Shell.run(binDirectory + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(started), "-U", "postgres",
+                                                       "-d", "postgres", "-c", "ALTER ROLE postgres PASSWORD '\(Self.superuserPassword)'"])
             for database in databases {
                 let psql = { (database: String, sql: String) in
                     _ = try Shell.run(binDirectory + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", directory, "-p", String(started),

@@ -58,15 +58,18 @@ public struct BackupManifest: Codable, Sendable, Equatable {
         public var recoveredTo: Date
         /// The base backup the recovery started from (pgBackRest's label).
         public var baseBackup: String?
+        /// Neon: the branch made at the target (deleted once dumped).
+        public var branch: String?
 
-        public init(provider: String, target: Date, recoveredTo: Date, baseBackup: String?) {
+        public init(provider: String, target: Date, recoveredTo: Date, baseBackup: String?, branch: String? = nil) {
             self.provider = provider
             self.target = target
             self.recoveredTo = recoveredTo
             self.baseBackup = baseBackup
+            self.branch = branch
         }
 
-        enum CodingKeys: String, CodingKey { case provider, target, recoveredTo = "recovered_to", baseBackup = "base_backup" }
+        enum CodingKeys: String, CodingKey { case provider, target, branch, recoveredTo = "recovered_to", baseBackup = "base_backup" }
     }
 
     /// `{"tool": "age", "recipients": ["sha256:…"]}`

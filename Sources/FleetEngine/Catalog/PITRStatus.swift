@@ -17,8 +17,8 @@ public struct PITRStatus: Sendable, Equatable, Codable {
         case provider, earliest, latest, archiveLagSeconds = "archive_lag_seconds", lastArchiveFailure = "last_archive_failure", error
     }
 
-    /// Reads the window of each `pitr:` venue (pgBackRest; Neon is not in this version), once per
-    /// stanza and server; nil for a venue without `pitr:`.
+    /// Reads the window of each `pitr:` venue, once per stanza and server (pgBackRest) or project
+    /// and branch (Neon: its history retention; no archive to lag); nil for a venue without `pitr:`.
     public static func read(_ venues: [Venue], connector: VenueConnector = VenueConnector()) async -> [String: PITRStatus] {
         var result: [String: PITRStatus] = [:]
         var byServer: [String: PITRStatus] = [:]
@@ -42,8 +42,19 @@ public struct PITRStatus: Sendable, Equatable, Codable {
                 }
                 byServer[key] = status
                 result[venue.slug] = status
-            case .neon?:
-                result[venue.slug] = PITRStatus(provider: "neon", error: "the Neon window is not read by this version")
+            case .neon(let settings)?:
+                let key = "neon\u{0}" + settings.apiURL + "\u{0}" + settings.projectID + "\u{0}" + (settings.branch ?? "")
+                if let known = byServer[key] { result[venue.slug] = known; continue }
+                var status = PITRStatus(provider: "neon")
+                do {
+                    let neon = try NeonRecovery(settings, environment: connector.environment)
+                    let window = try await withDeadline(min(venue.timeout, .seconds(120))) { try await neon.window() }
+                    (status.earliest, status.latest, status.archiveLagSeconds) = (window.earliest, window.latest, 0)
+                } catch {
+                    status.error = SecretRedactor(venue: venue).redact(VenueError(error).description)
+                }
+                byServer[key] = status
+                result[venue.slug] = status
             case nil:
                 continue
             }

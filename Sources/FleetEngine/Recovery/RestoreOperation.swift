@@ -71,9 +71,9 @@ public struct RestoreOperation: Sendable {
             let dump = PointInTimeDump(tools: tools, connector: connector)
             if dryRun {
                 let plan = try await dump.plan(venue, at: at)
-                return RestoreResult(backup: plan.baseBackup.map { "\(plan.provider) backup set \($0)" } ?? plan.provider,
-                                     summary: "would recover \(venue.database) at \(Timestamp.iso8601(at)) from \(plan.provider) backup set \(plan.baseBackup ?? "?")"
-                                        + " (recoverable \(plan.window.earliest.map(Timestamp.iso8601) ?? "?") to \(plan.window.latest.map(Timestamp.iso8601) ?? "?"))"
+                return RestoreResult(backup: plan.provider + (plan.startsFrom.map { " " + $0 } ?? ""),
+                                     summary: "would recover \(venue.database) at \(Timestamp.iso8601(at)) through \(plan.provider) from \(plan.startsFrom ?? "?")"
+                                        + " (recoverable \(plan.earliest.map(Timestamp.iso8601) ?? "?") to \(plan.latest.map(Timestamp.iso8601) ?? "?"))"
                                         + ", then restore it \(target.description(venue))")
             }
             let manifest = try await dump.take(venue, at: at)
@@ -87,7 +87,8 @@ public struct RestoreOperation: Sendable {
         var result = try await restore(entry, of: venue, staged: staged, latest: backupFile == nil, directory: directory)
         if let pitr {
             result.pitr = pitr
-            result.summary = "as at \(Timestamp.iso8601(pitr.target)) (last commit replayed \(Timestamp.iso8601(pitr.recoveredTo))): " + result.summary
+            let recovered = pitr.provider == "neon" ? "Neon branch made at" : "last commit replayed"
+            result.summary = "as at \(Timestamp.iso8601(pitr.target)) (\(recovered) \(Timestamp.iso8601(pitr.recoveredTo))): " + result.summary
         }
         return result
     }

@@ -46,7 +46,15 @@ public struct LeftoversOperation: Sendable {
             decisions.append(Decision(server: "this host", database: Coverage.Database(name: path, kind: "pitr-scratch", ageSeconds: age),
                                       drop: old, reason: old ? "older than \(FleetDuration.format(olderThan))" : "younger than \(FleetDuration.format(olderThan)) (a recovery may still be running)"))
         }
-        return (decisions, servers.compactMap { server in server.error.map { (server.server, $0) } })
+        // Branches of point-in-time restores and verify runs a killed run left in Neon projects.
+        let neon = await NeonLeftovers(fleet: fleet, environment: connector.environment).found()
+        for branch in neon.branches {
+            let limit = Int(olderThan.components.seconds)
+            let old = (branch.ageSeconds ?? 0) >= limit
+            decisions.append(Decision(server: branch.server, database: Coverage.Database(name: branch.name, kind: "neon-branch", ageSeconds: branch.ageSeconds),
+                                      drop: old, reason: old ? "older than \(FleetDuration.format(olderThan))" : "younger than \(FleetDuration.format(olderThan)) (a run may still use it)"))
+        }
+        return (decisions, servers.compactMap { server in server.error.map { (server.server, $0) } } + neon.unreadable)
     }
 
     /// Drops what the plan says to drop; returns the plan with any errors filled in.
@@ -54,6 +62,11 @@ public struct LeftoversOperation: Sendable {
         var result = decisions
         for index in result.indices where result[index].drop {
             let decision = result[index]
+            if decision.database.kind == "neon-branch" {
+                result[index].error = await NeonLeftovers(fleet: fleet, environment: connector.environment)
+                    .remove(decision.database.name, server: decision.server)
+                continue
+            }
             if decision.database.kind == "pitr-scratch" {
                 result[index].error = await ScratchLeftovers(fleet: fleet).remove(decision.database.name)
                 continue

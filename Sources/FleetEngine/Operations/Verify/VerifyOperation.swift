@@ -21,6 +21,8 @@ public struct VerifyOperation: Sendable {
     /// temporary directory and their verification records go back to it.
     public var source: BackupSource
     public var remoteEnvironment: [String: String?]
+    /// The run's Neon scratch branches, for venues with `verify.scratch.neon`.
+    public var scratchBranches: VerifyScratchBranches?
 
     public init(tools: PgTools, connector: VenueConnector = VenueConnector(), selection: Selection = .latest,
                 source: BackupSource = .local, remoteEnvironment: [String: String?] = [:]) {
@@ -81,7 +83,7 @@ public struct VerifyOperation: Sendable {
         }
 
         let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
-        let server = try connector.scratchServer(for: venue)
+        let server = try await scratchServer(for: venue)
         try await dropLeftoverScratchDatabases(of: venue, on: server, restorer: restorer)
 
         var results: [VerifyResult.Backup] = []
@@ -103,6 +105,18 @@ public struct VerifyOperation: Sendable {
         try await staged.returnRecords()
         if !failures.isEmpty { throw FleetEngineError.verificationFailed(VenueError(failures.joined(separator: "; "))) }
         return VerifyResult(backups: results)
+    }
+
+    /// `verify.scratch.neon`: the run's branch, reached with the venue's own role and password;
+    /// else `verify.scratch_url` or the venue's server.
+    func scratchServer(for venue: Venue) async throws -> DatabaseRestorer.Server {
+        guard let neon = venue.scratchNeon else { return try connector.scratchServer(for: venue) }
+        guard let scratchBranches else {
+            throw FleetEngineError.refused(VenueError(step: "verify", "verify.scratch.neon needs the run's scratch branches"))
+        }
+        let runID: String = if case .string(let id)? = RunContext.logger[metadataKey: "run"] { id } else { Timestamp.compact(WallClock.now()) }
+        let host = try await scratchBranches.host(for: neon, runID: runID)
+        return DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct).onHost(host))
     }
 
     /// One backup: never throws, so the record says how far it got. The second value is set when

@@ -1,0 +1,63 @@
+import FleetModel
+import Foundation
+
+/// `verify.scratch.neon`: restore tests off the production compute. One branch per verify run
+/// and Neon project (`gwi-fleet-verify-<run id>`, at the head of the venues' branch, with a
+/// read-write endpoint of its own), made when the first venue needs it; every venue's scratch
+/// database goes there; `finish` deletes the branches at the end of the run, whatever happened.
+public actor VerifyScratchBranches {
+    struct Branch: Sendable {
+        var api: NeonAPI
+        var id: String
+        var name: String
+        var host: String
+    }
+
+    private var branches: [String: Task<Branch, Error>] = [:]
+    private let environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// The host of the run's branch for `settings`, made on first use. A branch that could not be
+    /// made fails every venue that needs it with the same error (it is not tried again per venue).
+    func host(for settings: NeonSettings, runID: String) async throws -> String {
+        let key = settings.apiURL + "\u{0}" + settings.projectID + "\u{0}" + (settings.branch ?? "")
+        if let making = branches[key] { return try await making.value.host }
+        let environment = self.environment
+        let name = "gwi-fleet-verify-" + runID
+        // A task of its own: a venue cancelled meanwhile does not leave a half-made branch.
+        let making = Task<Branch, Error> {
+            let recovery = try NeonRecovery(settings, environment: environment)
+            let parent = try await recovery.api.parentBranch()
+            let created = try await recovery.api.createBranch(name: name, parent: parent.id, at: nil, endpointType: "read_write")
+            do {
+                try await recovery.api.waitUntilFinished(created.operations ?? [], what: "scratch branch \(name)",
+                                                         until: ContinuousClock.now + recovery.readyTimeout)
+                guard let host = created.endpoints?.first?.host, !host.isEmpty else {
+                    throw NeonError.unexpectedAnswer(step: "create branch \(name)", detail: "no endpoint in the answer")
+                }
+                return Branch(api: recovery.api, id: created.branch.id, name: name, host: host)
+            } catch {
+                _ = await recovery.api.deleteBranch(created.branch.id, name: name)
+                throw error
+            }
+        }
+        branches[key] = making
+        return try await making.value.host
+    }
+
+    /// Deletes every branch this run made; the problems (a branch left behind), for the report.
+    public func finish() async -> [String] {
+        var problems: [String] = []
+        for making in branches.values {
+            guard let branch = try? await making.value else { continue }
+            if let problem = await branch.api.deleteBranch(branch.id, name: branch.name) {
+                problems.append(NeonError.branchLeftBehind(name: branch.name, reason: problem).description)
+            }
+        }
+        branches = [:]
+        return problems
+    }
+}

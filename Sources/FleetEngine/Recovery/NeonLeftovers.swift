@@ -1,0 +1,56 @@
+import FleetModel
+import Foundation
+
+/// Branches a killed gwi-fleet left in the fleet's Neon projects (`gwi-fleet-pitr-…` of a
+/// point-in-time restore, `gwi-fleet-verify-…` of a verify run): found by their name, aged by
+/// Neon's `created_at`, deleted only when `leftovers --drop` asks.
+struct NeonLeftovers: Sendable {
+    var fleet: Fleet
+    var environment: [String: String]
+
+    /// `server` as leftovers shows it: `neon project round-forest-123456`.
+    static func server(_ settings: NeonSettings) -> String { "neon project \(settings.projectID)" }
+
+    /// Every Neon project the fleet names (`pitr.neon`, `verify.scratch.neon`), once.
+    var projects: [NeonSettings] {
+        var seen: [NeonSettings] = []
+        for venue in fleet.venues {
+            var named: [NeonSettings] = []
+            if case .neon(let settings)? = venue.pitr { named.append(settings) }
+            if let scratch = venue.scratchNeon { named.append(scratch) }
+            for settings in named where !seen.contains(where: { $0.apiURL == settings.apiURL && $0.projectID == settings.projectID }) {
+                seen.append(settings)
+            }
+        }
+        return seen
+    }
+
+    /// Our branches of each project, with their age; projects that could not be read.
+    func found(now: Date = WallClock.now()) async -> (branches: [(server: String, name: String, ageSeconds: Int?)], unreadable: [(String, String)]) {
+        var branches: [(String, String, Int?)] = []
+        var unreadable: [(String, String)] = []
+        for settings in projects {
+            do {
+                for branch in try await NeonAPI(settings, environment: environment).branches() where NeonRecovery.isOurs(branch.name) {
+                    branches.append((Self.server(settings), branch.name, branch.created.map { Int(now.timeIntervalSince($0)) }))
+                }
+            } catch {
+                unreadable.append((Self.server(settings), "\(error)"))
+            }
+        }
+        return (branches, unreadable)
+    }
+
+    /// Deletes our branch `name` of the project `server` names; why not, or nil.
+    func remove(_ name: String, server: String) async -> String? {
+        guard NeonRecovery.isOurs(name) else { return "not a branch gwi-fleet makes" }
+        guard let settings = projects.first(where: { Self.server($0) == server }) else { return "no venue names \(server) now" }
+        do {
+            let api = try NeonAPI(settings, environment: environment)
+            guard let branch = try await api.branches().first(where: { $0.name == name }) else { return nil }
+            return await api.deleteBranch(branch.id, name: name)
+        } catch {
+            return "\(error)"
+        }
+    }
+}
