@@ -91,9 +91,11 @@ public final class NeonTestServer: Sendable {
         try? String(contentsOfFile: directory + "/deleted/\(name).log", encoding: .utf8)
     }
 
-    /// Makes the operations of branches created from now on end `failed` (or not).
-    public func failOperations(_ fail: Bool) throws {
-        try JSONSerialization.data(withJSONObject: ["fail_operations": fail]).write(to: URL(fileURLWithPath: directory + "/control.json"))
+    /// Makes the operations of branches created from now on end `failed` (or not), or take
+    /// `delaySeconds` longer.
+    public func failOperations(_ fail: Bool, delaySeconds: Double = 0) throws {
+        try JSONSerialization.data(withJSONObject: ["fail_operations": fail, "delay_seconds": delaySeconds])
+            .write(to: URL(fileURLWithPath: directory + "/control.json"))
     }
 
     /// Makes a branch of the default branch without an endpoint (nothing runs for it).

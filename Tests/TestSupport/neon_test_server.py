@@ -10,8 +10,8 @@ every request is logged (method, path, body, whether the token was right) as a J
 Usage: neon_test_server.py PORT STATE_DIR CONFIG.json
 CONFIG: api_key, project_id, history_retention_seconds, main_created_at, stanza,
         pgbackrest_config, bin_dir, pg_port
-STATE_DIR/control.json (optional, read on each request): {"fail_operations": true} makes the
-create_branch operation of new branches end "failed".
+STATE_DIR/control.json (optional, read for each new branch): {"fail_operations": true} makes the
+operations of new branches end "failed"; {"delay_seconds": N} keeps them running N seconds longer.
 """
 import datetime, http.server, json, os, re, shutil, socket, subprocess, sys, threading, time, uuid
 
@@ -95,6 +95,11 @@ def make_cluster(branch, endpoint, operations):
             control = json.load(open(os.path.join(STATE, "control.json")))
         if control.get("fail_operations"):
             raise RuntimeError("injected failure: the compute did not start")
+        deadline = time.time() + control.get("delay_seconds", 0)
+        while time.time() < deadline and branch["id"] in BRANCHES:
+            time.sleep(0.1)
+        if branch["id"] not in BRANCHES:
+            raise RuntimeError("the branch was deleted while it was being made")
         os.makedirs(directory, mode=0o700)
         if os.getuid() == 0:
             shutil.chown(directory, "postgres", "postgres")

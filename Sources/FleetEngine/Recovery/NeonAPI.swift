@@ -147,6 +147,19 @@ struct NeonAPI: Sendable {
         }.value
     }
 
+    /// Deletes the branch called `name` if there is one (a create whose answer never came).
+    func deleteBranch(named name: String) async -> String? {
+        let api = self
+        return await Task.detached { () -> String? in
+            do {
+                guard let branch = try await api.branches().first(where: { $0.name == name }) else { return nil }
+                return await api.deleteBranch(branch.id, name: name)
+            } catch {
+                return "\(error)"
+            }
+        }.value
+    }
+
     private struct EmptyAnswer: Decodable {}
     /// `{"code": "…", "message": "…"}`, Neon's error body.
     private struct ErrorAnswer: Decodable { var message: String?; var code: String? }

@@ -70,7 +70,17 @@ struct NeonRecovery: Sendable {
     /// and deletes the branch whatever happens.
     func withBranch<T: Sendable>(named name: String, parent: String, at moment: Date?, endpointType: String, what: String,
                                  _ body: (NeonAPI.CreatedBranch, String) async throws -> T) async throws -> T {
-        let created = try await api.createBranch(name: name, parent: parent, at: moment, endpointType: endpointType)
+        let created: NeonAPI.CreatedBranch
+        do {
+            created = try await api.createBranch(name: name, parent: parent, at: moment, endpointType: endpointType)
+        } catch {
+            // Interrupted or unanswered after Neon may have made it: find it by its name.
+            if let problem = await api.deleteBranch(named: name) {
+                RunContext.logger.error("Neon branch may be left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
+            }
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
         let value: T
         do {
             try await api.waitUntilFinished(created.operations ?? [], what: what, until: ContinuousClock.now + readyTimeout)
