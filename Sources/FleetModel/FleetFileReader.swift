@@ -357,9 +357,11 @@ struct Reader {
 
     /// `verify.scratch`: `{neon: {…}}`, a Neon branch per verify run for the scratch databases.
     mutating func scratch(_ node: Node, key: String, venue: String?) -> NeonSettings? {
+        let known = problems.count
         guard let map = mapping(node, key: key, venue: venue, allowed: ["neon"]) else { return nil }
         guard let entry = map["neon"] else {
-            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "give `neon:` (project_id, api_key_env, …)"))
+            // An unknown key in its place is problem enough.
+            if problems.count == known { problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "give `neon:` (project_id, api_key_env, …)")) }
             return nil
         }
         guard let settings = mapping(entry.value, key: key + ".neon", venue: venue, allowed: Self.neonKeys) else { return nil }

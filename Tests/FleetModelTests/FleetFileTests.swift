@@ -218,6 +218,38 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         }
     }
 
+    @Test func verifyScratchOnNeonIsReadLikePitrNeonAndExcludesScratchURL() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+              verify:
+                scratch:
+                  neon: {project_id: round-forest-123456, api_key_env: NEON_API_KEY, branch: main}
+            venues:
+              - slug: a
+            """)
+        #expect(fleet.venues[0].scratchNeon == NeonSettings(projectID: "round-forest-123456", branch: "main", apiKeyEnv: "NEON_API_KEY"))
+        #expect { try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+            venues:
+              - slug: a
+                verify: {scratch_url: "postgresql://y/z", scratch: {neon: {project_id: p, api_key_env: K}}}
+              - slug: b
+                verify: {scratch: {pgbackrest: {stanza: v}}}
+              - slug: c
+                verify: {scratch: {neon: {api_key_env: K}}}
+            """) } throws: { error in
+            let problems = (error as? FleetFileError)?.problems.map { "\($0.venue ?? ""): \($0.key ?? ""): \($0.message)" } ?? []
+            return problems.count == 3
+                && problems[0] == "a: verify.scratch: give `verify.scratch_url` or `verify.scratch.neon`, not both"
+                && problems[1].hasPrefix("b: verify.scratch.pgbackrest: unknown key")
+                && problems[2] == "c: verify.scratch.neon.project_id: missing: the Neon project, e.g. round-forest-123456"
+        }
+    }
+
     @Test func remoteRetentionOutOfRangeIsAProblemNotClamped() throws {
         let yaml = """
             version: 1
