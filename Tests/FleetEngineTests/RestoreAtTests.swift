@@ -91,6 +91,18 @@ import TestSupport
         await #expect { _ = try await none.run(venue) } throws: { "\($0)".contains("has no `pitr:` settings") }
         #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = 'pitr_d_never'") == "0\n")
         #expect(files(in: root).filter { $0.hasPrefix("gwi-fleet-pitr-") }.isEmpty)
+
+        // What the target itself refuses is refused before a recovery is made for nothing.
+        var busy = self.venue(root: root)
+        (busy.slug, busy.database) = ("pitr-busy", "pitr_busy")
+        var unconfirmed = RestoreOperation(tools: tools, target: .replace)
+        unconfirmed.at = Date().addingTimeInterval(-1)
+        await #expect { _ = try await unconfirmed.run(busy) } throws: { "\($0)".contains("holds") && "\($0)".contains("pass --yes") }
+        var taken = RestoreOperation(tools: tools, target: .newDatabase("pitr_b"))
+        taken.at = Date().addingTimeInterval(-1)
+        await #expect { _ = try await taken.run(busy) } throws: { "\($0)".contains("database pitr_b already exists") }
+        #expect(files(in: root).filter { $0.hasPrefix("gwi-fleet-pitr-") }.isEmpty)
+        #expect(files(in: root + "/backups/pitr-busy").filter { !$0.hasPrefix(".") }.isEmpty, "no pitr dump was taken")
     }
 
     @Test(arguments: [("2026-12-01T14:32:05Z", 1_796_135_525.0), ("2026-12-01 14:32:05+02:00", 1_796_128_325.0),

@@ -62,13 +62,16 @@ public struct RestoreOperation: Sendable {
 
     public func run(_ venue: Venue) async throws -> RestoreResult {
         let directory = try BackupCatalog.prepareDirectory(of: venue)
-        let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
+        // A dry run only reads: it neither waits for nor blocks another run of the venue.
+        let lock = lockHeld || (at != nil && dryRun) ? nil : try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
 
         var backupFile = self.backupFile
         var pitr: BackupManifest.PITR?
         if let at {
             let dump = PointInTimeDump(tools: tools, connector: connector)
+            // What the restore would refuse, refused before a recovery that may take an hour.
+            try await refusalBeforeRecovery(of: venue)
             if dryRun {
                 let plan = try await dump.plan(venue, at: at)
                 return RestoreResult(backup: plan.provider + (plan.startsFrom.map { " " + $0 } ?? ""),
@@ -91,6 +94,28 @@ public struct RestoreOperation: Sendable {
             result.summary = "as at \(Timestamp.iso8601(pitr.target)) (\(recovered) \(Timestamp.iso8601(pitr.recoveredTo))): " + result.summary
         }
         return result
+    }
+
+    /// The target's own refusals (the copy's name taken, rows replaced without `--yes`, in place
+    /// with no database), checked before a point-in-time recovery is made for nothing.
+    func refusalBeforeRecovery(of venue: Venue) async throws {
+        let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
+        let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
+        switch target {
+        case .newDatabase(let name):
+            if try await restorer.databaseExists(name, on: server) {
+                throw FleetEngineError.refused(VenueError("database \(name) already exists", hint: "choose another --as name"))
+            }
+        case .replace, .inPlace:
+            guard try await restorer.databaseExists(venue.database, on: server) else {
+                if target == .inPlace { throw FleetEngineError.refused(VenueError("\(venue.database) does not exist", hint: "--in-place needs it (use --as or the default replace)")) }
+                return
+            }
+            let rows = try await restorer.rowCounts(of: server.database(venue.database)).values.reduce(0, +)
+            if rows > 0 && !confirmed {
+                throw FleetEngineError.refused(VenueError("\(venue.database) holds \(rows) rows", hint: "pass --yes to replace it (a safety backup is taken first)"))
+            }
+        }
     }
 
     /// Restores `entry` into the target; `latest`: it was chosen as the latest restore point.
