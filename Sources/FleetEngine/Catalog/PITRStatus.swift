@@ -10,11 +10,25 @@ public struct PITRStatus: Sendable, Equatable, Codable {
     public var latest: Date?
     public var archiveLagSeconds: Double?
     public var lastArchiveFailure: Date?
+    /// When the window was read (the server's clock: `latest` + `archiveLagSeconds`).
+    public var checkedAt: Date?
     /// Why the window could not be read.
     public var error: String?
 
     enum CodingKeys: String, CodingKey {
-        case provider, earliest, latest, archiveLagSeconds = "archive_lag_seconds", lastArchiveFailure = "last_archive_failure", error
+        case provider, earliest, latest, archiveLagSeconds = "archive_lag_seconds", lastArchiveFailure = "last_archive_failure"
+        case checkedAt = "checked_at", error
+    }
+
+    public init(provider: String, earliest: Date? = nil, latest: Date? = nil, archiveLagSeconds: Double? = nil,
+                lastArchiveFailure: Date? = nil, checkedAt: Date? = nil, error: String? = nil) {
+        self.provider = provider
+        self.earliest = earliest
+        self.latest = latest
+        self.archiveLagSeconds = archiveLagSeconds
+        self.lastArchiveFailure = lastArchiveFailure
+        self.checkedAt = checkedAt
+        self.error = error
     }
 
     /// Reads the window of each `pitr:` venue (pgBackRest; Neon is not in this version), once per
@@ -26,7 +40,7 @@ public struct PITRStatus: Sendable, Equatable, Codable {
             switch venue.pitr {
             case .pgbackrest(let settings)?:
                 guard let info = try? connector.connectionInfo(for: venue, .direct) else {
-                    result[venue.slug] = PITRStatus(provider: "pgbackrest", error: "the venue's URL is not usable")
+                    result[venue.slug] = PITRStatus(provider: "pgbackrest", checkedAt: WallClock.now(), error: "the venue's URL is not usable")
                     continue
                 }
                 let key = settings.stanza + "\u{0}" + (settings.config ?? "") + "\u{0}" + FleetPreflight.serverKey(info)
@@ -36,14 +50,15 @@ public struct PITRStatus: Sendable, Equatable, Codable {
                     let recovery = PgBackRestRecovery(settings: PgBackRestSetup(settings), source: info, now: { WallClock.now() })
                     let window = try await withDeadline(min(venue.timeout, .seconds(120))) { try await recovery.window() }
                     (status.earliest, status.latest, status.archiveLagSeconds) = (window.earliest, window.latest, window.archiveLagSeconds)
-                    status.lastArchiveFailure = window.archiver.lastFailedAt
+                    (status.lastArchiveFailure, status.checkedAt) = (window.archiver.lastFailedAt, window.archiver.checkedAt)
                 } catch {
+                    status.checkedAt = WallClock.now()
                     status.error = SecretRedactor(venue: venue).redact(VenueError(error).description)
                 }
                 byServer[key] = status
                 result[venue.slug] = status
             case .neon?:
-                result[venue.slug] = PITRStatus(provider: "neon", error: "the Neon window is not read by this version")
+                result[venue.slug] = PITRStatus(provider: "neon", checkedAt: WallClock.now(), error: "the Neon window is not read by this version")
             case nil:
                 continue
             }
