@@ -31,6 +31,14 @@ public struct PITRStatus: Sendable, Equatable, Codable {
         self.error = error
     }
 
+    /// The newest moment a point-in-time restore could reach when the window was read: its
+    /// `latest`, when the window was read and has a base backup before it; nil when PITR did not
+    /// hold (what `compliance` then counts on is the backups).
+    public var recoverableTo: Date? {
+        guard error == nil, let earliest, let latest, earliest <= latest else { return nil }
+        return latest
+    }
+
     /// Reads the window of each `pitr:` venue (pgBackRest; Neon is not in this version), once per
     /// stanza and server; nil for a venue without `pitr:`.
     public static func read(_ venues: [Venue], connector: VenueConnector = VenueConnector()) async -> [String: PITRStatus] {
