@@ -1,7 +1,13 @@
 /// Durations as written in fleet files: `90s`, `30m`, `1h30m`, `2d`, `500ms`.
 public enum FleetDuration {
-    /// Parses a duration, or returns nil when the text is not one.
+    /// Parses a duration, or returns nil when the text is not one (zero is none: a timeout of 0s
+    /// would end everything at once).
     public static func parse(_ text: String) -> Duration? {
+        parseAge(text).flatMap { $0 > .zero ? $0 : nil }
+    }
+
+    /// A minimum age (`leftovers --older-than`): a duration, or zero (`0s`, `0d`) meaning any age.
+    public static func parseAge(_ text: String) -> Duration? {
         let units: [(String, Duration)] = [
             ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600)),
             ("d", .seconds(86_400)),
@@ -21,7 +27,7 @@ public enum FleetDuration {
             // Past a century it is no duration anyone means, and many such terms would overflow.
             guard total <= .seconds(100 * 366 * 86_400) else { return nil }
         }
-        return total > .zero ? total : nil
+        return total
     }
 
     /// The inverse, for messages and reports: `1h30m`, `45s`, `250ms`.

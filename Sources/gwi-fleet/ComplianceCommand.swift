@@ -49,8 +49,9 @@ struct ComplianceCommand: AsyncParsableCommand {
             throw ValidationError("--remote: no selected venue has a backup.remote")
         }
         let end = until.flatMap(Self.date) ?? WallClock.now()
-        let audit = ComplianceAudit(fleet: session.fleet, days: Self.days(since) ?? 30, until: end,
-                                    history: await BackupHistory.load(reportsDirectory: session.fleet.reportsDirectory), source: source)
+        var audit = ComplianceAudit(fleet: session.fleet, days: Self.days(since) ?? 30, until: end, history: BackupHistory(), source: source)
+        audit.history = await BackupHistory.load(reportsDirectory: session.fleet.reportsDirectory,
+                                                 checksSince: audit.since.addingTimeInterval(-ComplianceAudit.checkLookback))
         let (catalogs, unreadable) = await ComplianceAudit.catalogs(of: session.venues, source: source, jobs: session.fleet.jobs)
         let report = audit.report(venues: session.venues, catalogs: catalogs, unreadable: unreadable,
                                   fleetFileSha256: ComplianceReport.sha256(ofFile: session.fleet.path))

@@ -16,7 +16,7 @@ struct LeftoversCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Drop the leftovers older than --older-than (with --yes; otherwise say what would go).")
     var drop = false
 
-    @Option(name: .customLong("older-than"), help: "Only leftovers at least this old, e.g. 7d, 36h (default 7d).")
+    @Option(name: .customLong("older-than"), help: "Only leftovers at least this old, e.g. 7d, 36h; 0s: any age (default 7d).")
     var olderThan: String = "7d"
 
     @Flag(name: .long, help: "Really drop (with --drop).")
@@ -26,13 +26,13 @@ struct LeftoversCommand: AsyncParsableCommand {
     var options: FleetOptions { FleetOptions(fileOptions) }
 
     func validate() throws {
-        if FleetDuration.parse(olderThan) == nil { throw ValidationError("--older-than: bad duration `\(olderThan)` (write e.g. 7d, 36h)") }
+        if FleetDuration.parseAge(olderThan) == nil { throw ValidationError("--older-than: bad duration `\(olderThan)` (write e.g. 7d, 36h, or 0s for any age)") }
     }
 
     func run() async throws {
         let session = try await CommandSession(options: options, command: "leftovers")
         let operation = LeftoversOperation(fleet: session.fleet)
-        var (decisions, unreachable) = await operation.plan(olderThan: FleetDuration.parse(olderThan) ?? .seconds(7 * 86_400))
+        var (decisions, unreachable) = await operation.plan(olderThan: FleetDuration.parseAge(olderThan) ?? .seconds(7 * 86_400))
         let dropping = drop && yes
         if dropping { decisions = await operation.drop(decisions) }
         let action = { (decision: LeftoversOperation.Decision) -> String in

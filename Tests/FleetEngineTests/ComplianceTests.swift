@@ -266,3 +266,98 @@ import Testing
         #expect(row.reasons.map(\.code) == [.recoveryPoint, .notOffsite, .retention], "\(row.reasons)")
     }
 }
+
+extension ComplianceTests {
+    /// A saved `check` report read at `at`: each venue's window as `check` keeps it (`fleet_totals.pitr`).
+    func saveCheck(at: Date, windows: [String: PITRStatus], fleet: Fleet) throws {
+        try RunReport(runID: RunReport.newRunID(at: at.addingTimeInterval(-5), environment: [:]), command: "check", fleet: .init(fleet),
+                      startedAt: at.addingTimeInterval(-5), finishedAt: at.addingTimeInterval(1), interrupted: false,
+                      outcomes: [], totals: FleetTotals(pitr: windows)).save(in: fleet.reportsDirectory)
+    }
+
+    /// A window read at `at` whose last archived WAL was `lag` seconds old then.
+    func window(at: Date, lag: Double) -> PITRStatus {
+        PITRStatus(provider: "pgbackrest", earliest: dayZero, latest: at.addingTimeInterval(-lag), archiveLagSeconds: lag, checkedAt: at)
+    }
+
+    @Test func theRecoveryPointIsTheArchiveLagWherePITRHeldAndTheBackupGapOtherwise() async throws {
+        let root = try scratchDirectory("compliance-rpo")
+        let built = Built()
+        let archived = testVenue("archived", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        let unreadable = testVenue("unreadable", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        let plain = testVenue("plain", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        let fleet = Fleet(path: root + "/fleet.yaml", venues: [archived, unreadable, plain], reportsDirectory: root + "/reports")
+        // The period: days 25 to 29 (2026-11-16 to the 20th at noon). Every venue is backed up at
+        // 02:00 from the day before it; plain misses day 27.
+        for index in 24..<30 {
+            try put(archived, day: index, built: built)
+            try put(unreadable, day: index, built: built)
+            if index != 27 { try put(plain, day: index, built: built) }
+        }
+        try saveReports(built, fleet: fleet)
+        // A check every six hours from the evening before the period, the archive 30 s behind; on
+        // day 27 at 06:00 archived's archive had stalled for two hours, and unreadable's window
+        // could not be read from day 26 at 12:00 to day 27 at 06:00.
+        let stalled = backupTime(27, atHour: 6)
+        let failing = (0..<4).map { backupTime(26, atHour: 12 + 6 * Double($0)) }
+        for hours in stride(from: 24 * 24 + 18, through: 29 * 24 + 12, by: 6) {
+            let at = dayZero.addingTimeInterval(Double(hours) * hour)
+            var unreadableWindow = window(at: at, lag: 30)
+            if failing.contains(at) { unreadableWindow = PITRStatus(provider: "pgbackrest", checkedAt: at, error: "pgbackrest info: stanza not found") }
+            try saveCheck(at: at, windows: ["archived": window(at: at, lag: at == stalled ? 7200 : 30), "unreadable": unreadableWindow], fleet: fleet)
+        }
+        // A check older than the look-back is not read (it would change nothing here either).
+        try saveCheck(at: dayZero, windows: ["archived": window(at: dayZero, lag: 1)], fleet: fleet)
+
+        let audit = ComplianceAudit(fleet: fleet, days: 5, until: until, history: BackupHistory())
+        var loaded = audit
+        loaded.history = await BackupHistory.load(reportsDirectory: fleet.reportsDirectory,
+                                                  checksSince: audit.since.addingTimeInterval(-ComplianceAudit.checkLookback))
+        #expect(loaded.history.archive["archived"]?.count == 20 && loaded.history.archive["archived"]?.first?.at == backupTime(24, atHour: 18))
+        let report = loaded.report(venues: fleet.venues, catalogs: Dictionary(uniqueKeysWithValues: fleet.venues.map { ($0.slug, BackupCatalog(venue: $0)) }),
+                                   fleetFileSha256: "x")
+        let rows = Dictionary(uniqueKeysWithValues: report.venues.map { ($0.slug, $0) })
+
+        // archived: the worst moment is day 27 at noon, the first check after the stall: what was
+        // proven archived then reached 04:00. Without the archive it would have been a day.
+        let a = try #require(rows["archived"]?.recoveryPoint)
+        #expect(a == .init(seconds: 8 * hour, at: backupTime(27, atHour: 12), restorableTo: backupTime(27, atHour: 4), source: .archive), "\(a)")
+        #expect(rows["archived"]?.longestGap?.seconds == day)
+        // unreadable: no archive to count on from day 26 at noon, so day 27's 02:00 backup came
+        // a whole day after the one before.
+        let u = try #require(rows["unreadable"]?.recoveryPoint)
+        #expect(u == .init(seconds: day, at: backupTime(27), restorableTo: backupTime(26), source: .backup), "\(u)")
+        // plain: no pitr, no checks: the longest gap between backups, to the second.
+        let p = try #require(rows["plain"]?.recoveryPoint)
+        #expect(p == .init(seconds: 2 * day, at: backupTime(28), restorableTo: backupTime(26), source: .backup), "\(p)")
+        #expect(rows["plain"]?.longestGap?.seconds == p.seconds)
+        // Nothing at all: from the period's start to its end.
+        let empty = audit.report(venues: [plain], catalogs: [:], fleetFileSha256: "x").venues[0].recoveryPoint
+        #expect(empty == .init(seconds: until.timeIntervalSince(audit.since), at: until, restorableTo: audit.since, source: .periodStart))
+
+        // Every format carries it.
+        let json = try #require(try JSONSerialization.jsonObject(with: report.encoded()) as? [String: Any])
+        let venues = try #require(json["venues"] as? [[String: Any]])
+        let encoded = try #require(venues.first { $0["slug"] as? String == "archived" }?["recovery_point"] as? [String: Any])
+        #expect(encoded["seconds"] as? Double == 28_800 && encoded["source"] as? String == "archive", "\(encoded)")
+        #expect(encoded["at"] as? String == "2026-11-18T12:00:00.000Z" && encoded["restorable_to"] as? String == "2026-11-18T04:00:00.000Z")
+        #expect(try ComplianceReport.decode(report.encoded()).venues == report.venues)
+        let csv = ComplianceText.csv(report).split(separator: "\n")
+        #expect(csv.first?.hasSuffix(",retention_ok,recovery_point_seconds,recovery_point_source") == true)
+        #expect(csv.filter { $0.hasPrefix("archived,") }.count == 5 && csv.filter { $0.hasPrefix("archived,") }.allSatisfy { $0.hasSuffix(",28800,archive") })
+        #expect(csv.contains { $0.hasPrefix("unreadable,") && $0.hasSuffix(",86400,backup") })
+        #expect(csv.contains { $0.hasPrefix("plain,") && $0.hasSuffix(",172800,backup") })
+        let markdown = ComplianceText.markdown(report)
+        #expect(markdown.contains("| venue | verdict | days covered | longest gap | recovery point | last restore test |"))
+        #expect(markdown.contains("| archived | ") && markdown.contains(" | 24h 0m | 8h 0m (WAL archive) | "), "\(markdown)")
+        #expect(markdown.contains(" | 24h 0m | 24h 0m (backups) | ") && markdown.contains(" | 2d 0h | 2d 0h (backups) | "))
+        let html = try ComplianceHTML.render(report)
+        #expect(html.contains("<th scope=\"col\">recovery point</th>") && html.contains("<td>8h 0m (WAL archive)</td>"))
+    }
+
+    @Test(arguments: [(42.4, "42s (WAL archive)"), (845.0, "14m 5s (WAL archive)"), (3600.0, "1h 0m (WAL archive)"), (93_600.0, "26h 0m (WAL archive)")])
+    func recoveryPointsAreShownToTheSecondUnderAnHour(seconds: Double, text: String) {
+        let point = ComplianceReport.RecoveryPoint(seconds: seconds, at: until, restorableTo: until.addingTimeInterval(-seconds), source: .archive)
+        #expect(ComplianceText.recoveryPointText(point) == text)
+    }
+}

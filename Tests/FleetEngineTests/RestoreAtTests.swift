@@ -127,11 +127,16 @@ extension RestoreAtTests {
         #expect(good.problems.isEmpty, "\(good.problems)")
         #expect(good.totals.archives == [ArchiveCheck.Stanza(stanza: cluster.stanza, config: cluster.configPath,
                                                              venues: ["pitr-d", "pitr-b"], ok: true)], "one check for the two venues of one stanza")
+        // Then each venue's window, as status reads it: what the metrics and compliance are made of.
+        let windows = try #require(good.totals.pitr)
+        #expect(Set(windows.keys) == ["pitr-d", "pitr-b"] && windows["pitr-d"] == windows["pitr-b"], "\(windows)")
+        #expect(windows["pitr-d"]?.error == nil && windows["pitr-d"]?.latest != nil && windows["pitr-d"]?.checkedAt != nil, "\(windows)")
         var wrong = venue(root: root)
         wrong.pitr = .pgbackrest(PgBackRestSettings(stanza: "no_such_stanza", config: cluster.configPath))
         let bad = await ArchiveCheck(venues: [wrong]).conclusion()
         #expect(bad.problems.count == 1 && bad.problems[0].hasPrefix("pgbackrest check of stanza no_such_stanza failed (venues pitr-d)"), "\(bad.problems)")
         #expect(bad.totals.archives?.first?.ok == false)
+        #expect(bad.totals.pitr?["pitr-d"]?.error != nil && bad.totals.pitr?["pitr-d"]?.latest == nil, "\(String(describing: bad.totals.pitr))")
     }
 }
 

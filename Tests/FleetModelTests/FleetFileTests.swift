@@ -376,6 +376,12 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(FleetDuration.parse(text) == nil)
     }
 
+    @Test func anAgeMayBeZeroMeaningAnyAge() {
+        #expect(FleetDuration.parseAge("0s") == .zero && FleetDuration.parseAge("0d") == .zero && FleetDuration.parseAge("0h0m") == .zero)
+        #expect(FleetDuration.parseAge("7d") == .seconds(7 * 86_400) && FleetDuration.parseAge("36h") == .seconds(36 * 3600))
+        for bad in ["", "0", "-1s", "soon", "1.5h"] { #expect(FleetDuration.parseAge(bad) == nil, "\(bad)") }
+    }
+
     @Test func selectionByVenueAndTagAndErrorsForUnknownOnes() async throws {
         let fleet = try FleetFile.load(path: fixture("valid"), environment: ["HARBOR_PW": "x"])
         #expect(try fleet.selecting(slugs: [], tags: []).count == 4)

@@ -161,3 +161,48 @@ import TestSupport
         #expect(venue["verdict"] as? String == "compliant", "\(venue["reasons"] ?? [])")
     }
 }
+
+extension ComplianceCLITests {
+    @Test func theRecoveryPointCountsWhatTheSavedChecksFoundArchived() async throws {
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://127.0.0.1:1/{database}
+            venues:
+              - slug: archived
+            """)
+        let reports = directory.path + "/reports"
+        try FileManager.default.createDirectory(atPath: reports, withIntermediateDirectories: true)
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let day = try #require(iso.date(from: "2026-11-20T00:00:00.000Z"))
+        // `check` runs of 2026-11-20 at 00:00, 04:00, 08:00 and noon, the archive 30, 45, 20 and 10 seconds behind.
+        for (hour, lag) in [(0, 30.0), (4, 45.0), (8, 20.0), (12, 10.0)] {
+            let at = day.addingTimeInterval(Double(hour) * 3600)
+            let runID = Self.compact(at) + "-0000000\(hour % 10)"
+            let report: [String: Any] = [
+                "schema_version": 3, "run_id": runID, "command": "check", "started_at": iso.string(from: at.addingTimeInterval(-2)),
+                "finished_at": iso.string(from: at.addingTimeInterval(1)), "interrupted": false, "venues": [] as [Any],
+                "fleet_totals": ["pitr": ["archived": [
+                    "provider": "pgbackrest", "earliest": "2026-11-01T00:00:00.000Z", "latest": iso.string(from: at.addingTimeInterval(-lag)),
+                    "archive_lag_seconds": lag, "checked_at": iso.string(from: at),
+                ]]],
+            ]
+            try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: reports + "/check-\(runID).json"))
+        }
+        let arguments = ["compliance", "--since", "1d", "--until", "2026-11-20T12:00:00Z", "--fleet", directory.fleet]
+        // The worst moment: 08:00, when what the 04:00 check had seen archived reached 03:59:15.
+        let csv = try await CLI.run(arguments + ["--format", "csv"])
+        #expect(csv.status == 1, "no backup: not compliant")
+        let lines = csv.stdout.split(separator: "\n")
+        #expect(lines.first?.hasSuffix(",recovery_point_seconds,recovery_point_source") == true, "\(csv.stdout)")
+        #expect(lines.count == 2 && lines[1].hasPrefix("archived,gwi_pos_archived,2026-11-20,missing,") && lines[1].hasSuffix(",14445,archive"), "\(csv.stdout)")
+        let json = try await CLI.run(arguments + ["--json"])
+        let model = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let point = try #require((model["venues"] as? [[String: Any]])?.first?["recovery_point"] as? [String: Any], "\(json.stdout)")
+        #expect(point["seconds"] as? Double == 14_445 && point["source"] as? String == "archive", "\(point)")
+        #expect(point["at"] as? String == "2026-11-20T08:00:00.000Z" && point["restorable_to"] as? String == "2026-11-20T03:59:15.000Z", "\(point)")
+        let markdown = try await CLI.run(arguments)
+        #expect(markdown.stdout.contains(" | 4h 0m (WAL archive) | "), "\(markdown.stdout)")
+    }
+}

@@ -73,3 +73,92 @@ import TestSupport
         #expect(pushed.contains("job=\"gwi_fleet\""))
     }
 }
+
+extension MetricsTests {
+    /// `name{labels}` → value of every series in a textfile.
+    static func series(_ path: String) throws -> [String: Double] {
+        var result: [String: Double] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            result[String(line[..<space])] = value
+        }
+        return result
+    }
+
+    static func date(_ value: Any?) throws -> Date {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return try #require((value as? String).flatMap(formatter.date(from:)), "not a time: \(String(describing: value))")
+    }
+
+    @Test func checkWritesEachPitrVenuesRecoveryWindowAndKeepsTheLastKnownOnes() async throws {
+        // A server of its own: no other test archives WAL on it between the check and the status.
+        let own = try await ArchivedCluster.start(databases: ["pitr_metric_a", "pitr_metric_b"])
+        defer { own.remove() }
+        _ = try await own.commit(database: "pitr_metric_a", sql: "INSERT INTO orders VALUES (1, 'one')")
+        try await own.switchWALAndWaitUntilArchived()
+        let collector = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-metrics-pitr-\(UUID().uuidString.prefix(8))").path
+        let textfile = collector + "/gwi_fleet.prom"
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: "host=\(own.directory) port=\(own.port) user=postgres dbname={database}"
+              pitr:
+                pgbackrest:
+                  stanza: \(own.stanza)
+                  config: \(own.configPath)
+            metrics:
+              textfile: \(textfile)
+            venues:
+              - slug: pitr-metric-a
+                database: pitr_metric_a
+              - slug: pitr-metric-b
+                database: pitr_metric_b
+            """)
+
+        let check = try await CLI.run(["check", "--fleet", directory.fleet])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let checked = try #require((try directory.report()["fleet_totals"] as? [String: Any])?["pitr"] as? [String: [String: Any]])
+        let status = try await CLI.run(["status", "--json", "--fleet", directory.fleet])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stdout)\(status.stderr)")
+        let windows = Dictionary(uniqueKeysWithValues: try #require(json["venues"] as? [[String: Any]]).map {
+            ($0["slug"] as? String ?? "", $0["pitr"] as? [String: Any] ?? [:])
+        })
+        let text = try String(contentsOfFile: textfile, encoding: .utf8)
+        for family in ["gwi_fleet_pitr_window_start_seconds", "gwi_fleet_pitr_window_end_seconds", "gwi_fleet_pitr_archive_lag_seconds"] {
+            #expect(text.contains("# HELP \(family) ") && text.contains("# TYPE \(family) gauge"), "\(family)")
+        }
+        let before = try Self.series(textfile)
+        for slug in ["pitr-metric-a", "pitr-metric-b"] {
+            let window = try #require(windows[slug]), read = try #require(checked[slug])
+            #expect(window["error"] == nil && read["error"] == nil, "\(window) \(read)")
+            let start = try #require(before["gwi_fleet_pitr_window_start_seconds{venue=\"\(slug)\"}"])
+            let end = try #require(before["gwi_fleet_pitr_window_end_seconds{venue=\"\(slug)\"}"])
+            let lag = try #require(before["gwi_fleet_pitr_archive_lag_seconds{venue=\"\(slug)\"}"])
+            // The window status shows, to the textfile's millisecond.
+            #expect(abs(start - (try Self.date(window["earliest"])).timeIntervalSince1970) < 0.0015, "\(start) \(window)")
+            #expect(abs(end - (try Self.date(window["latest"])).timeIntervalSince1970) < 0.0015, "\(end) \(window)")
+            // The lag as check read it; status, read later, sees the same archive that much older.
+            let checkLag = try #require(read["archive_lag_seconds"] as? Double), statusLag = try #require(window["archive_lag_seconds"] as? Double)
+            #expect(abs(lag - checkLag) < 0.0006, "\(lag) \(read)")
+            let between = (try Self.date(window["checked_at"])).timeIntervalSince(try Self.date(read["checked_at"]))
+            #expect(between >= 0 && abs((statusLag - lag) - between) < 0.003, "status lag \(statusLag), check lag \(lag), \(between) s apart")
+        }
+        let lint = try await Shell.captureInBackground(try MotoServer.find("promtool"), ["check", "metrics"], stdinFile: textfile)
+        #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(lint.stdout)\(lint.stderr)")
+
+        // More WAL archived, then a check of one venue: its window moves on, the other keeps its last known values.
+        _ = try await own.commit(database: "pitr_metric_a", sql: "INSERT INTO orders VALUES (2, 'two')")
+        try await own.switchWALAndWaitUntilArchived()
+        let one = try await CLI.run(["check", "--venue", "pitr-metric-a", "--fleet", directory.fleet])
+        #expect(one.status == 0, "\(one.stdout)\(one.stderr)")
+        let after = try Self.series(textfile)
+        for family in ["gwi_fleet_pitr_window_start_seconds", "gwi_fleet_pitr_window_end_seconds", "gwi_fleet_pitr_archive_lag_seconds"] {
+            let key = "\(family){venue=\"pitr-metric-b\"}"
+            #expect(after[key] != nil && after[key] == before[key], "\(key)")
+        }
+        let endKey = "gwi_fleet_pitr_window_end_seconds{venue=\"pitr-metric-a\"}"
+        #expect((after[endKey] ?? 0) > (before[endKey] ?? .infinity), "the newer archive: \(after[endKey] ?? 0) after \(before[endKey] ?? 0)")
+        #expect(after["gwi_fleet_pitr_window_start_seconds{venue=\"pitr-metric-a\"}"] == before["gwi_fleet_pitr_window_start_seconds{venue=\"pitr-metric-a\"}"])
+    }
+}

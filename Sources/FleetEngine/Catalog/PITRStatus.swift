@@ -10,11 +10,33 @@ public struct PITRStatus: Sendable, Equatable, Codable {
     public var latest: Date?
     public var archiveLagSeconds: Double?
     public var lastArchiveFailure: Date?
+    /// When the window was read (the server's clock: `latest` + `archiveLagSeconds`).
+    public var checkedAt: Date?
     /// Why the window could not be read.
     public var error: String?
 
     enum CodingKeys: String, CodingKey {
-        case provider, earliest, latest, archiveLagSeconds = "archive_lag_seconds", lastArchiveFailure = "last_archive_failure", error
+        case provider, earliest, latest, archiveLagSeconds = "archive_lag_seconds", lastArchiveFailure = "last_archive_failure"
+        case checkedAt = "checked_at", error
+    }
+
+    public init(provider: String, earliest: Date? = nil, latest: Date? = nil, archiveLagSeconds: Double? = nil,
+                lastArchiveFailure: Date? = nil, checkedAt: Date? = nil, error: String? = nil) {
+        self.provider = provider
+        self.earliest = earliest
+        self.latest = latest
+        self.archiveLagSeconds = archiveLagSeconds
+        self.lastArchiveFailure = lastArchiveFailure
+        self.checkedAt = checkedAt
+        self.error = error
+    }
+
+    /// The newest moment a point-in-time restore could reach when the window was read: its
+    /// `latest`, when the window was read and has a base backup before it; nil when PITR did not
+    /// hold (what `compliance` then counts on is the backups).
+    public var recoverableTo: Date? {
+        guard error == nil, let earliest, let latest, earliest <= latest else { return nil }
+        return latest
     }
 
     /// Reads the window of each `pitr:` venue, once per stanza and server (pgBackRest) or project
@@ -26,7 +48,7 @@ public struct PITRStatus: Sendable, Equatable, Codable {
             switch venue.pitr {
             case .pgbackrest(let settings)?:
                 guard let info = try? connector.connectionInfo(for: venue, .direct) else {
-                    result[venue.slug] = PITRStatus(provider: "pgbackrest", error: "the venue's URL is not usable")
+                    result[venue.slug] = PITRStatus(provider: "pgbackrest", checkedAt: WallClock.now(), error: "the venue's URL is not usable")
                     continue
                 }
                 let key = settings.stanza + "\u{0}" + (settings.config ?? "") + "\u{0}" + FleetPreflight.serverKey(info)
@@ -36,8 +58,9 @@ public struct PITRStatus: Sendable, Equatable, Codable {
                     let recovery = PgBackRestRecovery(settings: PgBackRestSetup(settings), source: info, now: { WallClock.now() })
                     let window = try await withDeadline(min(venue.timeout, .seconds(120))) { try await recovery.window() }
                     (status.earliest, status.latest, status.archiveLagSeconds) = (window.earliest, window.latest, window.archiveLagSeconds)
-                    status.lastArchiveFailure = window.archiver.lastFailedAt
+                    (status.lastArchiveFailure, status.checkedAt) = (window.archiver.lastFailedAt, window.archiver.checkedAt)
                 } catch {
+                    status.checkedAt = WallClock.now()
                     status.error = SecretRedactor(venue: venue).redact(VenueError(error).description)
                 }
                 byServer[key] = status
@@ -45,7 +68,7 @@ public struct PITRStatus: Sendable, Equatable, Codable {
             case .neon(let settings)?:
                 let key = "neon\u{0}" + settings.apiURL + "\u{0}" + settings.projectID + "\u{0}" + (settings.branch ?? "")
                 if let known = byServer[key] { result[venue.slug] = known; continue }
-                var status = PITRStatus(provider: "neon")
+                var status = PITRStatus(provider: "neon", checkedAt: WallClock.now())
                 do {
                     let neon = try NeonRecovery(settings, environment: connector.environment)
                     let window = try await withDeadline(min(venue.timeout, .seconds(120))) { try await neon.window() }

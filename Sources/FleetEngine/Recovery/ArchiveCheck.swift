@@ -2,8 +2,10 @@ import FleetModel
 import Foundation
 
 /// `check`'s look at point-in-time recovery: `pgbackrest check` once per stanza the selected
-/// venues name (not once per venue: many venues share a server). A stanza whose check fails is a
-/// problem of the run, naming its venues.
+/// venues name (not once per venue: many venues share a server), then each venue's recovery
+/// window (`PITRStatus.read`, once per stanza and server), which the report keeps for the metrics
+/// and `compliance`. A stanza whose check fails is a problem of the run, naming its venues; a
+/// window that cannot be read is said in the window (as `status` shows it), not a problem.
 public struct ArchiveCheck: Sendable {
     /// One stanza checked.
     public struct Stanza: Sendable, Equatable, Codable {
@@ -21,8 +23,17 @@ public struct ArchiveCheck: Sendable {
     }
 
     public func conclusion() async -> FleetRun.Conclusion {
+        let checked = venues.filter { $0.enabled && $0.skipReason == nil && $0.pitr != nil }
+        guard !checked.isEmpty else { return FleetRun.Conclusion() }
+        var conclusion = await stanzaChecks(checked)
+        // After the checks: `pgbackrest check` switches the WAL, so the window read now is current.
+        conclusion.totals.pitr = await PITRStatus.read(checked)
+        return conclusion
+    }
+
+    func stanzaChecks(_ venues: [Venue]) async -> FleetRun.Conclusion {
         var groups: [(settings: PgBackRestSettings, venues: [Venue])] = []
-        for venue in venues where venue.enabled && venue.skipReason == nil {
+        for venue in venues {
             guard case .pgbackrest(let settings)? = venue.pitr else { continue }
             if let index = groups.firstIndex(where: { $0.settings.stanza == settings.stanza && $0.settings.config == settings.config }) {
                 groups[index].venues.append(venue)

@@ -1,5 +1,6 @@
 /// What a run adds over the whole fleet once every venue is done (`fleet_totals` in the report):
-/// the coverage of `check`, `backup` and `sweep`, `sizes`' totals, a combined export's file.
+/// the coverage of `check`, `backup` and `sweep`, `check`'s archives and recovery windows,
+/// `sizes`' totals, a combined export's file.
 public struct FleetTotals: Sendable, Equatable, Codable {
     /// Per server: databases no venue covers, and what gwi-fleet left behind.
     public var coverage: [Coverage.Server]?
@@ -12,11 +13,16 @@ public struct FleetTotals: Sendable, Equatable, Codable {
     public var error: String?
     /// `check`: `pgbackrest check` of each stanza the venues' `pitr:` names.
     public var archives: [ArchiveCheck.Stanza]?
+    /// `check`: the point-in-time recovery window of each `pitr:` venue (by slug), read after the
+    /// stanzas were checked: what the metrics and `compliance` know of the archive.
+    public var pitr: [String: PITRStatus]?
 
-    public init(coverage: [Coverage.Server]? = nil, archives: [ArchiveCheck.Stanza]? = nil, databaseBytes: Int? = nil, largestTables: [SizesResult.FleetTable]? = nil,
+    public init(coverage: [Coverage.Server]? = nil, archives: [ArchiveCheck.Stanza]? = nil, pitr: [String: PITRStatus]? = nil,
+                databaseBytes: Int? = nil, largestTables: [SizesResult.FleetTable]? = nil,
                 combinedFile: String? = nil, bytes: Int? = nil, error: String? = nil) {
         self.coverage = coverage
         self.archives = archives
+        self.pitr = pitr
         self.databaseBytes = databaseBytes
         self.largestTables = largestTables
         self.combinedFile = combinedFile
@@ -31,6 +37,7 @@ public struct FleetTotals: Sendable, Equatable, Codable {
         var result = self
         result.coverage = coverage ?? other.coverage
         result.archives = archives ?? other.archives
+        result.pitr = pitr ?? other.pitr
         result.databaseBytes = databaseBytes ?? other.databaseBytes
         result.largestTables = largestTables ?? other.largestTables
         result.combinedFile = combinedFile ?? other.combinedFile
@@ -48,6 +55,8 @@ public struct FleetTotals: Sendable, Equatable, Codable {
         return FleetTotals(
             coverage: shards.lazy.compactMap(\.coverage).first,
             archives: shards.contains { $0.archives != nil } ? shards.flatMap { $0.archives ?? [] } : nil,
+            pitr: shards.contains { $0.pitr != nil }
+                ? shards.reduce(into: [:]) { windows, shard in windows.merge(shard.pitr ?? [:]) { first, _ in first } } : nil,
             databaseBytes: sizes.isEmpty ? nil : sizes.reduce(0, +),
             largestTables: tables.isEmpty ? nil : Array(tables.joined().sorted {
                 ($0.table.totalBytes, $1.venue, $1.table.table) > ($1.table.totalBytes, $0.venue, $0.table.table)
@@ -57,6 +66,6 @@ public struct FleetTotals: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case coverage, archives, databaseBytes = "database_bytes", largestTables = "largest_tables", combinedFile = "combined_file", bytes, error
+        case coverage, archives, pitr, databaseBytes = "database_bytes", largestTables = "largest_tables", combinedFile = "combined_file", bytes, error
     }
 }

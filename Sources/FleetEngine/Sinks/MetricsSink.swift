@@ -27,6 +27,9 @@ public struct MetricsSink: RunSink {
         ("gwi_fleet_verify_last_success_timestamp_seconds", "Unix time of the venue's last successful restore test."),
         ("gwi_fleet_offsite_last_success_timestamp_seconds", "Unix time the venue's last off-site copy was verified."),
         ("gwi_fleet_database_size_bytes", "Size of the venue's database when last measured."),
+        ("gwi_fleet_pitr_window_start_seconds", "Unix time of the first moment a point-in-time restore of the venue can reach (as check last read it)."),
+        ("gwi_fleet_pitr_window_end_seconds", "Unix time of the last moment a point-in-time restore of the venue can reach: its server's last archived WAL (as check last read it)."),
+        ("gwi_fleet_pitr_archive_lag_seconds", "Seconds from the venue's server's last archived WAL to when check read it."),
         ("gwi_fleet_run_last_timestamp_seconds", "Unix time the last run of the command finished."),
         ("gwi_fleet_run_duration_seconds", "How long the last run of the command took."),
         ("gwi_fleet_run_venues", "Venues of the last run of the command, by status."),
@@ -91,6 +94,13 @@ public struct MetricsSink: RunSink {
             if ok, let bytes = (outcome.result as? any DatabaseSizeResult)?.databaseBytes {
                 set("gwi_fleet_database_size_bytes", venue, String(bytes))
             }
+        }
+        // `check` reads each pitr: venue's window; one it could not read keeps its last known values.
+        for (slug, window) in report.totals.pitr ?? [:] where window.error == nil {
+            let venue = [("venue", slug)]
+            if let earliest = window.earliest { set("gwi_fleet_pitr_window_start_seconds", venue, seconds(earliest)) }
+            if let latest = window.latest { set("gwi_fleet_pitr_window_end_seconds", venue, seconds(latest)) }
+            if let lag = window.archiveLagSeconds { set("gwi_fleet_pitr_archive_lag_seconds", venue, String(format: "%.3f", lag)) }
         }
         let command = [("command", report.command)]
         set("gwi_fleet_run_last_timestamp_seconds", command, finished)

@@ -27,13 +27,15 @@ public struct LeftoversOperation: Sendable {
     /// Every leftover with what `--drop --older-than` would do to it; servers that could not be read.
     public func plan(olderThan: Duration) async -> (decisions: [Decision], unreachable: [(String, String)]) {
         let servers = await Coverage(fleet: fleet, connector: connector).check()
+        let limit = Int(olderThan.components.seconds)
+        // `--older-than 0s`: any age.
+        let old = olderThan == .zero ? "any age (--older-than 0s)" : "older than \(FleetDuration.format(olderThan))"
         var decisions: [Decision] = []
         for server in servers {
             for database in server.leftovers {
-                let limit = Int(olderThan.components.seconds)
                 let (drop, reason): (Bool, String) = switch database.ageSeconds {
                 case nil: (false, "age unknown (no time in its name): drop it by hand if it is not needed")
-                case let age? where age >= limit: (true, "older than \(FleetDuration.format(olderThan))")
+                case let age? where age >= limit: (true, old)
                 case _: (false, "younger than \(FleetDuration.format(olderThan))")
                 }
                 decisions.append(Decision(server: server.server, database: database, drop: drop, reason: reason))
@@ -41,10 +43,9 @@ public struct LeftoversOperation: Sendable {
         }
         // Scratch clusters of point-in-time recoveries a killed run left on this host.
         for (path, age) in ScratchLeftovers(fleet: fleet).found() {
-            let limit = Int(olderThan.components.seconds)
-            let old = (age ?? 0) >= limit
+            let drop = (age ?? 0) >= limit
             decisions.append(Decision(server: "this host", database: Coverage.Database(name: path, kind: "pitr-scratch", ageSeconds: age),
-                                      drop: old, reason: old ? "older than \(FleetDuration.format(olderThan))" : "younger than \(FleetDuration.format(olderThan)) (a recovery may still be running)"))
+                                      drop: drop, reason: drop ? old : "younger than \(FleetDuration.format(olderThan)) (a recovery may still be running)"))
         }
         // Branches of point-in-time restores and verify runs a killed run left in Neon projects.
         let neon = await NeonLeftovers(fleet: fleet, environment: connector.environment).found()

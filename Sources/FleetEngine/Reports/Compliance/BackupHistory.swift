@@ -2,9 +2,10 @@ import FleetBasics
 import Foundation
 
 /// What the saved reports say happened to backups, per venue: which backups were taken (and
-/// copied off-site), which attempts failed and why, which files prune deleted. The catalog only
-/// shows what is there now; this is how `compliance` tells a backup pruned by policy from one
-/// lost, and knows which local backups reached the remote.
+/// copied off-site), which attempts failed and why, which files prune deleted, and what each
+/// `check` read of the point-in-time recovery window. The catalog only shows what is there now;
+/// this is how `compliance` tells a backup pruned by policy from one lost, knows which local
+/// backups reached the remote, and when a point-in-time restore could reach how far.
 public struct BackupHistory: Sendable {
     /// A backup a `backup` run reported complete.
     public struct Taken: Sendable, Equatable {
@@ -22,6 +23,20 @@ public struct BackupHistory: Sendable {
         public var error: String
     }
 
+    /// What a `check` run read of a venue's recovery window (`fleet_totals.pitr`).
+    public struct ArchiveSample: Sendable, Equatable {
+        /// When the window was read.
+        public var at: Date
+        /// The newest moment a point-in-time restore could reach then (`PITRStatus.recoverableTo`);
+        /// nil when PITR did not hold (the window unreadable, no base backup, nothing archived).
+        public var recoverableTo: Date?
+
+        public init(at: Date, recoverableTo: Date?) {
+            self.at = at
+            self.recoverableTo = recoverableTo
+        }
+    }
+
     /// Per venue slug.
     public var taken: [String: [Taken]] = [:]
     public var failed: [String: [FailedAttempt]] = [:]
@@ -32,20 +47,24 @@ public struct BackupHistory: Sendable {
     public var remotePruned: [String: Set<String>] = [:]
     /// Times of every reported backup attempt (ok or failed), to find the latest as of a date.
     public var attempts: [String: [(at: Date, failed: Bool)]] = [:]
+    /// Every window a `check` read, oldest first.
+    public var archive: [String: [ArchiveSample]] = [:]
 
     public init() {}
 
     /// Reads every saved `backup`, `upload` and `prune` report of a directory (shards and merged
-    /// reports alike: the same backup reported twice is counted once).
-    public static func load(reportsDirectory: String) async -> BackupHistory {
-        await BlockingExecutor.shared.run { scan(reportsDirectory: reportsDirectory) }
+    /// reports alike: the same backup reported twice is counted once), and the `check` reports
+    /// from `checksSince` on (checks may run every few minutes: the older ones are not read).
+    public static func load(reportsDirectory: String, checksSince: Date? = nil) async -> BackupHistory {
+        await BlockingExecutor.shared.run { scan(reportsDirectory: reportsDirectory, checksSince: checksSince) }
     }
 
-    static func scan(reportsDirectory: String) -> BackupHistory {
+    static func scan(reportsDirectory: String, checksSince: Date? = nil) -> BackupHistory {
         var history = BackupHistory()
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: reportsDirectory)) ?? []).sorted()
         var seenRuns: Set<String> = []
-        for name in names where name.hasSuffix(".json") && ["backup-", "upload-", "prune-"].contains(where: name.hasPrefix) {
+        for name in names where name.hasSuffix(".json") && ["backup-", "upload-", "prune-", "check-"].contains(where: name.hasPrefix) {
+            if name.hasPrefix("check-"), let checksSince, let started = runTime(name), started < checksSince { continue }
             guard let report = try? RunReport.read(reportsDirectory + "/" + name) else { continue }
             let runID = report.runID.isEmpty ? name : report.runID
             for outcome in report.outcomes {
@@ -53,8 +72,22 @@ public struct BackupHistory: Sendable {
                 guard seenRuns.insert(runID + "\u{0}" + report.command + "\u{0}" + outcome.slug).inserted else { continue }
                 history.add(outcome, of: report.command, at: report.startedAt)
             }
+            for (slug, window) in report.totals.pitr ?? [:] where report.command == CheckResult.command {
+                guard seenRuns.insert(runID + "\u{0}pitr\u{0}" + slug).inserted else { continue }
+                history.archive[slug, default: []].append(ArchiveSample(at: window.checkedAt ?? report.finishedAt,
+                                                                        recoverableTo: window.recoverableTo))
+            }
         }
+        for slug in history.archive.keys { history.archive[slug]!.sort { $0.at < $1.at } }
         return history
+    }
+
+    /// The time a report's name starts with (`check-20261125T001440Z-3f9a2c1d.json`); nil when its
+    /// run id is another (`GWI_RUN_ID`).
+    static func runTime(_ name: String) -> Date? {
+        let id = name.drop { $0 != "-" }.dropFirst()
+        guard let stamp = id.prefixMatch(of: /\d{8}T\d{6}Z/) else { return nil }
+        return Timestamp.parseCompact(String(stamp.output))
     }
 
     mutating func add(_ outcome: VenueOutcome, of command: String, at: Date) {

@@ -19,6 +19,10 @@ public struct ComplianceAudit: Sendable {
     public var source: Source
 
     static let day: TimeInterval = 86_400
+    /// How long before the period the `check` reports are read: the last one before it says how
+    /// far the archive reached at the period's start; one older than a day proves less than a
+    /// nightly backup does.
+    public static let checkLookback: TimeInterval = day
 
     /// The `count` UTC days ending with the one `until` falls in.
     public init(fleet: Fleet, days count: Int, until: Date, history: BackupHistory, source: Source = .local) {
@@ -125,6 +129,7 @@ public struct ComplianceAudit: Sendable {
             days: days, coveredDays: days.filter { $0.state == .verified || $0.state == .complete }.count,
             latestBackupAt: restorePoints.map(\.startedAt).max(),
             longestGap: longestGap(restorePoints.map(\.startedAt)),
+            recoveryPoint: recoveryPoint(restorePoints.map(\.startedAt), archive: history.archive[venue.slug] ?? []),
             latestVerifiedAt: latestVerified, verifyAgeSeconds: latestVerified.map { until.timeIntervalSince($0) },
             offsiteRequired: offsiteRequired,
             longestOffsiteGap: offsiteRequired == nil ? nil : longestGap(restorePoints.filter { $0.offsite == true }.map(\.startedAt)),
@@ -214,6 +219,42 @@ public struct ComplianceAudit: Sendable {
         let marks = [start] + sorted.filter { $0 >= since && $0 <= until } + [until]
         return zip(marks, marks.dropFirst()).map { ComplianceReport.Gap(from: $0, to: $1, seconds: $1.timeIntervalSince($0)) }
             .max { $0.seconds < $1.seconds }
+    }
+
+    /// The recovery point objective achieved (`ComplianceReport.RecoveryPoint`). At each moment
+    /// what can be restored reaches the newest restore point or, when the last `check` before that
+    /// moment found PITR holding, what that check saw archived, whichever is later: WAL archived
+    /// since is not proven (a check that could not read the window proves none). What could be
+    /// lost grows until a newer one is known, so the worst moments are just before each backup and
+    /// each check of the period, and its end. Without checks this is the longest gap.
+    func recoveryPoint(_ restorePoints: [Date], archive: [BackupHistory.ArchiveSample]) -> ComplianceReport.RecoveryPoint {
+        enum Event { case backup(Date), check(Date?) }
+        let events = (restorePoints.map { (at: $0, event: Event.backup($0)) } + archive.map { (at: $0.at, event: Event.check($0.recoverableTo)) })
+            .filter { $0.at <= until }.sorted { $0.at < $1.at }
+        var newestBackup: Date?, archived: Date?
+        func apply(_ event: Event) {
+            switch event {
+            case .backup(let time): newestBackup = max(newestBackup ?? time, time)
+            case .check(let reach): archived = reach
+            }
+        }
+        var worst: ComplianceReport.RecoveryPoint?
+        func consider(_ moment: Date) {
+            // Nothing before the period: counted from its start, as the longest gap is.
+            var (reach, source) = newestBackup.map { ($0, ComplianceReport.RecoveryPoint.Source.backup) } ?? (since, .periodStart)
+            if let archived, archived > reach { (reach, source) = (archived, .archive) }
+            let seconds = moment.timeIntervalSince(reach)
+            if seconds > worst?.seconds ?? -.infinity {
+                worst = .init(seconds: seconds, at: moment, restorableTo: reach, source: source)
+            }
+        }
+        for (at, event) in events where at < since { apply(event) }
+        for (at, event) in events where at >= since {
+            consider(at)
+            apply(event)
+        }
+        consider(until)
+        return worst!
     }
 
     func retentionFigures(_ venue: Venue, entries: [CatalogEntry], backups: [ComplianceReport.Backup], retention: RetentionPolicy,

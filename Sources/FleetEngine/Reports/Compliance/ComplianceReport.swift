@@ -157,6 +157,27 @@ public struct ComplianceReport: Codable, Sendable {
         public var seconds: Double
     }
 
+    /// The recovery point objective a venue achieved: the most that could have been lost at the
+    /// worst moment of the period.
+    public struct RecoveryPoint: Codable, Sendable, Equatable {
+        /// What the newest restorable moment was then.
+        public enum Source: String, Codable, Sendable {
+            /// The WAL archive, as the last `check` before it read the window: PITR held.
+            case archive
+            /// A backup (a restore point): PITR did not hold, or reached no further.
+            case backup
+            /// Nothing before the period: counted from its start, as the longest gap is.
+            case periodStart = "period-start"
+        }
+
+        public var seconds: Double
+        /// The worst moment: just before a newer backup or check, or the period's end.
+        public var at: Date
+        /// The newest moment that could have been restored then.
+        public var restorableTo: Date
+        public var source: Source
+    }
+
     public struct Retention: Codable, Sendable, Equatable {
         public var keepDays: Int
         public var keepMin: Int
@@ -176,8 +197,10 @@ public struct ComplianceReport: Codable, Sendable {
         public var days: [Day]
         public var coveredDays: Int
         public var latestBackupAt: Date?
-        /// The longest time without a complete backup in the period: the achieved recovery point.
+        /// The longest time without a complete backup in the period.
         public var longestGap: Gap?
+        /// The achieved recovery point: the archive's lag where PITR held, the backup gap otherwise.
+        public var recoveryPoint: RecoveryPoint?
         public var latestVerifiedAt: Date?
         /// At the period's end; nil: never restore-tested.
         public var verifyAgeSeconds: Double?

@@ -6,13 +6,17 @@ public enum ComplianceText {
     public static func csv(_ report: ComplianceReport) -> String {
         let headers = ["venue", "database", "day", "state", "backups", "offsite", "encrypted", "failed_attempts",
                        "venue_verdict", "venue_reasons", "covered_days", "period_days", "longest_gap_hours",
-                       "latest_verified_at", "verify_age_hours", "retention_ok"]
+                       "latest_verified_at", "verify_age_hours", "retention_ok", "recovery_point_seconds", "recovery_point_source"]
         let rows = report.venues.flatMap { venue in
-            venue.days.map { day in
+            let figures: [String] = [
+                venue.verdict.rawValue, venue.reasons.map(\.code.rawValue).joined(separator: ";"),
+                String(venue.coveredDays), String(venue.days.count), venue.longestGap.map { hours($0.seconds) } ?? "",
+                venue.latestVerifiedAt.map(Timestamp.iso8601) ?? "", venue.verifyAgeSeconds.map(hours) ?? "", String(venue.retention.ok),
+                venue.recoveryPoint.map { String(wholeSeconds($0.seconds)) } ?? "", venue.recoveryPoint?.source.rawValue ?? "",
+            ]
+            return venue.days.map { day in
                 [venue.slug, venue.database, day.day, day.state.rawValue, String(day.backups), flag(day.offsite), flag(day.encrypted),
-                 String(day.failedAttempts), venue.verdict.rawValue, venue.reasons.map(\.code.rawValue).joined(separator: ";"),
-                 String(venue.coveredDays), String(venue.days.count), venue.longestGap.map { hours($0.seconds) } ?? "",
-                 venue.latestVerifiedAt.map(Timestamp.iso8601) ?? "", venue.verifyAgeSeconds.map(hours) ?? "", String(venue.retention.ok)]
+                 String(day.failedAttempts)] + figures
             }
         }
         return TableText.csv(headers, rows) + "\n"
@@ -67,16 +71,25 @@ public enum ComplianceText {
 
     // MARK: - Figures shared by every format
 
-    static let venueHeaders = ["venue", "verdict", "days covered", "longest gap", "last restore test", "off-site",
+    static let venueHeaders = ["venue", "verdict", "days covered", "longest gap", "recovery point", "last restore test", "off-site",
                                "encrypted", "retention", "failed attempts", "stored", "reasons"]
 
     static func venueRow(_ venue: ComplianceReport.Venue) -> [String] {
         [venue.slug, venue.verdict.rawValue, "\(venue.coveredDays)/\(venue.days.count)",
-         venue.longestGap.map { age($0.seconds) } ?? "",
+         venue.longestGap.map { age($0.seconds) } ?? "", venue.recoveryPoint.map(recoveryPointText) ?? "",
          venue.verifyAgeSeconds.map { age($0) + " ago" } ?? "never",
          offsiteText(venue), encryptedText(venue), venue.retention.ok ? "kept" : "broken",
          String(venue.failedAttempts.count), ByteCount.human(venue.storedBytes),
          venue.reasons.map(\.code.rawValue).joined(separator: ", ")]
+    }
+
+    /// `42s (WAL archive)`, `14m 5s (WAL archive)`, `2d 0h (backups)`: to the second under an
+    /// hour (archive lags are seconds or minutes), then as the gaps are.
+    static func recoveryPointText(_ point: ComplianceReport.RecoveryPoint) -> String {
+        let seconds = wholeSeconds(point.seconds)
+        let amount = seconds < 60 ? "\(seconds)s" : seconds < 3600 ? "\(seconds / 60)m \(seconds % 60)s" : age(Double(seconds))
+        let source = switch point.source { case .archive: "WAL archive"; case .backup: "backups"; case .periodStart: "nothing before the period" }
+        return "\(amount) (\(source))"
     }
 
     static func offsiteText(_ venue: ComplianceReport.Venue) -> String {
@@ -133,6 +146,7 @@ public enum ComplianceText {
 
     static func flag(_ value: Bool?) -> String { value.map(String.init) ?? "" }
     static func hours(_ seconds: Double) -> String { String(format: "%.1f", seconds / 3600) }
+    static func wholeSeconds(_ seconds: Double) -> Int { Int(seconds.rounded()) }
     static func age(_ seconds: Double) -> String { PolicyJudge.age(seconds) }
     static func percent(_ share: Double) -> String { String(format: "%.1f%%", share * 100) }
     static func seconds(_ value: Double) -> String { value < 60 ? String(format: "%.1f s", value) : PolicyJudge.age(value) }
