@@ -71,6 +71,15 @@ import TestSupport
         #expect(try await rows("pitr_d") == "1,2")
         #expect(undone.safetyBackup != nil && undone.pitr?.target == t2)
 
+        // Replacing the database (the default): back to T1 this time, the old one kept beside it.
+        var replace = RestoreOperation(tools: tools, target: .replace, confirmed: true)
+        replace.at = t1
+        let replaced = try await replace.run(venue)
+        #expect(try await rows("pitr_d") == "1")
+        let kept = try #require(replaced.replacedDatabase)
+        #expect(try await rows(kept) == "1,2" && replaced.safetyBackup != nil && replaced.pitr?.target == t1)
+        _ = try await cluster.psql(database: "postgres", sql: "DROP DATABASE \"\(kept)\"")
+
         // The server's other databases, and the scratch clusters: untouched, and gone.
         #expect(try await cluster.pgDump(database: "pitr_b") == otherVenueBefore)
         #expect(files(in: root).filter { $0.hasPrefix("gwi-fleet-pitr-") }.isEmpty)
