@@ -32,18 +32,9 @@ public final class NeonTestServer: Sendable {
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: directory + "/config.json"))
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("neon_test_server.py").path
         let python = try MotoServer.find("python3")
-        var started: Int?
-        for _ in 0..<5 where started == nil {
-            let port = FreePort.pick()
-            let pid = try BackgroundProcess.spawn(python, [script, String(port), directory, directory + "/config.json"])
-            if BackgroundProcess.waitForPort(port, seconds: 20) {
-                BackgroundProcess.killAtExit(pid)
-                started = port
-            } else {
-                kill(pid, SIGKILL)
-            }
+        let started = try BackgroundProcess.serve("the Neon test server") { port in
+            (python, [script, String(port), directory, directory + "/config.json"])
         }
-        guard let started else { throw Shell.Failure(message: "the Neon test server did not start") }
         (self.port, self.directory, self.apiKey, self.projectID) = (started, directory, apiKey, projectID)
         let pgCtl = cluster.binDirectory + "/pg_ctl"
         Self.running.withLock { list in

@@ -63,6 +63,22 @@ public enum BackgroundProcess {
         }
     }
 
+    /// Starts a server on a free loopback port (tried on five ports: another process may take
+    /// the one picked first), left running until the tests exit; its port.
+    public static func serve(_ name: String, seconds: Double = 20, _ command: (Int) -> (String, [String])) throws -> Int {
+        for _ in 0..<5 {
+            let port = FreePort.pick()
+            let (executable, arguments) = command(port)
+            let pid = try spawn(executable, arguments)
+            if waitForPort(port, seconds: seconds) {
+                killAtExit(pid)
+                return port
+            }
+            kill(pid, SIGKILL)
+        }
+        throw Shell.Failure(message: "\(name) did not start")
+    }
+
     /// True once something accepts connections on 127.0.0.1:`port`.
     public static func waitForPort(_ port: Int, seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -99,20 +115,9 @@ public final class SFTPServer: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-sftp-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         obscuredPassword = try Shell.run(rclone, ["obscure", "sftp-test-secret"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        var started: Int?
-        for _ in 0..<5 where started == nil {
-            let port = FreePort.pick()
-            let pid = try BackgroundProcess.spawn(rclone, ["serve", "sftp", directory, "--addr", "127.0.0.1:\(port)",
-                                                           "--user", "gwi", "--pass", "sftp-test-secret"])
-            if BackgroundProcess.waitForPort(port, seconds: 30) {
-                BackgroundProcess.killAtExit(pid)
-                started = port
-            } else {
-                kill(pid, SIGKILL)
-            }
+        port = try BackgroundProcess.serve("rclone serve sftp", seconds: 30) { [directory] port in
+            (rclone, ["serve", "sftp", directory, "--addr", "127.0.0.1:\(port)", "--user", "gwi", "--pass", "sftp-test-secret"])
         }
-        guard let started else { throw Shell.Failure(message: "rclone serve sftp did not start") }
-        port = started
     }
 
     public func rcloneEnvironment(remote name: String) -> [String: String] {

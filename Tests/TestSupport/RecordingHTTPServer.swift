@@ -30,19 +30,7 @@ public final class RecordingHTTPServer: Sendable {
             """.write(toFile: script, atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: log, contents: Data())
         let python = try MotoServer.find("python3")
-        var started: Int?
-        for _ in 0..<5 where started == nil {
-            let port = FreePort.pick()
-            let pid = try BackgroundProcess.spawn(python, [script, String(port), log])
-            if BackgroundProcess.waitForPort(port, seconds: 20) {
-                BackgroundProcess.killAtExit(pid)
-                started = port
-            } else {
-                kill(pid, SIGKILL)
-            }
-        }
-        guard let started else { throw Shell.Failure(message: "the recording HTTP server did not start") }
-        port = started
+        port = try BackgroundProcess.serve("the recording HTTP server") { [log] port in (python, [script, String(port), log]) }
     }
 
     public var url: String { "http://127.0.0.1:\(port)" }
