@@ -119,6 +119,15 @@ import TestSupport
         await #expect { _ = try await wrongKey.run(venue) } throws: { error in
             "\(error)".contains("HTTP 401") && "\(error)".contains("api_key_env") && !"\(error)".contains("not-the-key")
         }
+        // An api_url that redirects: not followed (the key would go wherever it points).
+        var redirected = venue
+        redirected.pitr = .neon(NeonSettings(projectID: neon.projectID, apiKeyEnv: "GWI_TEST_NEON_KEY",
+                                             apiURL: neon.url.replacingOccurrences(of: "/api/v2", with: "/redirect/api/v2")))
+        let sent = neon.requests().count
+        var moved = RestoreOperation(tools: tools, connector: connector(key: key), target: .newDatabase("neon_b_never"))
+        moved.at = Date()
+        await #expect { _ = try await moved.run(redirected) } throws: { "\($0)".contains("HTTP 307") }
+        #expect(neon.requests().count == sent + 1, "the redirect was not followed")
         // No key at all: a clear error, no request made.
         let before = neon.requests().count
         var noKey = RestoreOperation(tools: tools, connector: VenueConnector(environment: [:]), target: .newDatabase("neon_b_never"))

@@ -182,6 +182,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         authorized = self.headers.get("Authorization") == "Bearer " + CONFIG["api_key"]
         with open(os.path.join(STATE, "requests.jsonl"), "a") as log:
             log.write(json.dumps({"method": self.command, "path": self.path, "body": raw, "authorized": authorized}) + "\n")
+        if self.path.startswith("/redirect/"):  # a misconfigured api_url: somewhere else
+            self.send_response(307)
+            self.send_header("Location", "http://127.0.0.1:%d/%s" % (PORT, self.path[len("/redirect/"):]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if not authorized:
             return self.problem(401, "authentication failed")
         prefix = "/api/v2/projects/" + CONFIG["project_id"]

@@ -186,7 +186,7 @@ struct NeonAPI: Sendable {
             do {
                 let sent = request
                 answer = try await withDeadline(requestTimeout) {
-                    let (data, response) = try await URLSession.shared.data(for: sent)
+                    let (data, response) = try await NeonAPI.session.data(for: sent)
                     return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
                 }
             } catch is CancellationError {
@@ -215,6 +215,19 @@ struct NeonAPI: Sendable {
             throw NeonError.http(step: step, status: status, message: message.replacingOccurrences(of: key, with: "***"))
         }
         preconditionFailure("the loop returns or throws")
+    }
+}
+
+extension NeonAPI {
+    /// A session that never follows a redirect: the key in the header must not go to another
+    /// host (a redirect is answered as the error it is), and that keeps no cookies or cache.
+    static let session = URLSession(configuration: .ephemeral, delegate: RedirectRefusal(), delegateQueue: nil)
+
+    final class RedirectRefusal: NSObject, URLSessionTaskDelegate, Sendable {
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
     }
 }
 
