@@ -377,22 +377,47 @@ struct Reader {
             }
             return string(found.value, key: path + "." + field, venue: venue)
         }
-        guard let project = required("project_id", example: "the Neon project, e.g. round-forest-123456"),
-              let keyEnv = required("api_key_env", example: "the environment variable holding the Neon API key") else { return nil }
-        guard keyEnv.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil else {
-            problems.append(FleetFileProblem(venue: venue, key: path + ".api_key_env", line: line(node), message: "`\(keyEnv)` is not an environment variable name"))
-            return nil
+        // Every problem of the mapping at once.
+        let known = problems.count
+        let project = required("project_id", example: "the Neon project, e.g. round-forest-123456")
+        let keyEnv = required("api_key_env", example: "the environment variable holding the Neon API key")
+        func problem(_ field: String, _ at: Node, _ message: String) {
+            problems.append(FleetFileProblem(venue: venue, key: path + "." + field, line: line(at), message: message))
         }
-        var neon = NeonSettings(projectID: project, apiKeyEnv: keyEnv)
-        neon.branch = settings["branch"].flatMap { string($0.value, key: path + ".branch", venue: venue) }
+        if let project, project.range(of: #"^[A-Za-z0-9][A-Za-z0-9_-]*$"#, options: .regularExpression) == nil {
+            problem("project_id", settings["project_id"]!.value, "`\(project)` is not a Neon project id (letters, digits and -, e.g. round-forest-123456)")
+        }
+        if let keyEnv, keyEnv.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) == nil {
+            problem("api_key_env", settings["api_key_env"]!.value, "`\(keyEnv)` is not an environment variable name")
+        }
+        let branch = settings["branch"].flatMap { string($0.value, key: path + ".branch", venue: venue) }
+        if let branch, branch.isEmpty || branch.contains("/") || branch.contains("?") {
+            problem("branch", settings["branch"]!.value, "`\(branch)` is not a branch name or id")
+        }
+        var apiURL = NeonSettings.defaultAPIURL
         if let node = settings["api_url"], let url = string(node.value, key: path + ".api_url", venue: venue) {
-            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-                problems.append(FleetFileProblem(venue: venue, key: path + ".api_url", line: line(node.value), message: "must be an http(s) URL"))
-                return nil
-            }
-            neon.apiURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            if let reason = Self.apiURLProblem(url) { problem("api_url", node.value, reason) }
+            apiURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
+        guard problems.count == known, let project, let keyEnv else { return nil }
+        var neon = NeonSettings(projectID: project, apiKeyEnv: keyEnv, apiURL: apiURL)
+        neon.branch = branch
         return neon
+    }
+
+    /// Why `api_url` cannot carry the API key, or nil: an http(s) URL with a host, no
+    /// credentials in it (the key comes from `api_key_env`), and plain http only to this host.
+    static func apiURLProblem(_ url: String) -> String? {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = parts.host, !host.isEmpty else { return "must be an http(s) URL with a host, e.g. \(NeonSettings.defaultAPIURL)" }
+        if parts.user != nil || parts.password != nil {
+            return "must not hold credentials (they would be shown and sent around); the key comes from api_key_env"
+        }
+        if scheme == "http" && !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) {
+            return "must be https (plain http would send the API key in clear text), except to this host"
+        }
+        if parts.query != nil || parts.fragment != nil { return "must not have a query or fragment" }
+        return nil
     }
 
     mutating func remote(_ node: Node, key: String, venue: String?) -> RemotePolicy? {

@@ -43,7 +43,11 @@ public struct Resolver: Sendable {
         let database = (entry.database ?? FleetFile.defaultDatabaseTemplate)
             .replacingOccurrences(of: "{slug_}", with: underscored).replacingOccurrences(of: "{slug}", with: slug)
         if let message = FleetFile.databaseNameProblem(database) { problem(entry.database == nil ? "slug" : "database", message) }
-        let resolved = entry.settings.over(defaults)
+        // `verify.scratch_url` and `verify.scratch.neon` are one choice: the venue's overrides the defaults'.
+        var base = defaults
+        if entry.settings.scratchNeon != nil { base.scratchURL = nil }
+        if entry.settings.scratchURL != nil { base.scratchNeon = nil }
+        let resolved = entry.settings.over(base)
         guard let urlTemplate = resolved.url else {
             // A url that is present but broken has its own problem already.
             if !resolved.urlWritten { problem("url", "missing: set `url` on the venue or in `defaults:`") }

@@ -241,7 +241,12 @@ import TestSupport
     @Test func targetsAreWrittenInUTCToTheMicrosecondWithPlus00() {
         #expect(PgBackRest.timeText(Date(timeIntervalSince1970: 1_796_180_796.938954)) == "2026-12-02 03:06:36.938954+00")
         #expect(PgBackRest.timeText(Date(timeIntervalSince1970: 1_796_180_796)) == "2026-12-02 03:06:36.000000+00")
-        #expect(PgBackRest.timeText(Date(timeIntervalSince1970: 1_796_180_796.9999996)) == "2026-12-02 03:06:37.000000+00")
+        // Never rounded up past the moment: a commit in that sliver would be recovered.
+        #expect(PgBackRest.timeText(Date(timeIntervalSince1970: 1_796_180_796.9999996)) == "2026-12-02 03:06:36.999999+00")
+        #expect(PgBackRest.timeText(RestoreOperation.parseMoment("2026-12-02T03:06:36.3039756Z")!) == "2026-12-02 03:06:36.303975+00")
+        #expect(PgBackRest.timeText(RestoreOperation.parseMoment("2026-12-02T03:06:36.303976Z")!) == "2026-12-02 03:06:36.303976+00")
+        #expect(NeonAPI.timestamp(RestoreOperation.parseMoment("2026-12-02T03:06:36.3039756Z")!) == "2026-12-02T03:06:36.303975Z")
+        #expect(NeonAPI.timestamp(RestoreOperation.parseMoment("2026-12-02T03:06:36Z")!) == "2026-12-02T03:06:36Z")
     }
 
     @Test func scratchDirectoriesAreNamedSoLeftoversCanFindAndAgeThem() {

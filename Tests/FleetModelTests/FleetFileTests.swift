@@ -218,6 +218,35 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         }
     }
 
+    @Test func neonSettingsListEveryProblemAndNeverTakeCredentialsOrCleartextURLs() throws {
+        #expect { try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+            venues:
+              - slug: a
+                pitr: {neon: {branch: main}}
+              - slug: b
+                pitr: {neon: {project_id: "p/../x", api_key_env: bad-name, api_url: "ftp://x"}}
+              - slug: c
+                pitr: {neon: {project_id: p, api_key_env: K, api_url: "https://ops:hunter2@console.neon.tech/api/v2"}}
+              - slug: d
+                pitr: {neon: {project_id: p, api_key_env: K, api_url: "http://neon.example.com/api/v2"}}
+              - slug: e
+                pitr: {neon: {project_id: p, api_key_env: K, api_url: "http://"}}
+            """) } throws: { error in
+            let problems = (error as? FleetFileError)?.problems.map { "\($0.venue ?? ""): \($0.key ?? ""): \($0.message)" } ?? []
+            return problems.count == 8
+                && problems[0].hasPrefix("a: pitr.neon.project_id: missing") && problems[1].hasPrefix("a: pitr.neon.api_key_env: missing")
+                && problems[2].hasPrefix("b: pitr.neon.project_id: `p/../x` is not a Neon project id")
+                && problems[3] == "b: pitr.neon.api_key_env: `bad-name` is not an environment variable name"
+                && problems[4].hasPrefix("b: pitr.neon.api_url: must be an http(s) URL with a host")
+                && problems[5].hasPrefix("c: pitr.neon.api_url: must not hold credentials") && !problems[5].contains("hunter2")
+                && problems[6].hasPrefix("d: pitr.neon.api_url: must be https")
+                && problems[7].hasPrefix("e: pitr.neon.api_url: must be an http(s) URL with a host")
+        }
+    }
+
     @Test func verifyScratchOnNeonIsReadLikePitrNeonAndExcludesScratchURL() throws {
         let fleet = try parse("""
             version: 1
@@ -230,6 +259,19 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
               - slug: a
             """)
         #expect(fleet.venues[0].scratchNeon == NeonSettings(projectID: "round-forest-123456", branch: "main", apiKeyEnv: "NEON_API_KEY"))
+        // A venue's choice overrides the defaults' other one.
+        let mixed = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+              verify: {scratch_url: "postgresql://scratch/postgres"}
+            venues:
+              - slug: a
+                verify: {scratch: {neon: {project_id: p, api_key_env: K}}}
+              - slug: b
+            """)
+        #expect(mixed.venues[0].scratchURL == nil && mixed.venues[0].scratchNeon?.projectID == "p")
+        #expect(mixed.venues[1].scratchURL == "postgresql://scratch/postgres" && mixed.venues[1].scratchNeon == nil)
         #expect { try parse("""
             version: 1
             defaults:

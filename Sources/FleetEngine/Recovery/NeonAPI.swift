@@ -103,7 +103,7 @@ struct NeonAPI: Sendable {
     /// `2026-12-01T14:32:05Z`, or `2026-12-01T14:32:05.250300Z`: to the microsecond, never
     /// rounded up past the moment (a commit in that sliver would be on the branch).
     static func timestamp(_ moment: Date) -> String {
-        let micros = Int64((moment.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        let micros = PgBackRest.microseconds(moment)
         let (seconds, fraction) = (micros - ((micros % 1_000_000) + 1_000_000) % 1_000_000, ((micros % 1_000_000) + 1_000_000) % 1_000_000)
         let whole = Timestamp.iso8601(Date(timeIntervalSince1970: Double(seconds) / 1_000_000)).dropLast(5)
         return whole + (fraction == 0 ? "Z" : String(format: ".%06dZ", fraction))

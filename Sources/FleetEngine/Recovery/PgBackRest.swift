@@ -112,7 +112,7 @@ struct PgBackRest: Sendable {
     /// `2026-12-02 03:06:36.938954+00`: the one target format both pgBackRest and PostgreSQL read
     /// (ISO `T…Z` and `UTC` are refused with ERROR [029]), to the microsecond PostgreSQL stores.
     static func timeText(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = microseconds(date)
         let (quotient, remainder) = micros.quotientAndRemainder(dividingBy: 1_000_000)
         var seconds = time_t(remainder < 0 ? quotient - 1 : quotient)
         let fraction = remainder < 0 ? remainder + 1_000_000 : remainder
@@ -122,9 +122,11 @@ struct PgBackRest: Sendable {
                       parts.tm_hour, parts.tm_min, parts.tm_sec, fraction)
     }
 
-    /// The microseconds since 1970 a date stands for, as PostgreSQL would store it.
+    /// The microseconds since 1970 a date stands for, as PostgreSQL would store it: never rounded
+    /// up (a target of 50.3039756 must not take in a commit at 50.303976), with a nanosecond's
+    /// allowance for the double a whole microsecond was parsed into (50.303976 is 50.30397599…).
     static func microseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        Int64((date.timeIntervalSince1970 * 1_000_000 + 0.001).rounded(.down))
     }
 
     // `pgbackrest --output=json info`: only what the window needs; other keys are ignored.
