@@ -165,7 +165,7 @@ struct RestoreCommand: VenueCommand {
         if newDatabase != nil && inPlace { throw ValidationError("--as and --in-place exclude each other") }
         if let at {
             guard let moment = RestoreOperation.parseMoment(at) else {
-                throw ValidationError("--at: `\(at)` is not a time with its zone (write e.g. 2026-12-01T14:32:05Z or '2026-12-01 14:32:05+02:00')")
+                throw ValidationError("--at: `\(at)` is not a valid RFC 3339 time with its zone (a date and time that exist, write e.g. 2026-12-01T14:32:05Z or '2026-12-01 14:32:05+02:00')")
             }
             if moment > WallClock.now() { throw ValidationError("--at: \(at) is in the future; nothing was touched") }
             if backup != "latest" { throw ValidationError("--at and --backup exclude each other: --at makes its own backup of that moment") }

@@ -137,6 +137,28 @@ import TestSupport
         #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = 'neon_b_never'") == "0\n")
     }
 
+    @Test func aBranchThatCannotBeDeletedDoesNotUndoTheRestoreAndIsSaid() async throws {
+        let (neon, key) = try await neon()
+        let root = try scratchDirectory("neon-undeletable")
+        let venue = venue("neon-b", root: root, neon: neon)
+        try neon.failOperations(false, failDelete: true)
+        var copy = RestoreOperation(tools: try await PgTools.locate(), connector: connector(key: key), target: .newDatabase("neon_b_kept"))
+        copy.at = Date()
+        let restored = try await copy.run(venue)
+        let branch = try #require(restored.pitr?.branch)
+        #expect(restored.restoredInto == "neon_b_kept")
+        #expect(restored.warnings.count == 1 && restored.warnings[0].contains("the Neon branch \(branch) could not be deleted"), "\(restored.warnings)")
+        #expect(restored.warnings[0].contains("--older-than 0s"))
+        try neon.failOperations(false)
+        let leftovers = LeftoversOperation(fleet: Fleet(path: root + "/fleet.yaml", venues: [venue], reportsDirectory: root + "/reports"),
+                                           connector: connector(key: key))
+        // Only the branches: the shared test server's databases belong to tests running meanwhile.
+        let branches = await leftovers.plan(olderThan: .zero).decisions.filter { $0.database.kind == "neon-branch" }
+        #expect(await leftovers.drop(branches).allSatisfy { $0.error == nil })
+        #expect(try await neon.branches().map { $0["name"] as? String } == ["main"])
+        _ = try await cluster.psql(database: "postgres", sql: "DROP DATABASE neon_b_kept")
+    }
+
     @Test func verifyRestoresOnARunBranchNeverOnTheVenuesServerAndDeletesIt() async throws {
         let (neon, key) = try await neon()
         let root = try scratchDirectory("neon-verify")
@@ -172,17 +194,24 @@ import TestSupport
         let root = try scratchDirectory("neon-leftovers")
         let venue = venue("neon-a", root: root, neon: neon)
         // A killed run's branch, and a branch of somebody else's.
-        for name in ["gwi-fleet-pitr-neon-a-20261201T143205Z-beef", "feature-x"] { try await neon.createBranch(name) }
+        // A killed run's branch; branches somebody named alike; another fleet's venue's; one a run still uses.
+        let ours = ["gwi-fleet-pitr-neon-a-20261201T143205Z-beef", "gwi-fleet-verify-20261201T020000Z-3f9a2c1d"]
+        let notOurs = ["feature-x", "gwi-fleet-pitr-notes", "gwi-fleet-verify-keepme-forever", "gwi-fleet-pitr-other-venue-20261201T143205Z-beef"]
+        let inUse = "gwi-fleet-pitr-neon-a-20261202T010000Z-cafe"
+        for name in ours + notOurs + [inUse] { try await neon.createBranch(name) }
+        let held = try await NeonRecovery.lock(branch: inUse)
         let fleet = Fleet(path: root + "/fleet.yaml", venues: [venue], reportsDirectory: root + "/reports")
         let leftovers = LeftoversOperation(fleet: fleet, connector: connector(key: key))
         let young = await leftovers.plan(olderThan: .seconds(3600))
-        let branch = try #require(young.decisions.first { $0.database.kind == "neon-branch" })
-        #expect(branch.database.name == "gwi-fleet-pitr-neon-a-20261201T143205Z-beef" && !branch.drop)
-        #expect(branch.server == "neon project \(neon.projectID)")
-        #expect(!young.decisions.contains { $0.database.name == "feature-x" })
-        let old = await leftovers.plan(olderThan: .zero)
-        let dropped = await leftovers.drop(old.decisions)
-        #expect(dropped.allSatisfy { $0.error == nil }, "\(dropped.map(\.error))")
-        #expect(try await neon.branches().compactMap { $0["name"] as? String }.sorted() == ["feature-x", "main"])
+        let listed = young.decisions.filter { $0.database.kind == "neon-branch" }
+        #expect(listed.map(\.database.name).sorted() == (ours + [inUse]).sorted() && listed.allSatisfy { !$0.drop })
+        #expect(listed.allSatisfy { $0.server == "neon project \(neon.projectID)" })
+        // Only the branches: the shared test server's databases belong to tests running meanwhile.
+        let old = await leftovers.plan(olderThan: .zero).decisions.filter { $0.database.kind == "neon-branch" }
+        let dropped = await leftovers.drop(old)
+        #expect(dropped.filter { $0.error != nil }.map(\.database.name) == [inUse], "\(dropped.map(\.error))")
+        #expect(dropped.first { $0.database.name == inUse }?.error?.hasPrefix("in use") == true)
+        #expect(try await neon.branches().compactMap { $0["name"] as? String }.sorted() == (notOurs + ["main", inUse]).sorted())
+        withExtendedLifetime(held) {}
     }
 }

@@ -6,7 +6,7 @@ import TestSupport
 /// not go with it is refused before anything is read or touched.
 @Suite struct RestoreAtCLITests {
     @Test(arguments: [
-        (["--at", "2026-12-01 14:32:05"], "is not a time with its zone"),
+        (["--at", "2026-12-01 14:32:05"], "is not a valid RFC 3339 time with its zone"),
         (["--at", "2999-01-01T00:00:00Z"], "is in the future"),
         (["--at", "2026-12-01T14:32:05Z", "--backup", "x.dump"], "--at and --backup exclude each other"),
         (["--at", "2026-12-01T14:32:05Z", "--from", "remote"], "--from does not apply"),

@@ -84,8 +84,8 @@ public final class NeonTestServer: Sendable {
 
     /// Makes the operations of branches created from now on end `failed` (or not), or take
     /// `delaySeconds` longer.
-    public func failOperations(_ fail: Bool, delaySeconds: Double = 0) throws {
-        try JSONSerialization.data(withJSONObject: ["fail_operations": fail, "delay_seconds": delaySeconds])
+    public func failOperations(_ fail: Bool, delaySeconds: Double = 0, failDelete: Bool = false) throws {
+        try JSONSerialization.data(withJSONObject: ["fail_operations": fail, "delay_seconds": delaySeconds, "fail_delete": failDelete])
             .write(to: URL(fileURLWithPath: directory + "/control.json"))
     }
 

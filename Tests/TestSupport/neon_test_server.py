@@ -11,7 +11,8 @@ Usage: neon_test_server.py PORT STATE_DIR CONFIG.json
 CONFIG: api_key, project_id, history_retention_seconds, main_created_at, stanza,
         pgbackrest_config, bin_dir, pg_port
 STATE_DIR/control.json (optional, read for each new branch): {"fail_operations": true} makes the
-operations of new branches end "failed"; {"delay_seconds": N} keeps them running N seconds longer.
+operations of new branches end "failed"; {"delay_seconds": N} keeps them running N seconds longer;
+{"fail_delete": true} answers every DELETE with a 500.
 """
 import datetime, http.server, json, os, re, shutil, socket, subprocess, sys, threading, time, uuid
 
@@ -84,15 +85,18 @@ def release_address(host):
         pass
 
 
+def read_control():
+    path = os.path.join(STATE, "control.json")
+    return json.load(open(path)) if os.path.exists(path) else {}
+
+
 def make_cluster(branch, endpoint, operations):
     """Recovers the archived cluster at the branch's moment into a directory of its own and
     starts it on the endpoint's address; ends the operations finished (or failed)."""
     directory = os.path.join(STATE, "branches", branch["id"])
     error = None
     try:
-        control = {}
-        if os.path.exists(os.path.join(STATE, "control.json")):
-            control = json.load(open(os.path.join(STATE, "control.json")))
+        control = read_control()
         if control.get("fail_operations"):
             raise RuntimeError("injected failure: the compute did not start")
         deadline = time.time() + control.get("delay_seconds", 0)
@@ -208,6 +212,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.create_branch(raw)
         match = re.fullmatch(r"/branches/([^/]+)", rest)
         if self.command == "DELETE" and match:
+            if read_control().get("fail_delete"):
+                return self.problem(500, "injected failure: could not delete the branch")
             with LOCK:
                 branch = BRANCHES.get(match.group(1))
                 if branch is None:

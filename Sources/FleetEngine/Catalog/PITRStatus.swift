@@ -72,7 +72,7 @@ public struct PITRStatus: Sendable, Equatable, Codable {
                 do {
                     let neon = try NeonRecovery(settings, environment: connector.environment)
                     let window = try await withDeadline(min(venue.timeout, .seconds(120))) { try await neon.window() }
-                    (status.earliest, status.latest, status.archiveLagSeconds) = (window.earliest, window.latest, 0)
+                    (status.earliest, status.latest, status.archiveLagSeconds, status.checkedAt) = (window.earliest, window.latest, 0, window.latest)
                 } catch {
                     status.error = SecretRedactor(venue: venue).redact(VenueError(error).description)
                 }

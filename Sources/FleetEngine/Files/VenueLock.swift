@@ -7,7 +7,7 @@ import Foundation
 /// the process holds a copy of every descriptor between fork and exec. So a taken lock is tried
 /// again for up to `patience` before the venue is reported locked; a real concurrent run holds it
 /// far longer.
-final class VenueLock {
+final class VenueLock: Sendable {
     private let descriptor: Int32
 
     static func acquire(directory: String, patience: Duration = .seconds(1)) async throws -> VenueLock {

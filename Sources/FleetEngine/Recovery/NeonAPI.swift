@@ -48,6 +48,9 @@ struct NeonAPI: Sendable {
         var id: String
         var host: String
         var type: String?
+        /// `init` until its compute has started, then `active` (or `idle` once suspended).
+        var currentState: String?
+        enum CodingKeys: String, CodingKey { case id, host, type, currentState = "current_state" }
     }
 
     struct Operation: Decodable, Sendable {
@@ -96,8 +99,11 @@ struct NeonAPI: Sendable {
         if let moment { branch["parent_timestamp"] = Self.timestamp(moment) }
         let body: [String: Any] = ["branch": branch, "endpoints": [["type": endpointType]]]
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        return try await call("POST", "/projects/\(settings.projectID)/branches", body: data, step: "create branch \(name)",
-                              as: CreatedBranch.self, retry: false)
+        // Making a branch can take Neon a while to answer: give it longer than other calls.
+        var api = self
+        api.requestTimeout = max(requestTimeout, .seconds(120))
+        return try await api.call("POST", "/projects/\(settings.projectID)/branches", body: data, step: "create branch \(name)",
+                                  as: CreatedBranch.self, retry: false)
     }
 
     /// `2026-12-01T14:32:05Z`, or `2026-12-01T14:32:05.250300Z`: to the microsecond, never
@@ -132,6 +138,20 @@ struct NeonAPI: Sendable {
         }
     }
 
+    /// Waits until the endpoint's compute has started (`current_state` no longer `init`): an
+    /// answer without operations to wait for must not send pg_dump to a compute still starting.
+    func waitUntilStarted(_ endpoint: Endpoint, what: String, until deadline: ContinuousClock.Instant) async throws {
+        struct Answer: Decodable { var endpoint: Endpoint }
+        var state = endpoint.currentState
+        while state == nil || state == "init" {
+            state = try await call("GET", "/projects/\(settings.projectID)/endpoints/\(endpoint.id)", step: "read endpoint \(endpoint.id)",
+                                   as: Answer.self).endpoint.currentState ?? "active"
+            if state != "init" { return }
+            guard ContinuousClock.now < deadline else { throw NeonError.timedOut(what: what, waitingFor: ["endpoint \(endpoint.id) to start"]) }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
     /// Deletes a branch (its endpoints go with it); a branch already gone is not an error. Runs
     /// on a task of its own, so a cancelled run (Ctrl-C, a deadline) still deletes it.
     func deleteBranch(_ id: String, name: String) async -> String? {
@@ -147,15 +167,17 @@ struct NeonAPI: Sendable {
         }.value
     }
 
+    enum Deletion: Sendable { case deleted, notFound, failed(String) }
+
     /// Deletes the branch called `name` if there is one (a create whose answer never came).
-    func deleteBranch(named name: String) async -> String? {
+    func deleteBranch(named name: String) async -> Deletion {
         let api = self
-        return await Task.detached { () -> String? in
+        return await Task.detached { () -> Deletion in
             do {
-                guard let branch = try await api.branches().first(where: { $0.name == name }) else { return nil }
-                return await api.deleteBranch(branch.id, name: name)
+                guard let branch = try await api.branches().first(where: { $0.name == name }) else { return .notFound }
+                return await api.deleteBranch(branch.id, name: name).map { .failed($0) } ?? .deleted
             } catch {
-                return "\(error)"
+                return .failed("\(error)")
             }
         }.value
     }
@@ -243,6 +265,7 @@ enum NeonError: Error, CustomStringConvertible {
     case timedOut(what: String, waitingFor: [String])
     case outsideWindow(target: Date, earliest: Date, latest: Date, retentionSeconds: Int?)
     case branchLeftBehind(name: String, reason: String)
+    case createUnanswered(name: String, cause: String)
 
     var description: String {
         switch self {
@@ -267,7 +290,9 @@ enum NeonError: Error, CustomStringConvertible {
             "\(Timestamp.iso8601(target)) is outside the Neon recovery window (\(Timestamp.iso8601(earliest)) to \(Timestamp.iso8601(latest))"
                 + (retention.map { ", the project's history retention of \(FleetDuration.format(.seconds($0)))" } ?? "") + "): nothing was touched"
         case .branchLeftBehind(let name, let reason):
-            "the Neon branch \(name) could not be deleted (\(reason)); `gwi-fleet leftovers --drop --yes` deletes it"
+            "the Neon branch \(name) could not be deleted (\(reason)); delete it in Neon's console, or with `gwi-fleet leftovers --drop --older-than 0s --yes` once no run uses it"
+        case .createUnanswered(let name, let cause):
+            "\(cause); Neon did not show branch \(name) afterwards, but it may still make it: `gwi-fleet leftovers` lists it if so"
         }
     }
 }

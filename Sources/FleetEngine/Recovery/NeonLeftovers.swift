@@ -25,13 +25,21 @@ struct NeonLeftovers: Sendable {
         return seen
     }
 
+    /// The venues whose point-in-time restores make branches in this project.
+    func slugs(of settings: NeonSettings) -> Set<String> {
+        Set(fleet.venues.compactMap { venue in
+            guard case .neon(let own)? = venue.pitr, own.apiURL == settings.apiURL, own.projectID == settings.projectID else { return nil }
+            return venue.slug
+        })
+    }
+
     /// Our branches of each project, with their age; projects that could not be read.
     func found(now: Date = WallClock.now()) async -> (branches: [(server: String, name: String, ageSeconds: Int?)], unreadable: [(String, String)]) {
         var branches: [(String, String, Int?)] = []
         var unreadable: [(String, String)] = []
         for settings in projects {
             do {
-                for branch in try await NeonAPI(settings, environment: environment).branches() where NeonRecovery.isOurs(branch.name) {
+                for branch in try await NeonAPI(settings, environment: environment).branches() where NeonRecovery.isOurs(branch.name, slugs: slugs(of: settings)) {
                     branches.append((Self.server(settings), branch.name, branch.created.map { Int(now.timeIntervalSince($0)) }))
                 }
             } catch {
@@ -43,8 +51,14 @@ struct NeonLeftovers: Sendable {
 
     /// Deletes our branch `name` of the project `server` names; why not, or nil.
     func remove(_ name: String, server: String) async -> String? {
-        guard NeonRecovery.isOurs(name) else { return "not a branch gwi-fleet makes" }
         guard let settings = projects.first(where: { Self.server($0) == server }) else { return "no venue names \(server) now" }
+        guard NeonRecovery.isOurs(name, slugs: slugs(of: settings)) else { return "not a branch gwi-fleet makes" }
+        // A run on this host still using it holds its lock.
+        let lock: VenueLock
+        do { lock = try await NeonRecovery.lock(branch: name) } catch {
+            return "in use: a run on this host still uses it; not deleted"
+        }
+        defer { withExtendedLifetime(lock) {} }
         do {
             let api = try NeonAPI(settings, environment: environment)
             guard let branch = try await api.branches().first(where: { $0.name == name }) else { return nil }

@@ -27,9 +27,12 @@ struct NeonRecovery: Sendable {
 
     func window() async throws -> Window {
         let project = try await api.project()
+        guard let retention = project.historyRetentionSeconds else {
+            throw NeonError.unexpectedAnswer(step: "read the project", detail: "no history_retention_seconds: the window is unknown")
+        }
         let parent = try await api.parentBranch()
         let now = self.now()
-        var earliest = now.addingTimeInterval(-Double(project.historyRetentionSeconds ?? 0))
+        var earliest = now.addingTimeInterval(-Double(retention))
         if let created = parent.created, created > earliest { earliest = created }
         return Window(earliest: earliest, latest: now, retentionSeconds: project.historyRetentionSeconds, parent: parent)
     }
@@ -48,14 +51,38 @@ struct NeonRecovery: Sendable {
         "gwi-fleet-pitr-\(slug)-\(Timestamp.compact(target))-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
     }
 
-    /// A branch made by gwi-fleet (a point-in-time recovery or a verify run's scratch branch).
-    static func isOurs(_ name: String) -> Bool {
-        name.hasPrefix("gwi-fleet-pitr-") || name.hasPrefix("gwi-fleet-verify-")
+    /// A branch gwi-fleet made for one of `slugs` (a point-in-time recovery: `gwi-fleet-pitr-<slug>-
+    /// <time>-<4 hex>`) or for a verify run (`gwi-fleet-verify-<run id>[-N]`): the whole shape, never
+    /// a prefix, so a branch somebody named `gwi-fleet-pitr-notes` is never taken for one.
+    static func isOurs(_ name: String, slugs: Set<String>) -> Bool {
+        if let match = name.wholeMatch(of: /gwi-fleet-pitr-([a-z0-9_-]+)-(\d{8}T\d{6}Z)-[0-9a-f]{4}/) {
+            return slugs.contains(String(match.1)) && Timestamp.parseCompact(String(match.2)) != nil
+        }
+        if let match = name.wholeMatch(of: /gwi-fleet-verify-(\d{8}T\d{6}Z)-[A-Za-z0-9._-]+/) {
+            return Timestamp.parseCompact(String(match.1)) != nil
+        }
+        return false
+    }
+
+    /// `gwi-fleet-verify-<run id>` (the run id starts with its time; a shared `GWI_RUN_ID` gets
+    /// the time put before it), `-2`, `-3` … for a run's further projects or branches.
+    static func verifyBranchName(runID: String, index: Int, at now: Date) -> String {
+        let stamped = runID.wholeMatch(of: /\d{8}T\d{6}Z-.+/) != nil ? runID : Timestamp.compact(now) + "-" + runID
+        return "gwi-fleet-verify-" + stamped + (index > 1 ? "-\(index)" : "")
+    }
+
+    /// Held (on this host) from before a branch is asked for until it is deleted: `leftovers`
+    /// leaves a branch alone while a run holds its lock.
+    static func lock(branch name: String) async throws -> VenueLock {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-fleet-branch-locks/\(name)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try await VenueLock.acquire(directory: directory, patience: .zero)
     }
 
     /// The venue's database as it was at `target`, on a branch that lives while `body` runs.
     /// `body` gets the host of the branch's read-only endpoint and the moment Neon made it at.
-    func recover<T: Sendable>(slug: String, at target: Date, _ body: (_ host: String, _ branch: String, _ madeAt: Date) async throws -> T) async throws -> T {
+    func recover<T: Sendable>(slug: String, at target: Date,
+                              _ body: (_ host: String, _ branch: String, _ madeAt: Date) async throws -> T) async throws -> (T, leftBehind: String?) {
         let window = try await window()
         if let refusal = refusal(for: target, in: window) { throw refusal }
         try Task.checkCancellation()
@@ -67,27 +94,48 @@ struct NeonRecovery: Sendable {
     }
 
     /// Creates a branch with one endpoint, waits until it is ready, runs `body` with its host,
-    /// and deletes the branch whatever happens.
+    /// and deletes the branch whatever happens. A branch that could not be deleted after `body`
+    /// succeeded does not undo its work: it is said (`leftBehind`), for the report.
     func withBranch<T: Sendable>(named name: String, parent: String, at moment: Date?, endpointType: String, what: String,
-                                 _ body: (NeonAPI.CreatedBranch, String) async throws -> T) async throws -> T {
+                                 _ body: (NeonAPI.CreatedBranch, String) async throws -> T) async throws -> (T, leftBehind: String?) {
+        let lock = try await Self.lock(branch: name)
+        defer { withExtendedLifetime(lock) {} }
         let created: NeonAPI.CreatedBranch
         do {
             created = try await api.createBranch(name: name, parent: parent, at: moment, endpointType: endpointType)
         } catch {
-            // Interrupted or unanswered after Neon may have made it: find it by its name.
-            if let problem = await api.deleteBranch(named: name) {
-                RunContext.logger.error("Neon branch may be left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
+            // Interrupted or unanswered after Neon may have made it: find it by its name (again a
+            // little later: Neon may make it after the answer was given up on). A refusal (4xx)
+            // made nothing.
+            if case NeonError.http(_, let status, _) = error, (400..<500).contains(status), status != 408, status != 429 { throw error }
+            var found = false
+            for pause in Task.isCancelled ? [Duration.zero] : [.zero, .seconds(5), .seconds(15)] {
+                if pause > .zero { try? await Task.sleep(for: pause) }
+                switch await api.deleteBranch(named: name) {
+                case .deleted: found = true
+                case .notFound: break
+                case .failed(let problem):
+                    RunContext.logger.error("Neon branch may be left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
+                }
+                if found { break }
+            }
+            if !found {
+                RunContext.logger.warning("Neon branch may be left behind",
+                                          metadata: ["branch": .string(name), "hint": .string("gwi-fleet leftovers lists it if Neon made it")])
             }
             if Task.isCancelled { throw CancellationError() }
-            throw error
+            if found { throw error }
+            throw NeonError.createUnanswered(name: name, cause: "\(error)")
         }
         let value: T
         do {
-            try await api.waitUntilFinished(created.operations ?? [], what: what, until: ContinuousClock.now + readyTimeout)
-            guard let host = created.endpoints?.first?.host, !host.isEmpty else {
+            guard let endpoint = created.endpoints?.first, !endpoint.host.isEmpty else {
                 throw NeonError.unexpectedAnswer(step: "create branch \(name)", detail: "no endpoint in the answer")
             }
-            value = try await body(created, host)
+            let deadline = ContinuousClock.now + readyTimeout
+            try await api.waitUntilFinished(created.operations ?? [], what: what, until: deadline)
+            try await api.waitUntilStarted(endpoint, what: what, until: deadline)
+            value = try await body(created, endpoint.host)
         } catch {
             if let problem = await api.deleteBranch(created.branch.id, name: name) {
                 RunContext.logger.error("Neon branch left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
@@ -96,9 +144,11 @@ struct NeonRecovery: Sendable {
             throw error
         }
         if let problem = await api.deleteBranch(created.branch.id, name: name) {
-            throw NeonError.branchLeftBehind(name: name, reason: problem)
+            let leftBehind = NeonError.branchLeftBehind(name: name, reason: problem).description
+            RunContext.logger.error("Neon branch left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
+            return (value, leftBehind)
         }
-        return value
+        return (value, nil)
     }
 }
 

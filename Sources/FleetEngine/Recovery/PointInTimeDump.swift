@@ -51,18 +51,19 @@ struct PointInTimeDump: Sendable {
 
     /// Recovers, dumps and removes the scratch place; returns the `pitr` backup's manifest. The
     /// caller holds the venue's lock.
-    func take(_ venue: Venue, at target: Date) async throws -> BackupManifest {
+    /// `leftBehind`: what the recovery could not clean up (a Neon branch), for the report.
+    func take(_ venue: Venue, at target: Date) async throws -> (BackupManifest, leftBehind: String?) {
         let dumper = VenueDumper(tools: tools, connector: connector)
         switch venue.pitr {
         case .pgbackrest?:
-            return try await pgBackRest(for: venue).recover(database: venue.database, slug: venue.slug, at: target) { cluster in
+            return (try await pgBackRest(for: venue).recover(database: venue.database, slug: venue.slug, at: target) { cluster in
                 var scratch = venue
                 let quote = { (value: String) in "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'" }
                 let conninfo = "host=\(quote(cluster.directory)) port=\(cluster.port) user=\(quote(cluster.user)) dbname=\(quote(cluster.database))"
                 (scratch.url, scratch.directURL, scratch.passwordEnv) = (conninfo, conninfo, nil)
                 let pitr = BackupManifest.PITR(provider: "pgbackrest", target: target, recoveredTo: cluster.recoveredTo, baseBackup: cluster.backupSet)
                 return try await dumper.backup(scratch, lockHeld: true, purpose: .pitr, pitr: pitr)
-            }
+            }, nil)
         case .neon(let settings)?:
             let info = try connector.connectionInfo(for: venue, .direct)
             return try await NeonRecovery(settings, environment: connector.environment).recover(slug: venue.slug, at: target) { host, branch, madeAt in

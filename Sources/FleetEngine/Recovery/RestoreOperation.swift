@@ -68,18 +68,20 @@ public struct RestoreOperation: Sendable {
 
         var backupFile = self.backupFile
         var pitr: BackupManifest.PITR?
+        var leftBehind: String?
         if let at {
             let dump = PointInTimeDump(tools: tools, connector: connector)
             // What the restore would refuse, refused before a recovery that may take an hour.
-            try await refusalBeforeRecovery(of: venue)
+            let needsYes = try await refusalBeforeRecovery(of: venue)
             if dryRun {
                 let plan = try await dump.plan(venue, at: at)
                 return RestoreResult(backup: plan.provider + (plan.startsFrom.map { " " + $0 } ?? ""),
                                      summary: "would recover \(venue.database) at \(Timestamp.iso8601(at)) through \(plan.provider) from \(plan.startsFrom ?? "?")"
                                         + " (recoverable \(plan.earliest.map(Timestamp.iso8601) ?? "?") to \(plan.latest.map(Timestamp.iso8601) ?? "?"))"
-                                        + ", then restore it \(target.description(venue))")
+                                        + ", then restore it \(target.description(venue))" + (needsYes.map { " (\($0))" } ?? ""))
             }
-            let manifest = try await dump.take(venue, at: at)
+            let manifest: BackupManifest
+            (manifest, leftBehind) = try await dump.take(venue, at: at)
             backupFile = BackupCatalog.directory(of: venue) + "/" + manifest.file
             pitr = manifest.pitr
         }
@@ -88,6 +90,7 @@ public struct RestoreOperation: Sendable {
         defer { withExtendedLifetime(staged) {} }
         let entry = try chooseBackup(of: venue, from: staged, file: backupFile)
         var result = try await restore(entry, of: venue, staged: staged, latest: backupFile == nil, directory: directory)
+        result.leftBehind = leftBehind
         if let pitr {
             result.pitr = pitr
             let recovered = pitr.provider == "neon" ? "Neon branch made at" : "last commit replayed"
@@ -97,8 +100,9 @@ public struct RestoreOperation: Sendable {
     }
 
     /// The target's own refusals (the copy's name taken, rows replaced without `--yes`, in place
-    /// with no database), checked before a point-in-time recovery is made for nothing.
-    func refusalBeforeRecovery(of venue: Venue) async throws {
+    /// with no database), checked before a point-in-time recovery is made for nothing. A dry run
+    /// is not refused for want of `--yes`: it says so (the returned note).
+    func refusalBeforeRecovery(of venue: Venue) async throws -> String? {
         let restorer = DatabaseRestorer(tools: tools, connector: connector, encryption: venue.backup.encryption)
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
         switch target {
@@ -109,13 +113,15 @@ public struct RestoreOperation: Sendable {
         case .replace, .inPlace:
             guard try await restorer.databaseExists(venue.database, on: server) else {
                 if target == .inPlace { throw FleetEngineError.refused(VenueError("\(venue.database) does not exist", hint: "--in-place needs it (use --as or the default replace)")) }
-                return
+                return nil
             }
             let rows = try await restorer.rowCounts(of: server.database(venue.database)).values.reduce(0, +)
             if rows > 0 && !confirmed {
+                if dryRun { return "the real run needs --yes: \(venue.database) holds \(rows) rows" }
                 throw FleetEngineError.refused(VenueError("\(venue.database) holds \(rows) rows", hint: "pass --yes to replace it (a safety backup is taken first)"))
             }
         }
+        return nil
     }
 
     /// Restores `entry` into the target; `latest`: it was chosen as the latest restore point.

@@ -15,6 +15,9 @@ public struct RestoreResult: VenueResult {
     public var untouchedTables: [String]?
     /// What to run to go back.
     public var undo: String?
+    /// What the restore left behind that needs a hand (a Neon branch that could not be deleted).
+    public var leftBehind: String?
+    public var warnings: [String] { leftBehind.map { [$0] } ?? [] }
     /// Newer backups that "latest" passed over (corrupt or unfinished), with why.
     public var skippedNewer: [String]?
     /// `restore --at`: the moment asked for, the last commit replayed, the base backup.
@@ -29,6 +32,7 @@ public struct RestoreResult: VenueResult {
     enum CodingKeys: String, CodingKey {
         case backup, restoredInto = "restored_into", tablesMatched = "tables_matched", safetyBackup = "safety_backup"
         case replacedDatabase = "replaced_database", untouchedTables = "untouched_tables", undo, skippedNewer = "skipped_newer", pitr
+        case leftBehind = "left_behind"
     }
 
     public init(from decoder: Decoder) throws {
@@ -42,6 +46,7 @@ public struct RestoreResult: VenueResult {
         undo = try container.decodeIfPresent(String.self, forKey: .undo)
         skippedNewer = try container.decodeIfPresent([String].self, forKey: .skippedNewer)
         pitr = try container.decodeIfPresent(BackupManifest.PITR.self, forKey: .pitr)
+        leftBehind = try container.decodeIfPresent(String.self, forKey: .leftBehind)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -55,5 +60,6 @@ public struct RestoreResult: VenueResult {
         try container.encodeIfPresent(undo, forKey: .undo)
         try container.encodeIfPresent(skippedNewer, forKey: .skippedNewer)
         try container.encodeIfPresent(pitr, forKey: .pitr)
+        try container.encodeIfPresent(leftBehind, forKey: .leftBehind)
     }
 }

@@ -20,9 +20,13 @@ struct ScratchCluster: Sendable {
     /// `gwi-fleet-pitr-<slug or database>-<YYYYMMDDTHHMMSSZ>-<4 hex>`: `leftovers` can tell it is
     /// ours and how old it is from the name alone.
     static func name(for label: String, at date: Date) -> String {
+        "gwi-fleet-pitr-\(nameLabel(label))-\(Timestamp.compact(date))-\(String(format: "%04x", UInt16.random(in: 0...UInt16.max)))"
+    }
+
+    /// The label as a scratch directory's name holds it: safe characters, at most 40 of them.
+    static func nameLabel(_ label: String) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-        let safe = String(label.map { allowed.contains($0) ? $0 : "_" }.prefix(40))
-        return "gwi-fleet-pitr-\(safe)-\(Timestamp.compact(date))-\(String(format: "%04x", UInt16.random(in: 0...UInt16.max)))"
+        return String(label.map { allowed.contains($0) ? $0 : "_" }.prefix(40))
     }
 
     /// Makes the empty directory pgBackRest restores into.

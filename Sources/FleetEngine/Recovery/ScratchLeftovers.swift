@@ -19,13 +19,24 @@ struct ScratchLeftovers: Sendable {
         return seen
     }
 
-    /// `(path, age in seconds)` of every scratch cluster found.
+    /// `(path, age in seconds)` of every scratch cluster of this fleet's venues found: one whose
+    /// label names no venue of this fleet (another fleet's, sharing `$TMPDIR`) is not ours to list.
     func found(now: Date = Date()) -> [(path: String, ageSeconds: Int?)] {
         parents.flatMap { parent in
             ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).sorted().compactMap { name -> (String, Int?)? in
-                guard let made = Self.madeAt(name) else { return nil }
+                guard let made = Self.madeAt(name), !venues(named: name).isEmpty else { return nil }
                 return (parent + "/" + name, Int(now.timeIntervalSince(made)))
             }
+        }
+    }
+
+    /// The venues a scratch directory's label can stand for (a long slug is cut to 40 characters,
+    /// so more than one may).
+    func venues(named name: String) -> [Venue] {
+        let label = name.dropFirst("gwi-fleet-pitr-".count).split(separator: "-", omittingEmptySubsequences: false).dropLast(2).joined(separator: "-")
+        return fleet.venues.filter { venue in
+            guard case .pgbackrest? = venue.pitr else { return false }
+            return ScratchCluster.nameLabel(venue.slug) == label || ScratchCluster.nameLabel(venue.database) == label
         }
     }
 
@@ -40,15 +51,16 @@ struct ScratchLeftovers: Sendable {
         let name = URL(fileURLWithPath: path).lastPathComponent
         guard Self.madeAt(name) != nil else { return "not a scratch cluster's name" }
         // A recovery still running holds its venue's lock: never pull its cluster from under it.
-        let label = name.dropFirst("gwi-fleet-pitr-".count).split(separator: "-").dropLast(2).joined(separator: "-")
-        var lock: VenueLock?
-        if let venue = fleet.venues.first(where: { $0.slug == label || $0.database == label }),
-           let directory = try? BackupCatalog.prepareDirectory(of: venue) {
-            do { lock = try await VenueLock.acquire(directory: directory) } catch {
+        let owners = venues(named: name)
+        guard !owners.isEmpty else { return "no venue of this fleet made it; not removed" }
+        var locks: [VenueLock] = []
+        for venue in owners {
+            guard let directory = try? BackupCatalog.prepareDirectory(of: venue) else { continue }
+            do { locks.append(try await VenueLock.acquire(directory: directory)) } catch {
                 return "in use: a run holds \(venue.slug)'s lock (a restore --at may be recovering); not removed"
             }
         }
-        defer { withExtendedLifetime(lock) {} }
+        defer { withExtendedLifetime(locks) {} }
         let major = (try? String(contentsOfFile: path + "/PG_VERSION", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         let owner: ClusterOwner
         do { owner = try ClusterOwner.resolve(nil) } catch { return "\(error)" }

@@ -42,7 +42,7 @@ public enum Timestamp {
     /// `2026-12-01T14:32:05Z`, `2026-12-01T14:32:05.250+02:00` or `2026-12-01 14:32:05+02:00`: RFC 3339,
     /// a space allowed for the `T`; the zone is required (`Z`, `±HH:MM`, `±HHMM`, `±HH`).
     public static func parseRFC3339(_ text: String) -> Date? {
-        let pattern = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?\s?(Z|z|[+-]\d{2}(?::?\d{2})?)$/
+        let pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?\s?(Z|z|[+-]\d{2}(?::?\d{2})?)$/
         guard let match = text.wholeMatch(of: pattern) else { return nil }
         guard let utc = parse("\(match.1)-\(match.2)-\(match.3)T\(match.4):\(match.5):\(match.6)\(match.7 ?? "")Z"),
               // A date that does not exist (February 30th, 24:00, second 60) is refused, not rolled over.

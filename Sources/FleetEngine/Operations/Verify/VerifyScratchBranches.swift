@@ -11,6 +11,8 @@ public actor VerifyScratchBranches {
         var id: String
         var name: String
         var host: String
+        /// Held until the branch is deleted: `leftovers` leaves it alone meanwhile.
+        var lock: VenueLock
     }
 
     private var branches: [String: Task<Branch, Error>] = [:]
@@ -26,9 +28,10 @@ public actor VerifyScratchBranches {
         let key = settings.apiURL + "\u{0}" + settings.projectID + "\u{0}" + (settings.branch ?? "")
         if let making = branches[key] { return try await making.value.host }
         let environment = self.environment
-        let name = "gwi-fleet-verify-" + runID
+        let name = NeonRecovery.verifyBranchName(runID: runID, index: branches.count + 1, at: WallClock.now())
         // A task of its own: a venue cancelled meanwhile does not leave a half-made branch.
         let making = Task<Branch, Error> {
+            let lock = try await NeonRecovery.lock(branch: name)
             let recovery = try NeonRecovery(settings, environment: environment)
             let parent = try await recovery.api.parentBranch()
             let created = try await recovery.api.createBranch(name: name, parent: parent.id, at: nil, endpointType: "read_write")
@@ -38,7 +41,7 @@ public actor VerifyScratchBranches {
                 guard let host = created.endpoints?.first?.host, !host.isEmpty else {
                     throw NeonError.unexpectedAnswer(step: "create branch \(name)", detail: "no endpoint in the answer")
                 }
-                return Branch(api: recovery.api, id: created.branch.id, name: name, host: host)
+                return Branch(api: recovery.api, id: created.branch.id, name: name, host: host, lock: lock)
             } catch {
                 _ = await recovery.api.deleteBranch(created.branch.id, name: name)
                 throw error
@@ -49,13 +52,17 @@ public actor VerifyScratchBranches {
     }
 
     /// Deletes every branch this run made; the problems (a branch left behind), for the report.
+    /// A branch still being made is given up (every venue is done by now): it is deleted as soon
+    /// as Neon answers, not after waiting for its compute to start.
     public func finish() async -> [String] {
         var problems: [String] = []
+        for making in branches.values { making.cancel() }
         for making in branches.values {
             guard let branch = try? await making.value else { continue }
             if let problem = await branch.api.deleteBranch(branch.id, name: branch.name) {
                 problems.append(NeonError.branchLeftBehind(name: branch.name, reason: problem).description)
             }
+            withExtendedLifetime(branch.lock) {}
         }
         branches = [:]
         return problems
