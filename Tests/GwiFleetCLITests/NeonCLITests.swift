@@ -54,4 +54,38 @@ import TestSupport
         #expect(!text.contains(key) && !text.contains(ArchivedCluster.superuserPassword))
         #expect(try await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_database WHERE datname = 'neon_b_never'") == "0\n")
     }
+
+    @Test func ctrlCDuringVerifyOnANeonScratchBranchEndsAtOnceAndDeletesIt() async throws {
+        let key = "neon-cli-key-\(UUID().uuidString)"
+        let neon = try NeonTestServer(cluster: cluster, apiKey: key)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://postgres@127.0.0.1:\(cluster.port)/{database}
+              password_env: GWI_TEST_VENUE_PASSWORD
+              verify:
+                scratch:
+                  neon: {project_id: \(neon.projectID), api_key_env: GWI_TEST_NEON_KEY, api_url: "\(neon.url)"}
+            venues:
+              - slug: neon-cli-v1
+                database: neon_v
+              - slug: neon-cli-v2
+                database: neon_b
+            """)
+        let environment = ["GWI_TEST_NEON_KEY": key, "GWI_TEST_VENUE_PASSWORD": ArchivedCluster.superuserPassword]
+        let backup = try await CLI.run(["backup", "--fleet", directory.fleet], environment: environment)
+        #expect(backup.status == 0, "\(backup.stderr)")
+
+        try neon.failOperations(false, delaySeconds: 300)
+        let run = Task { try await CLI.run(["verify", "--fleet", directory.fleet], environment: environment) }
+        _ = try await waitUntil(seconds: 60) { neon.requests().contains { $0["method"] as? String == "POST" } }
+        try await Task.sleep(for: .milliseconds(300))
+        let interrupted = ContinuousClock.now
+        for pid in ProcessTable.pids(commandContaining: [CLI.executable, directory.fleet]) { kill(pid, SIGINT) }
+        let result = try await run.value
+        #expect(result.status == 130, "\(result.stderr)")
+        #expect(ContinuousClock.now - interrupted < .seconds(30), "Ctrl-C does not wait for the branch's compute")
+        #expect(try await neon.branches().map { $0["name"] as? String } == ["main"], "the run's branch is deleted")
+        #expect(!(result.stdout + result.stderr).contains(key))
+    }
 }

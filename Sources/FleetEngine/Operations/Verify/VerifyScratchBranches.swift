@@ -1,5 +1,6 @@
 import FleetModel
 import Foundation
+import Synchronization
 
 /// `verify.scratch.neon`: restore tests off the production compute. One branch per verify run
 /// and Neon project (`gwi-fleet-verify-<run id>`, at the head of the venues' branch, with a
@@ -26,7 +27,7 @@ public actor VerifyScratchBranches {
     /// made fails every venue that needs it with the same error (it is not tried again per venue).
     func host(for settings: NeonSettings, runID: String) async throws -> String {
         let key = settings.apiURL + "\u{0}" + settings.projectID + "\u{0}" + (settings.branch ?? "")
-        if let making = branches[key] { return try await making.value.host }
+        if let making = branches[key] { return try await Self.value(of: making).host }
         let environment = self.environment
         let name = NeonRecovery.verifyBranchName(runID: runID, index: branches.count + 1, at: WallClock.now())
         // A task of its own: a venue cancelled meanwhile does not leave a half-made branch.
@@ -48,7 +49,34 @@ public actor VerifyScratchBranches {
             }
         }
         branches[key] = making
-        return try await making.value.host
+        return try await Self.value(of: making).host
+    }
+
+    /// The branch once made; a venue cancelled meanwhile (Ctrl-C, its deadline) stops waiting at
+    /// once and leaves the making to the others (`finish` ends it).
+    static func value(of making: Task<Branch, Error>) async throws -> Branch {
+        let waiting = Waiting()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiting.continuation.withLock { $0 = continuation }
+                Task {
+                    let result = await making.result
+                    waiting.resume(with: result)
+                }
+                if Task.isCancelled { waiting.resume(with: .failure(CancellationError())) }
+            }
+        } onCancel: {
+            waiting.resume(with: .failure(CancellationError()))
+        }
+    }
+
+    /// One waiter's continuation, resumed once: by the branch or by the waiter's cancellation.
+    final class Waiting: Sendable {
+        let continuation = Mutex<CheckedContinuation<Branch, Error>?>(nil)
+
+        func resume(with result: Result<Branch, Error>) {
+            continuation.withLock { $0?.resume(with: result); $0 = nil }
+        }
     }
 
     /// Deletes every branch this run made; the problems (a branch left behind), for the report.
