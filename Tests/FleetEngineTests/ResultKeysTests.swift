@@ -17,6 +17,7 @@ import Testing
         restore.untouchedTables = ["public.stray"]
         restore.undo = "ALTER DATABASE …"
         restore.skippedNewer = ["y.dump: corrupt (checksum)"]
+        restore.leftBehind = "the Neon branch gwi-fleet-pitr-a-20261201T000000Z-beef could not be deleted"
         restore.pitr = BackupManifest.PITR(provider: "pgbackrest", target: Date(timeIntervalSince1970: 100),
                                            recoveredTo: Date(timeIntervalSince1970: 99), baseBackup: "20261201-000000F")
         var exec = ExecResult(backup: "/b/a/pre.dump")
