@@ -242,7 +242,8 @@ import TestSupport
         #expect(PgBackRest.timeText(Date(timeIntervalSince1970: 1_796_180_796.938954)) == "2026-12-02 03:06:36.938954+00")
         #expect(PgBackRest.timeText(Date(timeIntervalSince1970: 1_796_180_796)) == "2026-12-02 03:06:36.000000+00")
         // Never rounded up past the moment: a commit in that sliver would be recovered.
-        #expect(PgBackRest.timeText(Date(timeIntervalSince1970: 1_796_180_796.9999996)) == "2026-12-02 03:06:36.999999+00")
+        #expect(PgBackRest.timeText(RestoreOperation.parseMoment("2026-12-02T03:06:36.9999996Z")!) == "2026-12-02 03:06:36.999999+00")
+        #expect(PgBackRest.timeText(RestoreOperation.parseMoment("2026-12-02T14:30:42.384318Z")!) == "2026-12-02 14:30:42.384318+00")
         #expect(PgBackRest.timeText(RestoreOperation.parseMoment("2026-12-02T03:06:36.3039756Z")!) == "2026-12-02 03:06:36.303975+00")
         #expect(PgBackRest.timeText(RestoreOperation.parseMoment("2026-12-02T03:06:36.303976Z")!) == "2026-12-02 03:06:36.303976+00")
         #expect(NeonAPI.timestamp(RestoreOperation.parseMoment("2026-12-02T03:06:36.3039756Z")!) == "2026-12-02T03:06:36.303975Z")

@@ -84,8 +84,9 @@ public final class NeonTestServer: Sendable {
 
     /// Makes the operations of branches created from now on end `failed` (or not), or take
     /// `delaySeconds` longer.
-    public func failOperations(_ fail: Bool, delaySeconds: Double = 0, failDelete: Bool = false) throws {
-        try JSONSerialization.data(withJSONObject: ["fail_operations": fail, "delay_seconds": delaySeconds, "fail_delete": failDelete])
+    public func failOperations(_ fail: Bool, delaySeconds: Double = 0, failDelete: Bool = false, hangUpAfterCreate: Bool = false) throws {
+        try JSONSerialization.data(withJSONObject: ["fail_operations": fail, "delay_seconds": delaySeconds, "fail_delete": failDelete,
+                                                    "hang_up_after_create": hangUpAfterCreate])
             .write(to: URL(fileURLWithPath: directory + "/control.json"))
     }
 

@@ -12,7 +12,8 @@ CONFIG: api_key, project_id, history_retention_seconds, main_created_at, stanza,
         pgbackrest_config, bin_dir, pg_port
 STATE_DIR/control.json (optional, read for each new branch): {"fail_operations": true} makes the
 operations of new branches end "failed"; {"delay_seconds": N} keeps them running N seconds longer;
-{"fail_delete": true} answers every DELETE with a 500.
+{"fail_delete": true} answers every DELETE with a 500; {"hang_up_after_create": true} makes the
+branch and closes the connection without answering.
 """
 import datetime, http.server, json, os, re, shutil, socket, subprocess, sys, threading, time, uuid
 
@@ -183,6 +184,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_request(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode() if length else ""
+        if len(raw.encode()) < length:  # the body never came whole: like any HTTP server, refuse it
+            with open(os.path.join(STATE, "requests.jsonl"), "a") as log:
+                log.write(json.dumps({"method": self.command, "path": self.path, "body": raw, "truncated": True}) + "\n")
+            return self.problem(400, "the request body is shorter than its Content-Length")
         authorized = self.headers.get("Authorization") == "Bearer " + CONFIG["api_key"]
         with open(os.path.join(STATE, "requests.jsonl"), "a") as log:
             log.write(json.dumps({"method": self.command, "path": self.path, "body": raw, "authorized": authorized}) + "\n")
@@ -209,6 +214,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with LOCK:
                 return self.answer(200, {"branches": list(BRANCHES.values())})
         if self.command == "POST" and rest == "/branches":
+            if read_control().get("hang_up_after_create"):  # made, but the answer never comes
+                self.create_branch(raw, answer=False)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             return self.create_branch(raw)
         match = re.fullmatch(r"/branches/([^/]+)", rest)
         if self.command == "DELETE" and match:
@@ -246,7 +256,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.answer(200, {"endpoint": dict(endpoint)})
         return self.problem(404, "not found")
 
-    def create_branch(self, raw):
+    def create_branch(self, raw, answer=True):
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -311,6 +321,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with LOCK:
                 for operation in operations:
                     operation["status"] = "finished"
+        if not answer:
+            return
         self.answer(201, {"branch": branch, "endpoints": created_endpoints, "operations": [dict(o) for o in operations],
                           "roles": [], "databases": [], "connection_uris": []})
 

@@ -264,7 +264,7 @@ enum NeonError: Error, CustomStringConvertible {
     case operationFailed(what: String, action: String, status: String, error: String?)
     case timedOut(what: String, waitingFor: [String])
     case outsideWindow(target: Date, earliest: Date, latest: Date, retentionSeconds: Int?)
-    case branchLeftBehind(name: String, reason: String)
+    case branchLeftBehind(name: String, id: String, project: String, reason: String)
     case createUnanswered(name: String, cause: String)
 
     var description: String {
@@ -289,8 +289,9 @@ enum NeonError: Error, CustomStringConvertible {
         case .outsideWindow(let target, let earliest, let latest, let retention):
             "\(Timestamp.iso8601(target)) is outside the Neon recovery window (\(Timestamp.iso8601(earliest)) to \(Timestamp.iso8601(latest))"
                 + (retention.map { ", the project's history retention of \(FleetDuration.format(.seconds($0)))" } ?? "") + "): nothing was touched"
-        case .branchLeftBehind(let name, let reason):
-            "the Neon branch \(name) could not be deleted (\(reason)); delete it in Neon's console, or with `gwi-fleet leftovers --drop --older-than 0s --yes` once no run uses it"
+        case .branchLeftBehind(let name, let id, let project, let reason):
+            "the Neon branch \(name) (\(id)) could not be deleted (\(reason)); delete that branch in Neon's console or with "
+                + "`DELETE /projects/\(project)/branches/\(id)`; `gwi-fleet leftovers` lists it meanwhile"
         case .createUnanswered(let name, let cause):
             "\(cause); Neon did not show branch \(name) afterwards, but it may still make it: `gwi-fleet leftovers` lists it if so"
         }

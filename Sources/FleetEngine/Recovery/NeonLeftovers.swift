@@ -33,13 +33,23 @@ struct NeonLeftovers: Sendable {
         })
     }
 
+    /// Some venue runs its restore tests on branches of this project (`verify.scratch.neon`).
+    func verifiesIn(_ settings: NeonSettings) -> Bool {
+        fleet.venues.contains { $0.scratchNeon.map { $0.apiURL == settings.apiURL && $0.projectID == settings.projectID } ?? false }
+    }
+
+    /// A branch this fleet's runs make in this project.
+    func isOurs(_ name: String, in settings: NeonSettings) -> Bool {
+        NeonRecovery.isOurs(name, slugs: slugs(of: settings)) && (!name.hasPrefix("gwi-fleet-verify-") || verifiesIn(settings))
+    }
+
     /// Our branches of each project, with their age; projects that could not be read.
     func found(now: Date = WallClock.now()) async -> (branches: [(server: String, name: String, ageSeconds: Int?)], unreadable: [(String, String)]) {
         var branches: [(String, String, Int?)] = []
         var unreadable: [(String, String)] = []
         for settings in projects {
             do {
-                for branch in try await NeonAPI(settings, environment: environment).branches() where NeonRecovery.isOurs(branch.name, slugs: slugs(of: settings)) {
+                for branch in try await NeonAPI(settings, environment: environment).branches() where isOurs(branch.name, in: settings) {
                     branches.append((Self.server(settings), branch.name, branch.created.map { Int(now.timeIntervalSince($0)) }))
                 }
             } catch {
@@ -52,17 +62,21 @@ struct NeonLeftovers: Sendable {
     /// Deletes our branch `name` of the project `server` names; why not, or nil.
     func remove(_ name: String, server: String) async -> String? {
         guard let settings = projects.first(where: { Self.server($0) == server }) else { return "no venue names \(server) now" }
-        guard NeonRecovery.isOurs(name, slugs: slugs(of: settings)) else { return "not a branch gwi-fleet makes" }
+        guard isOurs(name, in: settings) else { return "not a branch this fleet makes" }
         // A run on this host still using it holds its lock.
-        let lock: VenueLock
-        do { lock = try await NeonRecovery.lock(branch: name) } catch {
+        let lock: ScratchLock
+        do { lock = try ScratchLock(name) } catch FleetEngineError.locked {
             return "in use: a run on this host still uses it; not deleted"
+        } catch {
+            return "\(error)"
         }
         defer { withExtendedLifetime(lock) {} }
         do {
             let api = try NeonAPI(settings, environment: environment)
             guard let branch = try await api.branches().first(where: { $0.name == name }) else { return nil }
-            return await api.deleteBranch(branch.id, name: name)
+            let problem = await api.deleteBranch(branch.id, name: name)
+            if problem == nil { lock.remove() }
+            return problem
         } catch {
             return "\(error)"
         }

@@ -71,13 +71,6 @@ struct NeonRecovery: Sendable {
         return "gwi-fleet-verify-" + stamped + (index > 1 ? "-\(index)" : "")
     }
 
-    /// Held (on this host) from before a branch is asked for until it is deleted: `leftovers`
-    /// leaves a branch alone while a run holds its lock.
-    static func lock(branch name: String) async throws -> VenueLock {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-fleet-branch-locks/\(name)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return try await VenueLock.acquire(directory: directory, patience: .zero)
-    }
 
     /// The venue's database as it was at `target`, on a branch that lives while `body` runs.
     /// `body` gets the host of the branch's read-only endpoint and the moment Neon made it at.
@@ -98,7 +91,8 @@ struct NeonRecovery: Sendable {
     /// succeeded does not undo its work: it is said (`leftBehind`), for the report.
     func withBranch<T: Sendable>(named name: String, parent: String, at moment: Date?, endpointType: String, what: String,
                                  _ body: (NeonAPI.CreatedBranch, String) async throws -> T) async throws -> (T, leftBehind: String?) {
-        let lock = try await Self.lock(branch: name)
+        // Held from before the branch is asked for until it is deleted: `leftovers` leaves it alone.
+        let lock = try ScratchLock(name)
         defer { withExtendedLifetime(lock) {} }
         let created: NeonAPI.CreatedBranch
         do {
@@ -139,15 +133,18 @@ struct NeonRecovery: Sendable {
         } catch {
             if let problem = await api.deleteBranch(created.branch.id, name: name) {
                 RunContext.logger.error("Neon branch left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
+            } else {
+                lock.remove()
             }
             if Task.isCancelled { throw CancellationError() }
             throw error
         }
         if let problem = await api.deleteBranch(created.branch.id, name: name) {
-            let leftBehind = NeonError.branchLeftBehind(name: name, reason: problem).description
+            let leftBehind = NeonError.branchLeftBehind(name: name, id: created.branch.id, project: api.settings.projectID, reason: problem).description
             RunContext.logger.error("Neon branch left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
             return (value, leftBehind)
         }
+        lock.remove()
         return (value, nil)
     }
 }

@@ -122,11 +122,11 @@ struct PgBackRest: Sendable {
                       parts.tm_hour, parts.tm_min, parts.tm_sec, fraction)
     }
 
-    /// The microseconds since 1970 a date stands for, as PostgreSQL would store it: never rounded
-    /// up (a target of 50.3039756 must not take in a commit at 50.303976), with a nanosecond's
-    /// allowance for the double a whole microsecond was parsed into (50.303976 is 50.30397599…).
+    /// The microseconds since 1970 a date stands for, as PostgreSQL would store it. Moments are
+    /// parsed to whole microseconds (finer digits dropped there, never rounded up), and a date
+    /// holds them to about 0.1 µs: the nearest microsecond is the one that was meant.
     static func microseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000 + 0.001).rounded(.down))
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
     // `pgbackrest --output=json info`: only what the window needs; other keys are ignored.

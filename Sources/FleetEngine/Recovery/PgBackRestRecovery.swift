@@ -96,8 +96,11 @@ public struct PgBackRestRecovery: Sendable {
         if let refusal = window.refusal(for: target, now: now) { throw refusal }
         try Task.checkCancellation()
 
-        let scratch = try ScratchCluster.create(in: scratchParent, name: ScratchCluster.name(for: slug ?? database, at: now),
-                                                owner: owner, binDirectory: binDirectory)
+        let name = ScratchCluster.name(for: slug ?? database, at: now)
+        // Held until the directory is gone: no `leftovers` (of any fleet or user) removes it meanwhile.
+        let lock = try ScratchLock(name)
+        defer { withExtendedLifetime(lock) {} }
+        let scratch = try ScratchCluster.create(in: scratchParent, name: name, owner: owner, binDirectory: binDirectory)
         let value: T
         do {
             let clock = ContinuousClock()
@@ -129,6 +132,7 @@ public struct PgBackRestRecovery: Sendable {
         if let problem = await scratch.tearDown() {
             throw PgBackRestRecoveryError.scratchLeftBehind(directory: scratch.directory, reason: problem)
         }
+        lock.remove()
         return value
     }
 

@@ -61,10 +61,20 @@ struct ScratchLeftovers: Sendable {
             }
         }
         defer { withExtendedLifetime(locks) {} }
+        // The recovering run's own lock, whichever fleet or user it is.
+        let own: ScratchLock
+        do { own = try ScratchLock(name) } catch FleetEngineError.locked {
+            return "in use: a run on this host is recovering into it; not removed"
+        } catch {
+            return "\(error)"
+        }
+        defer { withExtendedLifetime(own) {} }
         let major = (try? String(contentsOfFile: path + "/PG_VERSION", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         let owner: ClusterOwner
         do { owner = try ClusterOwner.resolve(nil) } catch { return "\(error)" }
         let cluster = ScratchCluster(directory: path, port: 0, binDirectory: "/usr/lib/postgresql/\(major ?? "0")/bin", owner: owner)
-        return await cluster.tearDown()
+        let problem = await cluster.tearDown()
+        if problem == nil { own.remove() }
+        return problem
     }
 }

@@ -40,13 +40,17 @@ public enum Timestamp {
     }
 
     /// `2026-12-01T14:32:05Z`, `2026-12-01T14:32:05.250+02:00` or `2026-12-01 14:32:05+02:00`: RFC 3339,
-    /// a space allowed for the `T`; the zone is required (`Z`, `±HH:MM`, `±HHMM`, `±HH`).
+    /// a space allowed for the `T`; the zone is required (`Z`, `±HH:MM`, `±HHMM`, `±HH`). Fractions
+    /// are kept to the microsecond (PostgreSQL's precision); finer digits are dropped, never rounded up.
     public static func parseRFC3339(_ text: String) -> Date? {
-        let pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?\s?(Z|z|[+-]\d{2}(?::?\d{2})?)$/
+        let pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s?(Z|z|[+-]\d{2}(?::?\d{2})?)$/
         guard let match = text.wholeMatch(of: pattern) else { return nil }
-        guard let utc = parse("\(match.1)-\(match.2)-\(match.3)T\(match.4):\(match.5):\(match.6)\(match.7 ?? "")Z"),
+        guard let whole = parse("\(match.1)-\(match.2)-\(match.3)T\(match.4):\(match.5):\(match.6)Z"),
               // A date that does not exist (February 30th, 24:00, second 60) is refused, not rolled over.
-              compact(utc) == "\(match.1)\(match.2)\(match.3)T\(match.4)\(match.5)\(match.6)Z" else { return nil }
+              compact(whole) == "\(match.1)\(match.2)\(match.3)T\(match.4)\(match.5)\(match.6)Z" else { return nil }
+        let fraction = (match.7.map { String($0.dropFirst()) } ?? "").prefix(6)
+        let micros = Int(fraction.padding(toLength: 6, withPad: "0", startingAt: 0)) ?? 0
+        let utc = whole.addingTimeInterval(Double(micros) / 1_000_000)
         let zone = match.8
         guard zone != "Z" && zone != "z" else { return utc }
         let digits = zone.dropFirst().filter(\.isNumber)

@@ -13,7 +13,7 @@ public actor VerifyScratchBranches {
         var name: String
         var host: String
         /// Held until the branch is deleted: `leftovers` leaves it alone meanwhile.
-        var lock: VenueLock
+        var lock: ScratchLock
     }
 
     private var branches: [String: Task<Branch, Error>] = [:]
@@ -32,7 +32,7 @@ public actor VerifyScratchBranches {
         let name = NeonRecovery.verifyBranchName(runID: runID, index: branches.count + 1, at: WallClock.now())
         // A task of its own: a venue cancelled meanwhile does not leave a half-made branch.
         let making = Task<Branch, Error> {
-            let lock = try await NeonRecovery.lock(branch: name)
+            let lock = try ScratchLock(name)
             let recovery = try NeonRecovery(settings, environment: environment)
             let parent = try await recovery.api.parentBranch()
             let created = try await recovery.api.createBranch(name: name, parent: parent.id, at: nil, endpointType: "read_write")
@@ -88,7 +88,10 @@ public actor VerifyScratchBranches {
         for making in branches.values {
             guard let branch = try? await making.value else { continue }
             if let problem = await branch.api.deleteBranch(branch.id, name: branch.name) {
-                problems.append(NeonError.branchLeftBehind(name: branch.name, reason: problem).description)
+                problems.append(NeonError.branchLeftBehind(name: branch.name, id: branch.id, project: branch.api.settings.projectID,
+                                                           reason: problem).description)
+            } else {
+                branch.lock.remove()
             }
             withExtendedLifetime(branch.lock) {}
         }
