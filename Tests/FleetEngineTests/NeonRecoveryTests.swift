@@ -144,6 +144,8 @@ import TestSupport
         try neon.failOperations(false, failDelete: true)
         var copy = RestoreOperation(tools: try await PgTools.locate(), connector: connector(key: key), target: .newDatabase("neon_b_kept"))
         copy.at = Date()
+        // A recovery to a moment needs a commit after it in the archive.
+        try await cluster.switchWALAndWaitUntilArchived()
         let restored = try await copy.run(venue)
         let branch = try #require(restored.pitr?.branch)
         #expect(restored.restoredInto == "neon_b_kept")
