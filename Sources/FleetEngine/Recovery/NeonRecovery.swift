@@ -71,7 +71,6 @@ struct NeonRecovery: Sendable {
         return "gwi-fleet-verify-" + stamped + (index > 1 ? "-\(index)" : "")
     }
 
-
     /// The venue's database as it was at `target`, on a branch that lives while `body` runs.
     /// `body` gets the host of the branch's read-only endpoint and the moment Neon made it at.
     func recover<T: Sendable>(slug: String, at target: Date,
@@ -117,6 +116,7 @@ struct NeonRecovery: Sendable {
                 RunContext.logger.warning("Neon branch may be left behind",
                                           metadata: ["branch": .string(name), "hint": .string("gwi-fleet leftovers lists it if Neon made it")])
             }
+            if found { lock.remove() }
             if Task.isCancelled { throw CancellationError() }
             if found { throw error }
             throw NeonError.createUnanswered(name: name, cause: "\(error)")
