@@ -79,20 +79,28 @@ struct NeonRecovery: Sendable {
         if let refusal = refusal(for: target, in: window) { throw refusal }
         try Task.checkCancellation()
         return try await withBranch(named: Self.branchName(slug: slug, at: target), parent: window.parent.id, at: target,
-                                    endpointType: "read_only", what: "branch at \(Timestamp.iso8601(target))") { created, host in
-            let madeAt = created.branch.parentTimestamp.flatMap(Timestamp.parseRFC3339) ?? target
-            return try await body(host, created.branch.name, madeAt)
+                                    endpointType: "read_only", what: "branch at \(Timestamp.iso8601(target))") { branch in
+            let madeAt = branch.parentTimestamp.flatMap(Timestamp.parseRFC3339) ?? target
+            return try await body(branch.host, branch.name, madeAt)
         }
     }
 
-    /// Creates a branch with one endpoint, waits until it is ready, runs `body` with its host,
-    /// and deletes the branch whatever happens. A branch that could not be deleted after `body`
-    /// succeeded does not undo its work: it is said (`leftBehind`), for the report.
-    func withBranch<T: Sendable>(named name: String, parent: String, at moment: Date?, endpointType: String, what: String,
-                                 _ body: (NeonAPI.CreatedBranch, String) async throws -> T) async throws -> (T, leftBehind: String?) {
-        // Held from before the branch is asked for until it is deleted: `leftovers` leaves it alone.
+    /// A branch Neon made and that is ready, with the lock `leftovers` respects while it exists.
+    struct MadeBranch: Sendable {
+        var id: String
+        var name: String
+        /// The branch's `parent_timestamp` as Neon answered it.
+        var parentTimestamp: String?
+        /// Its endpoint's host.
+        var host: String
+        var lock: ScratchLock
+    }
+
+    /// Creates a branch with one endpoint and waits until it is ready; on any failure nothing is
+    /// left (the branch is deleted, or looked for by name when Neon's answer never came). The lock
+    /// is taken before the branch is asked for.
+    func makeBranch(named name: String, parent: String, at moment: Date?, endpointType: String, what: String) async throws -> MadeBranch {
         let lock = try ScratchLock(name)
-        defer { withExtendedLifetime(lock) {} }
         let created: NeonAPI.CreatedBranch
         do {
             created = try await api.createBranch(name: name, parent: parent, at: moment, endpointType: endpointType)
@@ -102,7 +110,8 @@ struct NeonRecovery: Sendable {
             // made nothing.
             if case NeonError.http(_, let status, _) = error, (400..<500).contains(status), status != 408, status != 429 { throw error }
             var found = false
-            for pause in Task.isCancelled ? [Duration.zero] : [.zero, .seconds(5), .seconds(15)] {
+            for pause in Task.isCancelled ? [Duration.zero] : [.zero, .seconds(5), .seconds(15)] where !found {
+                // The run may be cancelled: the look still happens, at once.
                 if pause > .zero { try? await Task.sleep(for: pause) }
                 switch await api.deleteBranch(named: name) {
                 case .deleted: found = true
@@ -110,18 +119,17 @@ struct NeonRecovery: Sendable {
                 case .failed(let problem):
                     RunContext.logger.error("Neon branch may be left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
                 }
-                if found { break }
             }
-            if !found {
+            if found {
+                lock.remove()
+            } else {
                 RunContext.logger.warning("Neon branch may be left behind",
                                           metadata: ["branch": .string(name), "hint": .string("gwi-fleet leftovers lists it if Neon made it")])
             }
-            if found { lock.remove() }
             if Task.isCancelled { throw CancellationError() }
             if found { throw error }
             throw NeonError.createUnanswered(name: name, cause: "\(error)")
         }
-        let value: T
         do {
             guard let endpoint = created.endpoints?.first, !endpoint.host.isEmpty else {
                 throw NeonError.unexpectedAnswer(step: "create branch \(name)", detail: "no endpoint in the answer")
@@ -129,23 +137,39 @@ struct NeonRecovery: Sendable {
             let deadline = ContinuousClock.now + readyTimeout
             try await api.waitUntilFinished(created.operations ?? [], what: what, until: deadline)
             try await api.waitUntilStarted(endpoint, what: what, until: deadline)
-            value = try await body(created, endpoint.host)
+            return MadeBranch(id: created.branch.id, name: name, parentTimestamp: created.branch.parentTimestamp, host: endpoint.host, lock: lock)
         } catch {
-            if let problem = await api.deleteBranch(created.branch.id, name: name) {
-                RunContext.logger.error("Neon branch left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
-            } else {
-                lock.remove()
-            }
+            _ = await delete(MadeBranch(id: created.branch.id, name: name, host: "", lock: lock))
             if Task.isCancelled { throw CancellationError() }
             throw error
         }
-        if let problem = await api.deleteBranch(created.branch.id, name: name) {
-            let leftBehind = NeonError.branchLeftBehind(name: name, id: created.branch.id, project: api.settings.projectID, reason: problem).description
-            RunContext.logger.error("Neon branch left behind", metadata: ["branch": .string(name), "reason": .string(problem)])
-            return (value, leftBehind)
+    }
+
+    /// Deletes a branch this run made (its lock file goes with it); why not, for the report.
+    func delete(_ branch: MadeBranch) async -> String? {
+        guard let problem = await api.deleteBranch(branch.id, name: branch.name) else {
+            branch.lock.remove()
+            return nil
         }
-        lock.remove()
-        return (value, nil)
+        RunContext.logger.error("Neon branch left behind", metadata: ["branch": .string(branch.name), "reason": .string(problem)])
+        return NeonError.branchLeftBehind(name: branch.name, id: branch.id, project: api.settings.projectID, reason: problem).description
+    }
+
+    /// Makes a branch, runs `body` with it, and deletes the branch whatever happens. A branch that
+    /// could not be deleted after `body` succeeded does not undo its work: it is said
+    /// (`leftBehind`), for the report.
+    func withBranch<T: Sendable>(named name: String, parent: String, at moment: Date?, endpointType: String, what: String,
+                                 _ body: (MadeBranch) async throws -> T) async throws -> (T, leftBehind: String?) {
+        let branch = try await makeBranch(named: name, parent: parent, at: moment, endpointType: endpointType, what: what)
+        let value: T
+        do {
+            value = try await body(branch)
+        } catch {
+            _ = await delete(branch)
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
+        return (value, await delete(branch))
     }
 }
 

@@ -8,12 +8,9 @@ import Synchronization
 /// database goes there; `finish` deletes the branches at the end of the run, whatever happened.
 public actor VerifyScratchBranches {
     struct Branch: Sendable {
-        var api: NeonAPI
-        var id: String
-        var name: String
-        var host: String
-        /// Held until the branch is deleted: `leftovers` leaves it alone meanwhile.
-        var lock: ScratchLock
+        var recovery: NeonRecovery
+        var made: NeonRecovery.MadeBranch
+        var host: String { made.host }
     }
 
     private var branches: [String: Task<Branch, Error>] = [:]
@@ -32,21 +29,11 @@ public actor VerifyScratchBranches {
         let name = NeonRecovery.verifyBranchName(runID: runID, index: branches.count + 1, at: WallClock.now())
         // A task of its own: a venue cancelled meanwhile does not leave a half-made branch.
         let making = Task<Branch, Error> {
-            let lock = try ScratchLock(name)
             let recovery = try NeonRecovery(settings, environment: environment)
             let parent = try await recovery.api.parentBranch()
-            let created = try await recovery.api.createBranch(name: name, parent: parent.id, at: nil, endpointType: "read_write")
-            do {
-                try await recovery.api.waitUntilFinished(created.operations ?? [], what: "scratch branch \(name)",
-                                                         until: ContinuousClock.now + recovery.readyTimeout)
-                guard let host = created.endpoints?.first?.host, !host.isEmpty else {
-                    throw NeonError.unexpectedAnswer(step: "create branch \(name)", detail: "no endpoint in the answer")
-                }
-                return Branch(api: recovery.api, id: created.branch.id, name: name, host: host, lock: lock)
-            } catch {
-                _ = await recovery.api.deleteBranch(created.branch.id, name: name)
-                throw error
-            }
+            let made = try await recovery.makeBranch(named: name, parent: parent.id, at: nil, endpointType: "read_write",
+                                                     what: "scratch branch \(name)")
+            return Branch(recovery: recovery, made: made)
         }
         branches[key] = making
         return try await Self.value(of: making).host
@@ -87,13 +74,7 @@ public actor VerifyScratchBranches {
         for making in branches.values { making.cancel() }
         for making in branches.values {
             guard let branch = try? await making.value else { continue }
-            if let problem = await branch.api.deleteBranch(branch.id, name: branch.name) {
-                problems.append(NeonError.branchLeftBehind(name: branch.name, id: branch.id, project: branch.api.settings.projectID,
-                                                           reason: problem).description)
-            } else {
-                branch.lock.remove()
-            }
-            withExtendedLifetime(branch.lock) {}
+            if let problem = await branch.recovery.delete(branch.made) { problems.append(problem) }
         }
         branches = [:]
         return problems
