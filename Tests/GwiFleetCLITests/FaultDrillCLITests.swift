@@ -56,8 +56,71 @@ import TestSupport
         #expect(result.status == 1)
         let venue = venues(try directory.report())["norecord"] ?? [:]
         #expect((venue["error"] as? String)?.contains("attempt record could not be saved") == true, "\(venue)")
+        #expect((venue["error"] as? String)?.contains("nothing was dumped") == true, "\(venue)")
         let dumpsAfter = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/backups/norecord").filter { $0.hasSuffix(".dump.zst") }
-        #expect(Set(dumpsAfter).isSuperset(of: dumpsBefore) && dumpsAfter.count == dumpsBefore.count + 1)
+        #expect(dumpsAfter == dumpsBefore)
+        // A record that cannot be read is a failed attempt to a later prune, never a good night.
+        let prune = try await CLI.run(["prune", "--fleet", directory.fleet])
+        #expect(prune.status == 0, "\(prune.stdout)\(prune.stderr)")
+        let skipped = venues(try directory.report())["norecord"] ?? [:]
+        #expect(skipped["status"] as? String == "skipped" && (skipped["error"] as? String)?.contains("cannot be read") == true, "\(skipped)")
+    }
+
+    // Issue 20.4: a disk that fills while the backup is written cannot record the failure beside
+    // the old record; the last night's "ok" stayed, status said ok and prune deleted a backup.
+    @Test func aFullDiskDuringABackupLeavesAFailedAttemptAndPrunesNothing() async throws {
+        try await cluster.createVenue(database: "gwi_pos_diskfull")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+              backup:
+                retention: {keep_days: 30, keep_min: 1}
+            venues:
+              - slug: diskfull
+            """)
+        let day: TimeInterval = 86_400
+        for age in [40.0, 35.0] {
+            let backup = try await CLI.run(["backup", "--fleet", directory.fleet], environment: ["GWI_NOW": CLI.iso(Date().addingTimeInterval(-age * day))])
+            #expect(backup.status == 0, "\(backup.stderr)")
+        }
+        let venueDirectory = directory.path + "/backups/diskfull"
+        let dumpsBefore = try FileManager.default.contentsOfDirectory(atPath: venueDirectory).filter { $0.hasSuffix(".dump.zst") }.sorted()
+        #expect(dumpsBefore.count == 2)
+        // A private mount namespace: the venue's directory becomes a small tmpfs holding a copy of
+        // its backups, filled to the last byte; the mount vanishes with the shell.
+        let script = """
+            set -u
+            copy=$(mktemp -d); cp -a "$DIR"/. "$copy"/
+            mount -t tmpfs -o size=1m tmpfs "$DIR" || exit 99
+            cp -a "$copy"/. "$DIR"/; rm -rf "$copy"
+            dd if=/dev/zero of="$DIR/filler" bs=4k 2>/dev/null
+            "$GWI" backup --fleet "$FLEET" >/dev/null 2>&1; echo "backup=$?"
+            "$GWI" status --json --fleet "$FLEET" > "$OUT/status.json" 2>/dev/null; echo "status=$?"
+            "$GWI" prune --fleet "$FLEET" >/dev/null 2>&1; echo "prune=$?"
+            ls "$DIR" | grep 'dump.zst$' | sort | tr '\\n' ' '
+            """
+        let out = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask,
+                                              appropriateFor: URL(fileURLWithPath: directory.path), create: true).path
+        var environment = ProcessInfo.processInfo.environment
+        environment["DIR"] = venueDirectory
+        environment["GWI"] = CLI.executable
+        environment["FLEET"] = directory.fleet
+        environment["OUT"] = out
+        let run = try await Shell.captureInBackground("/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", script], environment: environment)
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(run.stdout)\(run.stderr)")
+        #expect(lines.first == "backup=1", "\(run.stdout)\(run.stderr)")
+        // status judges by the failed attempt, not the old record.
+        let status = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/status.json"))) as? [String: Any]
+        let row = (status?["venues"] as? [[String: Any]])?.first { $0["slug"] as? String == "diskfull" }
+        let attempt = row?["last_attempt"] as? [String: Any]
+        #expect(attempt?["status"] as? String == "failed", "\(row ?? [:])")
+        #expect(lines.count > 2 && lines[2] == "prune=0", "\(run.stdout)")
+        let pruned = venues(try directory.report())["diskfull"] ?? [:]
+        #expect(pruned["status"] as? String == "skipped" && (pruned["error"] as? String)?.contains("No space left on device") == true, "\(pruned)")
+        // Both old backups are still there.
+        #expect(lines.last?.split(separator: " ").map(String.init) == dumpsBefore, "\(run.stdout)")
     }
 
     @Test func aReportThatCannotBeSavedFailsTheRun() async throws {

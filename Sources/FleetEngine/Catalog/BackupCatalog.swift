@@ -150,13 +150,31 @@ public struct BackupCatalog: Sendable {
         try files.writeFile(Data(JSONCoding.text(verification).utf8), slug, stem + ".verify.json")
     }
 
+    /// The venue's last attempt; a record that exists but cannot be read is no evidence of a good
+    /// night, so it reads as a failed attempt (prune then deletes nothing).
     public func lastAttempt() -> AttemptRecord? {
-        guard let data = try? files.readFile(slug, Self.attemptName) else { return nil }
-        return try? Self.decoder.decode(AttemptRecord.self, from: data)
+        if let data = try? files.readFile(slug, Self.attemptName), let attempt = try? Self.decoder.decode(AttemptRecord.self, from: data) {
+            return attempt
+        }
+        let path = files.filePath(slug, Self.attemptName)
+        guard files is LocalDirectoryStore, FileManager.default.fileExists(atPath: path) else { return nil }
+        let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        return AttemptRecord(status: .failed, at: modified ?? .distantPast, error: "the attempt record \(path) cannot be read")
     }
 
+    /// Saves the attempt record. On a full disk the new file beside the old one cannot be written;
+    /// the old record's own block still takes the new one, overwritten in place (a torn record
+    /// reads as a failed attempt, never as a good one).
     func recordAttempt(_ attempt: AttemptRecord) throws {
-        try files.writeFile(Data(JSONCoding.text(attempt).utf8), slug, Self.attemptName)
+        do {
+            try files.writeFile(Data(JSONCoding.text(attempt).utf8), slug, Self.attemptName)
+        } catch {
+            var small = attempt
+            small.error = attempt.error.map { String($0.prefix(1_000)) }
+            guard files is LocalDirectoryStore,
+                  (try? DurableFile.overwriteInPlace(Data(JSONCoding.text(small).utf8), at: files.filePath(slug, Self.attemptName))) != nil
+            else { throw error }
+        }
     }
 
     /// Deletes a backup: manifest first (it stops counting), then the dump, then its record.

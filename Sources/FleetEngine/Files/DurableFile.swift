@@ -112,6 +112,28 @@ public final class DurableFile {
         try file.commit()
     }
 
+    /// Rewrites an existing small file in its own blocks (no new file, so it works on a full disk):
+    /// write from the start, cut to the new length, fsync.
+    static func overwriteInPlace(_ data: Data, at path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { throw FleetEngineError.file(path: path, operation: "open", errno: errno) }
+        defer { close(descriptor) }
+        var offset = 0
+        try data.withUnsafeBytes { bytes in
+            while offset < bytes.count {
+                let written = pwrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset, off_t(offset))
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw FleetEngineError.file(path: path, operation: "write", errno: errno)
+                }
+                offset += written
+            }
+        }
+        guard ftruncate(descriptor, off_t(data.count)) == 0, fsync(descriptor) == 0 else {
+            throw FleetEngineError.file(path: path, operation: "write", errno: errno)
+        }
+    }
+
     /// `write`, refusing to replace a file that exists (`link` is atomic where `rename` replaces).
     static func writeNew(_ data: Data, to path: String) throws {
         let file = try DurableFile(finalPath: path)

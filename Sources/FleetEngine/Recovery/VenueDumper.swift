@@ -30,6 +30,20 @@ public struct VenueDumper: Sendable {
         let lock = lockHeld ? nil : try await VenueLock.acquire(directory: directory)
         defer { withExtendedLifetime(lock) {} }
         let catalog = BackupCatalog(files: store, slug: venue.slug, database: venue.database)
+        if purpose.recordsAttempt {
+            // Written before anything else takes disk space: if the run is killed or its outcome
+            // cannot be saved (a full disk), this is what status and prune find, never the last
+            // night's "ok".
+            let startedAt = WallClock.now()
+            do {
+                try catalog.recordAttempt(AttemptRecord(status: .failed, at: startedAt,
+                                                        error: "the backup started at \(Timestamp.iso8601(startedAt)) did not finish (still running, stopped, or its outcome could not be saved)",
+                                                        offsiteVerifiedAt: catalog.lastAttempt()?.offsiteVerifiedAt))
+            } catch {
+                throw FleetEngineError.refused(VenueError(step: "record the attempt", "the attempt record could not be saved before the backup (\(error)); nothing was dumped",
+                                                          hint: "nothing will be pruned until it can"))
+            }
+        }
         let manifest: BackupManifest
         do {
             manifest = try await takeBackup(venue, into: store, catalog: catalog, purpose: purpose, pitr: pitr)
