@@ -8,8 +8,10 @@ struct ExecCommand: VenueCommand {
         commandName: "exec",
         abstract: "Run a command once per venue (e.g. a migration), backing each venue up first, with rollback on failure.",
         discussion: """
-            The command gets DATABASE_URL (the pooled URL), DIRECT_URL, GWI_VENUE_SLUG and GWI_VENUE_DATABASE in \
-            its environment (any password only there). It runs without a shell: write `sh -c '…'` for one. \
+            The command gets DATABASE_URL (the pooled URL), DIRECT_URL, GWI_VENUE_SLUG, GWI_VENUE_DATABASE and \
+            PGPASSWORD in its environment (any password only there), and of gwi-fleet's own environment only \
+            PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TERM, TMPDIR and what --pass-env names. \
+            Known secrets are replaced by *** in its log. It runs without a shell: write `sh -c '…'` for one. \
             Example: gwi-fleet exec --rollback --canary 1 -- npx prisma migrate deploy
             """)
 
@@ -28,6 +30,9 @@ struct ExecCommand: VenueCommand {
     @Option(name: .customLong("max-failures"), help: "Stop starting venues after this many failures; the rest are skipped.")
     var maxFailures: Int?
 
+    @Option(name: .customLong("pass-env"), help: ArgumentHelp("Also hand the command this variable of gwi-fleet's environment (repeatable; NAME or PREFIX*).", valueName: "NAME"))
+    var passEnv: [String] = []
+
     @OptionGroup var venueOptions: VenueCommandOptions
     var options: FleetOptions {
         var options = venueOptions.options
@@ -43,14 +48,22 @@ struct ExecCommand: VenueCommand {
         if rollback && noBackup { throw ValidationError("--rollback needs the backup that --no-backup skips") }
         if let canary, canary < 1 { throw ValidationError("--canary must be at least 1") }
         if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
+        for name in passEnv where name.isEmpty || name == "*" || name.dropLast(name.hasSuffix("*") ? 1 : 0).contains(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
+            throw ValidationError("--pass-env \(name): give a variable name, or a prefix ending in * (not * alone)")
+        }
     }
 
     static var leavesMasterOut: Bool { true }
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
         let started = Timestamp.compact(WallClock.now())
+        let secrets = session.fleet.secretVariables
+        if let name = passEnv.first(where: { secrets.contains($0) }) {
+            throw ValidationError("--pass-env \(name): the fleet file names it as a secret (password_env, identity_env or api_key_env); the command gets the venue's own password as PGPASSWORD and in its URLs")
+        }
         let operation = ExecOperation(command: command, backupFirst: !noBackup, rollback: rollback, inPlace: inPlace,
-                                      logDirectory: session.fleet.reportsDirectory + "/exec-\(started)", tools: try await locateTools())
+                                      logDirectory: session.fleet.reportsDirectory + "/exec-\(started)", tools: try await locateTools(),
+                                      environment: ExecEnvironment(passEnv: passEnv, secretVariables: secrets))
         return RunPlan(operation: { try await operation.run($0) }, maxFailures: maxFailures, canary: canary)
     }
 }

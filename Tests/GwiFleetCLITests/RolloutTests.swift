@@ -124,6 +124,45 @@ import TestSupport
         let report = try String(contentsOfFile: try #require(directory.reports.last), encoding: .utf8)
         #expect(!report.contains(cluster.password) && !result.stdout.contains(cluster.password) && !result.stderr.contains(cluster.password))
     }
+
+    // Issue 20.12: the command inherited the age identity, the S3 secret and the password
+    // variable, and what it printed landed in its log.
+    @Test func theCommandGetsNoneOfGwiFleetsSecretsAndItsLogKeepsNone() async throws {
+        try await cluster.createVenue(database: "gwi_pos_envsecret")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: postgresql://\(cluster.passwordRole)@127.0.0.1:\(cluster.port)/{database}
+              password_env: GWI_TEST_EXEC_SECRET_PASSWORD
+              backup:
+                encrypt:
+                  recipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]
+                  identity_env: GWI_TEST_EXEC_AGE_IDENTITY
+            venues:
+              - slug: envsecret
+            """)
+        let identity = "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX"
+        let s3Secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+        let environment = ["GWI_TEST_EXEC_SECRET_PASSWORD": cluster.password, "GWI_TEST_EXEC_AGE_IDENTITY": identity,
+                           "AWS_SECRET_ACCESS_KEY": s3Secret, "GWI_TEST_NOT_PASSED": "not-passed-value", "GWI_TEST_PASSED_ONE": "passed-value"]
+        // The command prints its whole environment, the password and the S3 key it was handed.
+        let script = "env; echo \"password: $PGPASSWORD url: $DIRECT_URL\"; echo \"s3: $AWS_SECRET_ACCESS_KEY\"; echo done"
+        let result = try await CLI.run(["exec", "--no-backup", "--pass-env", "GWI_TEST_PASSED_*", "--pass-env", "AWS_SECRET_ACCESS_KEY",
+                                        "--fleet", directory.fleet, "--", "sh", "-c", script], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let venue = (try directory.report()["venues"] as? [[String: Any]])?.first ?? [:]
+        let log = try String(contentsOfFile: try #require(venue["log"] as? String), encoding: .utf8)
+        // What it needs is there; what it was not given is not.
+        #expect(log.contains("GWI_VENUE_SLUG=envsecret") && log.contains("GWI_TEST_PASSED_ONE=passed-value") && log.contains("PATH="), "\(log)")
+        #expect(!log.contains("GWI_TEST_NOT_PASSED") && !log.contains("GWI_TEST_EXEC_AGE_IDENTITY") && !log.contains("GWI_TEST_EXEC_SECRET_PASSWORD"), "\(log)")
+        // What it was given and printed is redacted.
+        for secret in [identity, s3Secret, cluster.password] { #expect(!log.contains(secret), "\(log)") }
+        #expect(log.contains("password: ***") && log.contains("s3: ***") && log.hasSuffix("done\n"), "\(log)")
+        // A variable the fleet file names as a secret cannot be passed.
+        let refused = try await CLI.run(["exec", "--no-backup", "--pass-env", "GWI_TEST_EXEC_AGE_IDENTITY", "--fleet", directory.fleet, "--", "true"],
+                                        environment: environment)
+        #expect(refused.status == 2 && refused.stderr.contains("names it as a secret"), "\(refused.status) \(refused.stderr)")
+    }
 }
 
 @Suite struct ExportTests {

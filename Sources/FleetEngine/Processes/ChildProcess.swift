@@ -54,6 +54,8 @@ public struct ChildProcess: Sendable {
     public var environment: [String: String]
     /// Removed from the inherited environment.
     public var unsetEnvironment: Set<String> = []
+    /// `false`: the child gets `environment` and nothing of gwi-fleet's own (exec's command).
+    public var inheritsEnvironment = true
     /// Texts taken out of captured output (passwords from `environment` are added automatically).
     public var secrets: [String]
     /// Between SIGTERM and SIGKILL.
@@ -85,9 +87,11 @@ public struct ChildProcess: Sendable {
         let executable: Executable = self.executable.contains("/") ? .path(.init(self.executable)) : .name(self.executable)
         let configuration = Configuration(
             executable: executable, arguments: Arguments(arguments),
-            environment: .inherit.updating(environment.reduce(into: unsetEnvironment.reduce(into: [Environment.Key: String?]()) {
-                $0[.init(stringLiteral: $1)] = .some(nil)
-            }) { $0[.init(stringLiteral: $1.key)] = $1.value }),
+            environment: inheritsEnvironment
+                ? .inherit.updating(environment.reduce(into: unsetEnvironment.reduce(into: [Environment.Key: String?]()) {
+                    $0[.init(stringLiteral: $1)] = .some(nil)
+                }) { $0[.init(stringLiteral: $1.key)] = $1.value })
+                : .custom(environment.reduce(into: [Environment.Key: String]()) { $0[.init(stringLiteral: $1.key)] = $1.value }),
             platformOptions: platform)
         let group = Mutex<pid_t?>(nil)
         let stdout: String

@@ -16,9 +16,13 @@ public struct ExecOperation: Sendable {
     public var logDirectory: String
     public var tools: PgTools
     public var connector: VenueConnector
+    /// What the command gets from gwi-fleet's environment, and what its log must not keep.
+    public var environment: ExecEnvironment
 
     public init(command: [String], backupFirst: Bool = true, rollback: Bool = false, inPlace: Bool = false,
-                logDirectory: String, tools: PgTools, connector: VenueConnector = VenueConnector()) {
+                logDirectory: String, tools: PgTools, connector: VenueConnector = VenueConnector(),
+                environment: ExecEnvironment = ExecEnvironment()) {
+        self.environment = environment
         self.command = command
         self.backupFirst = backupFirst
         self.rollback = rollback
@@ -74,21 +78,36 @@ public struct ExecOperation: Sendable {
         return result
     }
 
-    /// Runs the command with stdout and stderr in the log file; never through a shell.
+    /// Runs the command with stdout and stderr in the log file (through a pipe, with the known
+    /// secrets taken out); never through a shell, never with gwi-fleet's own environment.
     func execute(_ venue: Venue, log: String) async throws -> TerminationStatus {
         let descriptor = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FleetEngineError.file(path: log, operation: "create", errno: errno) }
         defer { close(descriptor) }
-        var environment = [
+        var own = [
             "DATABASE_URL": try connector.urlWithPassword(for: venue, .pooled),
             "DIRECT_URL": try connector.urlWithPassword(for: venue, .direct),
             "GWI_VENUE_SLUG": venue.slug,
             "GWI_VENUE_DATABASE": venue.database,
         ]
-        if let password = try connector.connectionInfo(for: venue, .direct).password { environment["PGPASSWORD"] = password }
-        let child = ChildProcess(command[0], Array(command.dropFirst()), environment: environment, grace: .seconds(5),
-                                 errorDescriptor: descriptor)
-        return try await child.run(output: .descriptor(descriptor, closeAfterStart: false)).status
+        let password = try connector.connectionInfo(for: venue, .direct).password
+        if let password { own["PGPASSWORD"] = password }
+        let parent = ProcessInfo.processInfo.environment
+        var child = ChildProcess(command[0], Array(command.dropFirst()), environment: environment.environment(venue: own, parent: parent),
+                                 grace: .seconds(5))
+        child.inheritsEnvironment = false
+        let pipe = try Pipe.make()
+        child.errorDescriptor = pipe.write
+        let copy = RedactingLog(from: pipe.read, to: descriptor, secrets: environment.secrets(password: password, parent: parent))
+        let result: Result<TerminationStatus, any Error>
+        do {
+            result = .success(try await child.run(output: .descriptor(pipe.write, closeAfterStart: false)).status)
+        } catch {
+            result = .failure(error)
+        }
+        close(pipe.write)
+        await copy.finish()
+        return try result.get()
     }
 
     /// Restores the venue from the backup taken before the command, in a task of its own so that
