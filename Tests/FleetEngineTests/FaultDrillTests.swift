@@ -406,10 +406,28 @@ extension RefactorDrillTests {
     @Test func aWebhookThatNeverAnswersIsGivenUpOnAtTheTimeoutOfEachTry() async throws {
         let listener = try SilentListener()
         let started = ContinuousClock.now
-        let failure = await WebhookClient(timeout: 1, attempts: 2, firstBackoff: .milliseconds(10))
+        let failure = await WebhookClient(timeout: .seconds(1), attempts: 2, firstBackoff: .milliseconds(10))
             .send("http://127.0.0.1:\(listener.port)/hook", json: Data("{}".utf8))
         #expect(ContinuousClock.now - started < .seconds(8))
         #expect(failure == "no answer within 1 s after 2 tries")
+        withExtendedLifetime(listener) {}
+    }
+
+    // Issue 20.14: a webhook that never answers held the run ~182 s; the tries of one message now
+    // share one budget, and a cancelled task (a signal) stops the try in flight at once.
+    @Test func aWebhookThatNeverAnswersCostsAtMostItsBudgetAndACancelledSendEndsAtOnce() async throws {
+        let listener = try SilentListener()
+        let failure = await WebhookClient(timeout: .seconds(1), attempts: 5, firstBackoff: .milliseconds(10), budget: .milliseconds(1_500))
+            .send("http://127.0.0.1:\(listener.port)/hook", json: Data("{}".utf8))
+        #expect(failure?.hasPrefix("no answer within") == true && failure?.hasSuffix("(the 1.5 s for sending it were used up)") == true, "\(failure ?? "delivered")")
+        let client = WebhookClient(timeout: .seconds(60), attempts: 1, budget: .seconds(60))
+        let send = Task { await client.send("http://127.0.0.1:\(listener.port)/hook", json: Data("{}".utf8)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let cancelledAt = ContinuousClock.now
+        send.cancel()
+        let interrupted = await send.value
+        #expect(interrupted?.hasPrefix("not sent: the run was interrupted") == true, "\(interrupted ?? "delivered")")
+        #expect(ContinuousClock.now - cancelledAt < .seconds(30), "the try in flight was waited out")
         withExtendedLifetime(listener) {}
     }
 }

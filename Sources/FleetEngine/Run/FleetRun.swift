@@ -71,8 +71,11 @@ public struct FleetRun: Sendable {
         let (events, stream) = AsyncStream.makeStream(of: RunEvent.self, bufferingPolicy: .unbounded)
         let sinks = self.sinks
         let delivery = Task {
+            // Each event goes to every sink at once (a hung webhook does not hold the metrics push).
             for await event in events {
-                for sink in sinks { await sink.receive(event) }
+                await withTaskGroup(of: Void.self) { group in
+                    for sink in sinks { group.addTask { await sink.receive(event) } }
+                }
             }
         }
         stream.yield(.started(command: command, runID: runID, venues: venues.filter { FleetRunner.skipReason($0) == nil }.count))
@@ -118,7 +121,8 @@ public struct FleetRun: Sendable {
         phase.deliver()
         await withTaskCancellationHandler { await delivery.value } onCancel: { delivery.cancel() }
         // Not encoded twice to find out: the sinks say whether they added anything.
-        var added = phase.deliveryStopped
+        // A signal at any moment of the run, however late, makes it an interrupted run (130).
+        var added = phase.deliveryStopped || ((watcher?.fired ?? false) && !report.interrupted)
         if added { report.interrupted = true }
         for sink in sinks where sink.complete(&report) { added = true }
         if let savedAt, added { try? report.resave(at: savedAt) }

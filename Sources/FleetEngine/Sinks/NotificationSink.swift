@@ -25,17 +25,22 @@ public final class NotificationSink: RunSink {
     public func receive(_ event: RunEvent) async {
         switch event {
         case .started(let command, _, _):
-            for target in targets where applies(target, to: command) {
-                for request in NotificationFormats.format(target.format).started(target) { await deliver(target, request) }
+            // A start ping gets one try's time: it must not hold the run's own notifications.
+            var starting = client
+            starting.budget = client.timeout
+            let requests = targets.filter { applies($0, to: command) }.flatMap { target in
+                NotificationFormats.format(target.format).started(target).map { (target, $0) }
             }
+            await deliverAll(requests, with: starting)
         case .finished(let report, let savedAt):
             let failed = report.exitCode != ExitCodes.ok
             let directory = reportsDirectory
             let previous = failed ? nil : await BlockingExecutor.shared.run { Self.previousExitCode(of: report, in: directory) }
             let ending = RunEnding(report: report, savedAt: savedAt, failed: failed, recovered: previous.map { $0 != ExitCodes.ok } ?? false)
-            for target in targets where applies(target, to: report.command) {
-                if let request = NotificationFormats.format(target.format).finished(ending, target: target) { await deliver(target, request) }
+            let requests = targets.filter { applies($0, to: report.command) }.compactMap { target in
+                NotificationFormats.format(target.format).finished(ending, target: target).map { (target, $0) }
             }
+            await deliverAll(requests, with: client)
         default:
             break
         }
@@ -55,7 +60,14 @@ public final class NotificationSink: RunSink {
         target.commands?.contains(command) ?? true
     }
 
-    func deliver(_ target: NotifyTarget, _ request: NotificationRequest) async {
+    /// Every target at once: the run waits for the slowest, never for their sum.
+    func deliverAll(_ requests: [(NotifyTarget, NotificationRequest)], with client: WebhookClient) async {
+        await withTaskGroup(of: Void.self) { group in
+            for (target, request) in requests { group.addTask { await self.deliver(target, request, with: client) } }
+        }
+    }
+
+    func deliver(_ target: NotifyTarget, _ request: NotificationRequest, with client: WebhookClient) async {
         let (url, body, event) = (request.url, request.body, request.event)
         let failure = await client.send(url, method: "POST", json: body)
         if let failure { logger.warning("notification not delivered", metadata: ["to": .string(target.shownURL), "error": .string(failure)]) }
