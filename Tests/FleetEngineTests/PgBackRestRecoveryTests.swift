@@ -211,8 +211,10 @@ import TestSupport
         let reached = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 switch point {
-                case .restoring: (try? await waitForProcess(["restore", "--pg1-path=\(prefix)"])) != nil
-                case .recovering: (try? await waitForProcess(["bin/postgres", prefix])) != nil
+                // No bound of its own: the other task ends the wait if the recovery ends first
+                // (under load, a minute was seen to pass before the postmaster started).
+                case .restoring: (try? await waitForProcess(["restore", "--pg1-path=\(prefix)"], timeout: .seconds(900))) != nil
+                case .recovering: (try? await waitForProcess(["bin/postgres", prefix], timeout: .seconds(900))) != nil
                 case .handedOver: await handedOver.first { _ in true } != nil
                 }
             }
