@@ -236,4 +236,38 @@ import TestSupport
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
         #expect(Self.files(below: directory.path, holding: key).isEmpty)
     }
+
+    // 8. Through the executable: the run fails naming the role, and `status` shows the failed run
+    // without calling the backup corrupt.
+    @Test func aScratchServerWithoutTheBackupsRoleShowsAFailedRunInStatusNotACorruptBackup() async throws {
+        let role = "gwi_ghost_\(UUID().uuidString.prefix(8).lowercased())"
+        try await cluster.createVenue(database: "gwi_pos_ghost_status")
+        try await cluster.psql(database: "gwi_pos_ghost_status", sql: "CREATE ROLE \(role); GRANT SELECT ON public.\"Order\" TO \(role)")
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+              backup: {format: plain}
+            venues:
+              - slug: ghost-status
+                database: gwi_pos_ghost_status
+            """)
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        try await cluster.psql(database: "gwi_pos_ghost_status", sql: "DROP OWNED BY \(role); DROP ROLE \(role)")
+        let verify = try await CLI.run(["verify", "--fleet", directory.fleet])
+        #expect(verify.status == 1)
+        let row = venue(try directory.report(), "ghost-status")
+        #expect((row["error"] as? String)?.contains("the scratch server lacks role \"\(role)\"") == true, "\(row)")
+        let backup = try #require((row["backups"] as? [[String: Any]])?.first)
+        #expect((backup["verify_failed"] as? String)?.contains("set verify.no_owner: true") == true, "\(backup)")
+
+        let status = try await CLI.run(["status", "--json", "--fleet", directory.fleet])
+        let venues = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["venues"] as? [[String: Any]] ?? []
+        let statusRow = try #require(venues.first { $0["slug"] as? String == "ghost-status" }, "\(status.stdout)")
+        #expect(statusRow["verdict"] as? String != "corrupt-latest", "\(statusRow)")
+        #expect((statusRow["latest_backup"] as? [String: Any])?["state"] as? String == "complete")
+        #expect((statusRow["last_verify_run"] as? String)?.contains("lacks role \"\(role)\"") == true, "\(statusRow)")
+        let table = try await CLI.run(["status", "--fleet", directory.fleet])
+        #expect(table.stdout.contains("last verify run failed") && !table.stdout.contains("corrupt"), "\(table.stdout)")
+    }
 }
