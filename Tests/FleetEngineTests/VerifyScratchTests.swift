@@ -137,11 +137,12 @@ import TestSupport
         #expect(TableCounter.key(schema: "public", table: "Order") == "public.Order")
         #expect(TableCounter.key(schema: "s.x", table: "t") == #""s.x".t"#)
         #expect(TableCounter.key(schema: "s", table: "x.t") == #"s."x.t""#)
-        #expect(TableCounter.key(schema: "public", table: #"a"b"#) == #"public."a""b""#)
-        for (schema, table) in [("public", "Order"), ("s.x", "t"), ("s", "x.t"), ("public", #"a"b"#), ("a b", "c-d")] {
+        #expect(TableCounter.key(schema: "public", table: #"Order "special""#) == #"public.Order "special""#)
+        #expect(TableCounter.key(schema: "public", table: #""q"#) == #"public."""q""#)
+        for (schema, table) in [("public", "Order"), ("s.x", "t"), ("s", "x.t"), ("public", #"a"b"#), ("public", #""q"#), ("a b", "c-d")] {
             let parts = TableCounter.parts(of: TableCounter.key(schema: schema, table: table))
             #expect(parts?.schema == schema && parts?.table == table)
         }
-        for old in ["s.x.t", #"public.a"b"#] { #expect(TableCounter.parts(of: old) == nil) }
+        for old in ["s.x.t", #"public."q"#] { #expect(TableCounter.parts(of: old) == nil) }
     }
 }

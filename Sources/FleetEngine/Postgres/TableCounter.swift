@@ -38,17 +38,18 @@ enum TableCounter {
     }
 
     /// A table's key in row counts (manifests, verification records, reports): `schema.table`,
-    /// each part double-quoted (a `"` doubled) only when it holds a `.` or a `"`. `"s.x".t` and
-    /// `s."x.t"` get two keys, and every ordinary name (`public.Order`) keeps the key that older
-    /// manifests, written as plain `schema.table`, already have.
+    /// each part double-quoted (a `"` doubled) only when it holds a `.` or starts with a `"`, so a
+    /// part is either quoted or ends at the first dot. `"s.x".t` and `s."x.t"` get two keys, and
+    /// every name without a dot (`public.Order`, `public.Order "special"`) keeps the key that
+    /// older manifests, written as plain `schema.table`, already have.
     static func key(schema: String, table: String) -> String { keyPart(schema) + "." + keyPart(table) }
 
     private static func keyPart(_ name: String) -> String {
-        name.contains(".") || name.contains("\"") ? "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : name
+        name.contains(".") || name.hasPrefix("\"") ? "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : name
     }
 
     /// `(schema, table)` of a key written by `key(schema:table:)`; nil for anything else (an older
-    /// manifest's plain `schema.table` of a name holding a dot or a quote, which can be ambiguous).
+    /// manifest's plain `schema.table` of a name holding a dot, which can be ambiguous).
     static func parts(of key: String) -> (schema: String, table: String)? {
         var rest = Substring(key)
         func part() -> String? {
@@ -65,7 +66,7 @@ enum TableCounter {
                 }
                 return nil
             }
-            let name = rest.prefix { $0 != "." && $0 != "\"" }
+            let name = rest.prefix { $0 != "." }
             rest = rest.dropFirst(name.count)
             return name.isEmpty ? nil : String(name)
         }
