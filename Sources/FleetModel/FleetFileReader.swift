@@ -229,13 +229,19 @@ struct Reader {
     }
 
     mutating func passwordEnv(_ node: Node, key: String, venue: String?) -> String? {
+        guard let name = environmentName(node, key: key, venue: venue) else { return nil }
+        if environment[name] == nil {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "environment variable \(name) is not set"))
+            return nil
+        }
+        return name
+    }
+
+    /// The name of an environment variable, which need not be set now.
+    mutating func environmentName(_ node: Node, key: String, venue: String?) -> String? {
         guard let name = string(node, key: key, venue: venue) else { return nil }
         if name.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) == nil {
             problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "`\(name)` is not an environment variable name"))
-            return nil
-        }
-        if environment[name] == nil {
-            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "environment variable \(name) is not set"))
             return nil
         }
         return name
@@ -310,7 +316,8 @@ struct Reader {
         if let file = encrypt["identity_file"] {
             value.identityFile = string(file.value, key: key + ".identity_file", venue: venue).map { Resolver(baseDirectory: baseDirectory).absolute($0) }
         }
-        if let env = encrypt["identity_env"] { value.identityEnv = passwordEnv(env.value, key: key + ".identity_env", venue: venue) }
+        // Only the commands that decrypt read it, when they do: `backup` needs no private key.
+        if let env = encrypt["identity_env"] { value.identityEnv = environmentName(env.value, key: key + ".identity_env", venue: venue) }
         for recipient in value.recipients where !(recipient.hasPrefix("age1") || recipient.hasPrefix("ssh-")) {
             problems.append(FleetFileProblem(venue: venue, key: key + ".recipients", line: line(node),
                                              message: "`\(recipient)` is not an age recipient (age1… or ssh-…)"))
@@ -496,6 +503,14 @@ struct Reader {
         return value
     }
 
+    mutating func bool(_ node: Node, key: String, venue: String?) -> Bool? {
+        guard node.scalar != nil, let value = node.bool else {
+            problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "must be true or false"))
+            return nil
+        }
+        return value
+    }
+
     mutating func stringList(_ node: Node, key: String, venue: String?) -> [String]? {
         guard case .sequence(let sequence) = node else {
             problems.append(FleetFileProblem(venue: venue, key: key, line: line(node), message: "must be a list, e.g. [west, 24h]"))
@@ -629,5 +644,6 @@ struct SettingKey {
         .field("scratch_url", \.scratchURL) { $0.string($1, key: $2, venue: $3) },
         .field("tables", \.verifyTables) { $0.stringList($1, key: $2, venue: $3) },
         .field("scratch", \.scratchNeon) { $0.scratch($1, key: $2, venue: $3) },
+        .field("no_owner", \.verifyNoOwner) { $0.bool($1, key: $2, venue: $3) },
     ] }
 }

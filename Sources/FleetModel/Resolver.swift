@@ -73,6 +73,7 @@ public struct Resolver: Sendable {
                                  remote: resolved.remote),
             scratchURL: resolved.scratchURL.map(fill),
             verifyTables: resolved.verifyTables ?? Venue.defaultVerifyTables,
+            verifyNoOwner: resolved.verifyNoOwner ?? false,
             maxBackupAge: resolved.maxAge ?? defaultMaxBackupAge,
             line: entry.line, kind: entry.kind ?? .venue, pitr: resolved.pitr,
             origin: entry.line.map { entry.origin == "fleet file" ? "fleet file line \($0)" : entry.origin } ?? entry.origin,

@@ -39,6 +39,9 @@ public struct Venue: Sendable, Equatable {
     public var scratchNeon: NeonSettings?
     /// Tables whose rows `sweep` counts (`verify.tables`).
     public var verifyTables: [String]
+    /// `verify.no_owner`: restore tests leave out owners, grants and tablespaces, so a scratch
+    /// server without the dump's roles or tablespaces can still test it.
+    public var verifyNoOwner: Bool
     /// A latest complete backup older than this is a `sweep` warning (`backup.max_age`).
     public var maxBackupAge: Duration
     public static let defaultVerifyTables = ["Order", "MenuItem"]
@@ -50,7 +53,7 @@ public struct Venue: Sendable, Equatable {
 
     public init(slug: String, database: String, url: String, directURL: String? = nil, passwordEnv: String? = nil,
                 tags: [String] = [], enabled: Bool = true, timeout: Duration = Fleet.defaultTimeout,
-                backup: BackupPolicy, scratchURL: String? = nil, verifyTables: [String] = Venue.defaultVerifyTables,
+                backup: BackupPolicy, scratchURL: String? = nil, verifyTables: [String] = Venue.defaultVerifyTables, verifyNoOwner: Bool = false,
                 maxBackupAge: Duration = Venue.defaultMaxBackupAge, line: Int? = nil, kind: VenueKind = .venue,
                 pitr: PITRPolicy? = nil, origin: String = "fleet file", scratchNeon: NeonSettings? = nil) {
         self.pitr = pitr
@@ -68,6 +71,7 @@ public struct Venue: Sendable, Equatable {
         self.backup = backup
         self.scratchURL = scratchURL
         self.verifyTables = verifyTables
+        self.verifyNoOwner = verifyNoOwner
         self.maxBackupAge = maxBackupAge
         self.line = line
     }

@@ -19,6 +19,7 @@ public struct VenueSettings: Sendable, Equatable {
     public var scratchURL: String?
     public var scratchNeon: NeonSettings?
     public var verifyTables: [String]?
+    public var verifyNoOwner: Bool?
     public var pitr: PITRPolicy?
 
     public init(url: String? = nil, directURL: String? = nil) {

@@ -34,8 +34,10 @@ struct StatusCommand: AsyncParsableCommand {
                 [row.venue.slug, row.verdict.rawValue,
                  row.latest.map { "\(Terminal.age(now.timeIntervalSince($0.date))) ago, \($0.state.rawValue)" } ?? "none",
                  row.lastAttempt.map { "\($0.status.rawValue) \(Terminal.age(now.timeIntervalSince($0.at))) ago" + ($0.offsite.map { ", offsite \($0)" } ?? "") } ?? "none",
-                 row.lastVerified.map { Terminal.age(now.timeIntervalSince($0)) + " ago" } ?? "never",
-                 row.sweep.map { String($0.prefix(40)) } ?? "", row.reasons.joined(separator: "; ")]
+                 (row.lastVerified.map { Terminal.age(now.timeIntervalSince($0)) + " ago" } ?? "never")
+                    + (row.verifyRun?.hasPrefix("failed") == true ? ", last run failed" : ""),
+                 row.sweep.map { String($0.prefix(40)) } ?? "",
+                 (row.reasons + (row.verifyRun?.hasPrefix("failed") == true ? ["last verify run " + row.verifyRun!] : [])).joined(separator: "; ")]
             }))
             Terminal.out(broken.isEmpty ? "\(rows.count) venues, all within policy"
                          : "\(broken.count) of \(rows.count) venues break the policy: " + broken.prefix(10).map { "\($0.venue.slug) (\($0.verdict.rawValue))" }.joined(separator: ", ")

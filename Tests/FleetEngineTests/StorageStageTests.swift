@@ -84,7 +84,7 @@ import TestSupport
         #expect(BackupCatalog.entries(of: venue).first?.state == .verified)
     }
 
-    @Test func anIdentityFromTheEnvironmentIsHandedToAgeInAPrivateFile() async throws {
+    @Test func anIdentityFromTheEnvironmentIsHandedToAgeFromMemoryNeverFromDisk() async throws {
         let (identityPath, recipient) = try await ageIdentity()
         let key = try String(contentsOfFile: identityPath, encoding: .utf8)
         let encryption = BackupEncryption(recipients: [recipient], identityEnv: "GWI_TEST_AGE_KEY")
@@ -92,16 +92,18 @@ import TestSupport
                                       startedAt: Date(), finishedAt: Date(), serverVersion: "", pgDumpVersion: "", snapshot: "",
                                       rowCounts: [:], tool: "gwi-fleet")
         manifest.encryption = BackupManifest.Encryption(tool: "age", recipients: [])
-        // The file lives exactly as long as the stages need it.
+        // The memory file lives exactly as long as the stages need it.
         func stagesAndIdentityPath() throws -> String {
             let (stages, _, identity) = try BackupCodec.restoreStages(for: manifest, encryption: encryption, environment: ["GWI_TEST_AGE_KEY": key])
             let file = try #require(identity)
             #expect(stages.count == 1)
+            #expect(file.path.hasPrefix("/proc/\(getpid())/fd/"))
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: file.path).hasPrefix("/memfd:"))
             #expect(try String(contentsOfFile: file.path, encoding: .utf8).contains("AGE-SECRET-KEY-"))
-            #expect((try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int) == 0o600)
             return file.path
         }
         let path = try stagesAndIdentityPath()
-        #expect(!FileManager.default.fileExists(atPath: path))
+        // Closed (the number may be reused by another test's descriptor, never for this key).
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: path))?.hasPrefix("/memfd:gwi-fleet-identity") != true)
     }
 }

@@ -472,3 +472,47 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(fleet.venues[0].backup.encryption?.identityFile == "/srv/keys/identity.txt")
     }
 }
+
+/// The third fault drill's fleet-file items: `verify.no_owner`, and `identity_env` not needed to back up.
+@Suite struct VerifySettingsTests {
+    @Test func noOwnerIsABooleanOnTheVenueOrInDefaults() throws {
+        let yaml = """
+            version: 1
+            defaults:
+              url: postgresql://ops@db/{database}
+              verify: {no_owner: true}
+            venues:
+              - slug: a
+              - slug: b
+                verify: {no_owner: false}
+            """
+        let fleet = try FleetFile.parse(yaml: yaml, path: "/srv/fleet.yaml", environment: [:])
+        #expect(fleet.venues.map(\.verifyNoOwner) == [true, false])
+        let plain = try FleetFile.parse(yaml: "version: 1\ndefaults: {url: \"postgresql://ops@db/{database}\"}\nvenues: [{slug: a}]\n",
+                                        path: "/srv/fleet.yaml", environment: [:])
+        #expect(plain.venues[0].verifyNoOwner == false)
+        #expect { try FleetFile.parse(yaml: yaml.replacingOccurrences(of: "no_owner: false", with: "no_owner: maybe"), path: "/srv/fleet.yaml", environment: [:]) }
+            throws: { error in
+                let problems = (error as? FleetFileError)?.problems ?? []
+                return problems.count == 1 && problems[0].venue == "b" && problems[0].key == "verify.no_owner" && problems[0].message == "must be true or false"
+            }
+    }
+
+    @Test func anIdentityVariableNeedNotBeSetToReadTheFleet() throws {
+        let yaml = """
+            version: 1
+            defaults:
+              url: postgresql://ops@db/{database}
+              backup:
+                encrypt:
+                  recipients: [age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq]
+                  identity_env: GWI_UNSET_IDENTITY
+            venues:
+              - slug: a
+            """
+        let fleet = try FleetFile.parse(yaml: yaml, path: "/srv/fleet.yaml", environment: [:])
+        #expect(fleet.venues[0].backup.encryption?.identityEnv == "GWI_UNSET_IDENTITY")
+        #expect { try FleetFile.parse(yaml: yaml.replacingOccurrences(of: "GWI_UNSET_IDENTITY", with: "not a name"), path: "/srv/fleet.yaml", environment: [:]) }
+            throws: { ($0 as? FleetFileError)?.problems.first?.message.contains("is not an environment variable name") == true }
+    }
+}

@@ -85,8 +85,12 @@ struct DatabaseRestorer: Sendable {
     /// Restores a dump into `target`, streaming it through the restore chain. `keepOwners` keeps ownership and grants (same server);
     /// `clean` replaces existing objects in one transaction (`--in-place`).
     /// A plain dump carries its own DROP statements (pg_dump --clean --if-exists) and runs in one transaction.
+    /// `leaveOutOwners` (a restore test with `verify.no_owner`) also leaves out tablespaces: a custom
+    /// dump with `--no-tablespaces`; a plain one, which cannot be filtered, is loaded statement by
+    /// statement and only its owner, grant and tablespace statements may fail for a role or a
+    /// tablespace the server lacks (any other error fails the restore, as ON_ERROR_STOP would).
     func restore(_ path: String, manifest: BackupManifest, into target: ConnectionInfo,
-                 keepOwners: Bool, clean: Bool) async throws {
+                 keepOwners: Bool, clean: Bool, leaveOutOwners: Bool = false) async throws {
         let format = manifest.format
         // Over a live database (`clean`), a lock held by someone else would stall the restore until
         // the deadline: the watchdog ends the wait at lock_timeout's length and names the holder.
@@ -100,14 +104,20 @@ struct DatabaseRestorer: Sendable {
         switch format {
         case .custom:
             var options = ["--exit-on-error", "--no-password", dbname]
-            if !keepOwners { options += ["--no-owner", "--no-privileges"] }
+            if !keepOwners || leaveOutOwners { options += ["--no-owner", "--no-privileges"] }
+            if leaveOutOwners { options.append("--no-tablespaces") }
             if clean { options += ["--clean", "--if-exists", "--single-transaction"] }
             (tool, arguments) = (tools.pgRestore, options)
+        case .plain where leaveOutOwners && !clean:
+            // -b: each failed statement follows its error, to be judged below.
+            (tool, arguments) = (tools.psql, ["-X", "-q", "--no-password", "-b", "-v", "ON_ERROR_STOP=0", dbname, "-f", "-"])
         case .plain:
             let options = ["-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction", dbname]
             (tool, arguments) = (tools.psql, options + ["-f", "-"])
         }
-        let child = ChildProcess(tool, arguments, environment: connection.environment, errorLimit: 256 * 1024)
+        let errors = format == .plain && leaveOutOwners && !clean ? try ErrorFile() : nil
+        var child = ChildProcess(tool, arguments, environment: connection.environment, errorLimit: 256 * 1024)
+        child.errorDescriptor = errors?.descriptor
         // The reverse chain: the stored file → [age -d] → [zstd -d] → hash → the tool's stdin.
         let (toDump, afterDump, identity) = try BackupCodec.restoreStages(for: manifest, encryption: encryption)
         defer { withExtendedLifetime(identity) {} }
@@ -122,12 +132,49 @@ struct DatabaseRestorer: Sendable {
         } catch {
             // One transaction, cancelled: the database is as it was.
             if let waited = await watchdog?.finish() { throw FleetEngineError.refused("\(URL(fileURLWithPath: tool).lastPathComponent): \(waited); nothing was changed") }
-            throw error
+            throw errors?.explaining(error) ?? error
         }
         _ = await watchdog?.finish()
         if let expected = manifest.dumpSHA256, dumped.sha256 != expected {
             throw FleetEngineError.verificationFailed("pg_dump's output after decryption and decompression has SHA-256 \(dumped.sha256.prefix(12))…, the manifest says \(expected.prefix(12))…")
         }
+        if let errors, let failure = ScratchEnvironment.firstFailure(inPsqlErrors: try errors.text()) {
+            throw FleetEngineError.toolFailed(tool: "psql", status: "reported an error", message: failure)
+        }
+    }
+
+    /// A child's standard error in an unlinked temporary file: as long as it needs, gone with us.
+    final class ErrorFile: Sendable {
+        let descriptor: Int32
+        /// More than this is not read (and fails the restore: its errors cannot all be judged).
+        static let limit = 16 << 20
+
+        init() throws {
+            var template = Array((FileManager.default.temporaryDirectory.path + "/gwi-fleet-errors-XXXXXX").utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else { throw FleetEngineError.file(path: FileManager.default.temporaryDirectory.path, operation: "create a temporary file in", errno: errno) }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            descriptor = fd
+        }
+
+        func text() throws -> String {
+            let size = lseek(descriptor, 0, SEEK_END)
+            guard size <= Self.limit else { return "psql: ERROR:  \(size) bytes of errors, more than can be judged" }
+            var data = [UInt8](repeating: 0, count: Int(size))
+            let count = data.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count == size else { throw FleetEngineError.file(path: "psql's error output", operation: "read", errno: errno) }
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        /// A psql that failed with its words in this file: the error with its last error lines.
+        func explaining(_ error: Error) -> Error {
+            guard case FleetEngineError.toolFailed(let tool, let status, "") = error, let text = try? text() else { return error }
+            let lines = text.split(separator: "\n").filter { $0.contains("error:") || $0.contains("ERROR:") || $0.contains("FATAL:") }
+            return FleetEngineError.toolFailed(tool: tool, status: status, message: lines.suffix(3).joined(separator: "; "))
+        }
+
+        deinit { close(descriptor) }
     }
 
     /// lock_timeout for restores and counts: half the venue's deadline, a minute at most.
@@ -146,9 +193,35 @@ struct DatabaseRestorer: Sendable {
 
     /// Tables whose counts differ, or that exist on one side only.
     static func compare(expected: [String: Int], actual: [String: Int]) -> [VerificationRecord.Mismatch] {
-        Set(expected.keys).union(actual.keys).sorted().compactMap { table in
-            expected[table] == actual[table] ? nil
-                : VerificationRecord.Mismatch(table: table, expected: expected[table], actual: actual[table])
+        comparison(expected: expected, actual: actual).mismatches
+    }
+
+    /// The manifest's tables against a restored database's, key by key (`TableCounter.key`). A key
+    /// of an older manifest that is no such key (plain `s.x.t`, which `"s.x".t` and `s."x.t"` both
+    /// had) is compared with every restored table it can name: it matches when one of them has its
+    /// rows, and none of them is then reported as missing from the manifest.
+    static func comparison(expected: [String: Int], actual: [String: Int]) -> (matched: Int, mismatches: [VerificationRecord.Mismatch]) {
+        var matched = 0
+        var mismatches: [VerificationRecord.Mismatch] = []
+        var accounted: Set<String> = []
+        for (table, rows) in expected {
+            if let found = actual[table] {
+                accounted.insert(table)
+                if found == rows { matched += 1 } else { mismatches.append(.init(table: table, expected: rows, actual: found)) }
+                continue
+            }
+            let candidates = TableCounter.parts(of: table) == nil
+                ? actual.keys.filter { TableCounter.legacyKey(of: $0) == table }.sorted() : []
+            accounted.formUnion(candidates)
+            if candidates.contains(where: { actual[$0] == rows }) {
+                matched += 1
+            } else {
+                mismatches.append(.init(table: table, expected: rows, actual: candidates.first.flatMap { actual[$0] }))
+            }
         }
+        for (table, rows) in actual where !accounted.contains(table) {
+            mismatches.append(.init(table: table, expected: nil, actual: rows))
+        }
+        return (matched, mismatches.sorted { $0.table < $1.table })
     }
 }

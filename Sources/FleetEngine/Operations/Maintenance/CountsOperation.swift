@@ -20,7 +20,7 @@ public struct CountsOperation: Sendable {
         return CountsResult(backup: backup?.file, counts: counts.map { CountsResult.Table(table: $0.0, rows: $0.1, backup: backup) })
     }
 
-    /// Exact counts of the named tables (all user tables when none), keyed `schema.table`, in order.
+    /// Exact counts of the named tables (all user tables when none), keyed as in manifests (`TableCounter.key`), in order.
     /// A name that matches no table fails the venue with that name.
     static func count(_ names: [String], on connection: PostgresConnection) async throws -> [(String, Int)] {
         do {
@@ -29,7 +29,7 @@ public struct CountsOperation: Sendable {
             var chosen: [(String, String)] = []
             var missing: [String] = []
             for name in names {
-                let matches = all.filter { "\($0.0).\($0.1)" == name || $0.1 == name }
+                let matches = all.filter { TableCounter.key(schema: $0.0, table: $0.1) == name || "\($0.0).\($0.1)" == name || $0.1 == name }
                 if matches.isEmpty { missing.append(name) } else { chosen += matches.filter { m in !chosen.contains { $0 == m } } }
             }
             if !missing.isEmpty {
@@ -38,7 +38,7 @@ public struct CountsOperation: Sendable {
             let sql = chosen.enumerated().map { index, table in
                 "SELECT \(index), count(*) FROM \(SQLQuoting.qualified(schema: table.0, name: table.1))"
             }.joined(separator: " UNION ALL ")
-            var result: [(String, Int)] = chosen.map { ("\($0.0).\($0.1)", 0) }
+            var result: [(String, Int)] = chosen.map { (TableCounter.key(schema: $0.0, table: $0.1), 0) }
             let counted = try await connection.query(sql)
             for row in counted.rows.indices {
                 result[try counted.int(row, 0, "a table index")].1 = try counted.int(row, 1, "a row count")

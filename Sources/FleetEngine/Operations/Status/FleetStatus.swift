@@ -19,6 +19,10 @@ public struct FleetStatus: Sendable {
         public var lastAttempt: AttemptRecord?
         public var lastVerified: Date?
         public var sweep: String?
+        /// The newest `verify` report's word on the venue: `ok`, or `failed: …` (a run that could
+        /// not test the backup, such as a scratch server lacking a role, says so here and leaves
+        /// the backup's state alone).
+        public var verifyRun: String?
         /// With `pitr:`: the recovery window.
         public var pitr: PITRStatus?
 
@@ -45,6 +49,7 @@ public struct FleetStatus: Sendable {
         var lastAttempt: Attempt?
         var lastVerified: Date?
         var lastSweep: String?
+        var lastVerifyRun: String?
         var pitr: PITRStatus?
 
         public init(_ row: Row) {
@@ -55,12 +60,13 @@ public struct FleetStatus: Sendable {
             lastAttempt = row.lastAttempt.map { Attempt(status: $0.status.rawValue, at: $0.at, error: $0.error, offsite: $0.offsite) }
             lastVerified = row.lastVerified
             lastSweep = row.sweep
+            lastVerifyRun = row.verifyRun
             pitr = row.pitr
         }
 
         enum CodingKeys: String, CodingKey {
             case slug, verdict, reasons, latestBackup = "latest_backup", lastAttempt = "last_attempt", lastVerified = "last_verified"
-            case lastSweep = "last_sweep", pitr
+            case lastSweep = "last_sweep", lastVerifyRun = "last_verify_run", pitr
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -72,6 +78,7 @@ public struct FleetStatus: Sendable {
             try container.encode(lastAttempt, forKey: .lastAttempt)
             try container.encode(lastVerified, forKey: .lastVerified)
             try container.encode(lastSweep, forKey: .lastSweep)
+            try container.encode(lastVerifyRun, forKey: .lastVerifyRun)
             try container.encodeIfPresent(pitr, forKey: .pitr)
         }
     }
@@ -88,9 +95,14 @@ public struct FleetStatus: Sendable {
     public func rows(_ venues: [Venue]) async -> [Row] {
         let directory = fleet.reportsDirectory
         let sweep = await BlockingExecutor.shared.run { RunReport.newest(command: "sweep", in: directory).flatMap(Self.sweepVerdicts) } ?? [:]
+        let verify = await BlockingExecutor.shared.run { RunReport.newest(command: "verify", in: directory).flatMap(Self.sweepVerdicts) } ?? [:]
         // The one part of status that asks the servers: the venues' point-in-time windows.
         let windows = await PITRStatus.read(venues.filter(\.enabled))
-        let rows = venues.map { row(for: $0, sweep: sweep[$0.slug], pitr: windows[$0.slug]) }
+        let rows = venues.map { venue in
+            var row = row(for: venue, sweep: sweep[venue.slug], pitr: windows[venue.slug])
+            row.verifyRun = verify[venue.slug]
+            return row
+        }
         let rank = Dictionary(uniqueKeysWithValues: Verdict.allCases.enumerated().map { ($1, $0) })
         return rows.enumerated().sorted { (rank[$0.element.verdict]!, $0.offset) < (rank[$1.element.verdict]!, $1.offset) }.map(\.element)
     }
@@ -110,7 +122,7 @@ public struct FleetStatus: Sendable {
         return row
     }
 
-    /// `slug → "ok"`, `"warning: …"` or `"failed: …"` from a sweep report.
+    /// `slug → "ok"`, `"warning: …"` or `"failed: …"` from a sweep (or verify) report.
     static func sweepVerdicts(_ path: String) -> [String: String]? {
         guard let report = try? RunReport.read(path) else { return nil }
         var result: [String: String] = [:]

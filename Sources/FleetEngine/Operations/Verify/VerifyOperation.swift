@@ -92,18 +92,16 @@ public struct VerifyOperation: Sendable {
             RunContext.logger.debug("verifying", metadata: ["backup": .string(entry.fileName)])
             let (record, inconclusive) = await verify(entry, of: venue, on: server, restorer: restorer)
             try Task.checkCancellation()
+            let backup = VerifyResult.Backup(record, file: staged.storePath(of: entry), verifyFailed: inconclusive)
+            results.append(backup)
             // Only the backup's own fault (checksum, restore error, table mismatch) is recorded; a
             // server or connection failure says nothing about the backup: next run tries again.
-            if let inconclusive {
-                failures.append("\(entry.fileName): verify could not run (\(inconclusive)); the backup's state is unchanged")
-                continue
-            }
-            try BackupCatalog.record(record, forDump: entry.path)
-            results.append(VerifyResult.Backup(record, file: staged.storePath(of: entry)))
-            if !record.ok { failures.append("\(entry.fileName): \(Self.summary(record))") }
+            if inconclusive == nil { try BackupCatalog.record(record, forDump: entry.path) }
+            if !backup.ok { failures.append("\(entry.fileName): \(backup.description)") }
         }
         try await staged.returnRecords()
-        if !failures.isEmpty { throw FleetEngineError.verificationFailed(VenueError(failures.joined(separator: "; "))) }
+        // A failed verify's report keeps every backup's checksum, restore and table details.
+        if !failures.isEmpty { throw VenueFailure(VenueError(failures.joined(separator: "; ")), result: VerifyResult(backups: results)) }
         return VerifyResult(backups: results)
     }
 
@@ -147,14 +145,16 @@ public struct VerifyOperation: Sendable {
         var inconclusive: String?
         do {
             try await restorer.restore(entry.path, manifest: manifest, into: server.database(scratch),
-                                       keepOwners: false, clean: false)
+                                       keepOwners: false, clean: false, leaveOutOwners: venue.verifyNoOwner)
             record.restoreOK = true
             let actual = try await restorer.rowCounts(of: server.database(scratch))
-            record.mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
-            record.tablesMatched = manifest.rowCounts.keys.filter { actual[$0] == manifest.rowCounts[$0] }.count
+            (record.tablesMatched, record.mismatches) = DatabaseRestorer.comparison(expected: manifest.rowCounts, actual: actual)
         } catch {
             if Task.isCancelled || Self.isServerFailure(error) {
                 inconclusive = Task.isCancelled ? "interrupted" : "\(error)"
+            } else if let problem = ScratchEnvironment.problem(of: error, noOwner: venue.verifyNoOwner) {
+                // A role or tablespace the scratch server lacks: a failed run, not a corrupt backup.
+                inconclusive = problem
             } else {
                 record.error = "\(error)"
             }
@@ -194,15 +194,5 @@ public struct VerifyOperation: Sendable {
                 throw FleetEngineError.verificationFailed(VenueError(error))
             }
         }
-    }
-
-    static func summary(_ record: VerificationRecord) -> String {
-        if let error = record.error, !record.restoreOK || !record.checksumOK { return error }
-        var text = "checksum ok, restore ok, \(record.tablesMatched)/\(record.tables) tables matched"
-        if !record.mismatches.isEmpty {
-            text += "; mismatches: " + record.mismatches.map(\.description).joined(separator: ", ")
-        }
-        if let error = record.error { text += "; \(error)" }
-        return text
     }
 }

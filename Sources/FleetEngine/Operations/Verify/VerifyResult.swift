@@ -14,11 +14,15 @@ public struct VerifyResult: VenueResult {
         public var tables: Int
         public var mismatches: [VerificationRecord.Mismatch]
         public var error: String?
+        /// Why this run could not test the backup (the scratch server lacks a role or a tablespace,
+        /// a connection failed, no identity to decrypt with): the backup was not judged, its state
+        /// is unchanged. Nil when it was judged.
+        public var verifyFailed: String?
         public var verifiedAt: Date
 
-        public init(_ record: VerificationRecord, file: String) {
+        public init(_ record: VerificationRecord, file: String, verifyFailed: String? = nil) {
             self.file = file
-            ok = record.ok
+            ok = record.ok && verifyFailed == nil
             checksumOK = record.checksumOK
             restoreOK = record.restoreOK
             tablesMatched = record.tablesMatched
@@ -26,11 +30,22 @@ public struct VerifyResult: VenueResult {
             mismatches = record.mismatches
             error = record.error
             verifiedAt = record.verifiedAt
+            self.verifyFailed = verifyFailed
+        }
+
+        /// `checksum ok, restore ok, 3/4 tables matched; mismatches: …`, or what went wrong.
+        public var description: String {
+            if let verifyFailed { return "verify could not run (\(verifyFailed)); the backup's state is unchanged" }
+            if let error, !restoreOK || !checksumOK { return error }
+            var text = "checksum ok, restore ok, \(tablesMatched)/\(tables) tables matched"
+            if !mismatches.isEmpty { text += "; mismatches: " + mismatches.map(\.description).joined(separator: ", ") }
+            if let error { text += "; \(error)" }
+            return text
         }
 
         enum CodingKeys: String, CodingKey {
             case file, ok, checksumOK = "checksum_ok", restoreOK = "restore_ok", tablesMatched = "tables_matched", tables
-            case mismatches, error, verifiedAt = "verified_at"
+            case mismatches, error, verifiedAt = "verified_at", verifyFailed = "verify_failed"
         }
     }
 
@@ -41,12 +56,11 @@ public struct VerifyResult: VenueResult {
     }
 
     public var summary: String {
-        guard backups.count == 1 else { return "verified \(backups.count) backups" }
+        guard backups.count == 1 else {
+            let failed = backups.filter { !$0.ok }.count
+            return "verified \(backups.count) backups" + (failed == 0 ? "" : ", \(failed) failed")
+        }
         let backup = backups[0]
-        var text = "verified \(backup.file.split(separator: "/").last.map(String.init) ?? backup.file), "
-        text += "checksum ok, restore ok, \(backup.tablesMatched)/\(backup.tables) tables matched"
-        if !backup.mismatches.isEmpty { text += "; mismatches: " + backup.mismatches.map(\.description).joined(separator: ", ") }
-        if let error = backup.error { text += "; \(error)" }
-        return text
+        return "verified \(backup.file.split(separator: "/").last.map(String.init) ?? backup.file), " + backup.description
     }
 }
