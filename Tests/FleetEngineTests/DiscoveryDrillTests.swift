@@ -28,3 +28,31 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: other))
     }
 }
+
+extension DiscoveryDrillTests {
+    func shard(_ index: Int, of count: Int = 2, run: String, venues: [String]) -> RunReport {
+        RunReport(runID: run, command: "backup", fleet: .init(path: "/f.yaml", venuesSHA256: "ab"), startedAt: Date(), finishedAt: Date(),
+                  interrupted: false, outcomes: venues.map { VenueOutcome(slug: $0, database: "gwi_pos_" + $0, status: .ok) },
+                  shard: .init(index: index, count: count, allVenues: ["a", "b", "c", "d"]))
+    }
+
+    // 6. `report merge` took shards of two runs as one (inventing a run id, hiding the missing shard).
+    @Test func shardsOfTwoRunsAreRefusedNamingTheRuns() {
+        let result = ReportMerge.merge([("monday-0.json", shard(0, run: "monday", venues: ["a", "b"])),
+                                        ("tuesday-1.json", shard(1, run: "tuesday", venues: ["c", "d"]))])
+        #expect(result.report == nil)
+        let text = result.problems.joined(separator: "\n")
+        #expect(text.contains("not one run") && text.contains("run monday (monday-0.json, shard 0/2)")
+                && text.contains("run tuesday (tuesday-1.json, shard 1/2)"), "\(text)")
+    }
+
+    // 6. A shard given twice printed Swift structs with every venue, once per venue.
+    @Test func aShardGivenTwiceIsOneReadableProblem() throws {
+        let first = shard(0, run: "night", venues: ["a", "b"])
+        let result = ReportMerge.merge([("s0.json", first), ("s0.json", first), ("s1.json", shard(1, run: "night", venues: ["c", "d"]))])
+        let merged = try #require(result.report)
+        #expect(result.problems == ["shard 0/2 appears 2 times: s0.json, s0.json"], "\(result.problems)")
+        #expect(merged.runID == "night" && merged.outcomes.map(\.slug) == ["a", "b", "c", "d"])
+        #expect(merged.exitCode == 1)
+    }
+}
