@@ -57,8 +57,9 @@ struct ValidateCommand: AsyncParsableCommand {
             Terminal.out("discovery (\(discovery.source)): \(discovery.venues) venues, \(discovery.fresh ? "read now" : "STALE, saved \(Timestamp.iso8601(discovery.asOf))")")
         }
         Terminal.out("\(session.fleet.path): valid, \(session.venues.count) venues (\(enabled) enabled), jobs \(session.fleet.jobs), reports → \(session.fleet.reportsDirectory)")
-        // A venue list from an old discovery is not what the registry says now: not a clean bill.
-        if session.discovery?.fresh == false { throw ExitCode(ExitCodes.venueFailed) }
+        // A venue list from an old discovery is not what the registry says now, and a row left out
+        // is a venue not backed up: not a clean bill.
+        if !(session.discovery?.problems.isEmpty ?? true) { throw ExitCode(ExitCodes.venueFailed) }
     }
 }
 

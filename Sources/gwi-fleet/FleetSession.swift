@@ -38,7 +38,7 @@ struct CommandSession {
             Terminal.error("\(error)")
             throw ExitCode(ExitCodes.usage)
         }
-        if let problem = resolved.discovery?.problem { Terminal.error("warning: \(problem)") }
+        for problem in resolved.discovery?.problems ?? [] { Terminal.error("warning: \(problem)") }
     }
 
     /// Runs `plan` on the selected venues through the engine's run lifecycle, with the terminal

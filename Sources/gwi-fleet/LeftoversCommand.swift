@@ -9,8 +9,9 @@ struct LeftoversCommand: AsyncParsableCommand {
         abstract: "List (or drop) the databases gwi-fleet left on the fleet's servers: replaced, restoring and verify copies.",
         discussion: """
             A dry run unless both --drop and --yes are given. Only names gwi-fleet makes are ever dropped \
-            (`…__replaced_<time>`, `…__restoring_<time>`, `gwi_verify_<slug>_<time>_<hex>`), and only when \
-            older than --older-than. Example: gwi-fleet leftovers --drop --older-than 7d --yes
+            (`…__replaced_<time>`, `…__restoring_<time>`, `gwi_verify_<slug>_<time>_<hex>`), only when gwi-fleet \
+            recorded making them, never a venue's database, and only when older than --older-than. With a \
+            stale venue list (discovery failed) nothing is dropped. Example: gwi-fleet leftovers --drop --older-than 7d --yes
             """)
 
     @Flag(name: .long, help: "Drop the leftovers older than --older-than (with --yes; otherwise say what would go).")
@@ -31,12 +32,14 @@ struct LeftoversCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try await CommandSession(options: options, command: "leftovers")
-        let operation = LeftoversOperation(fleet: session.fleet)
+        let operation = LeftoversOperation(fleet: session.fleet, discovery: session.discovery)
         var (decisions, unreachable) = await operation.plan(olderThan: FleetDuration.parseAge(olderThan) ?? .seconds(7 * 86_400))
-        let dropping = drop && yes
+        let refusal = operation.dropRefusal
+        let dropping = drop && yes && refusal == nil
         if dropping { decisions = await operation.drop(decisions) }
         let action = { (decision: LeftoversOperation.Decision) -> String in
             guard decision.drop else { return "keep: \(decision.reason)" }
+            if refusal != nil { return "kept: the venue list is stale (see below)" }
             if !drop { return "would drop with --drop --yes: \(decision.reason)" }
             if !dropping { return "would drop (add --yes): \(decision.reason)" }
             return decision.error.map { "NOT dropped: \($0)" } ?? "dropped: \(decision.reason)"
@@ -60,7 +63,9 @@ struct LeftoversCommand: AsyncParsableCommand {
             Terminal.out(decisions.isEmpty ? "no leftovers" : "\(decisions.count) leftovers" + (dropping ? "" : " (dry run)"))
         }
         for (server, error) in unreachable { Terminal.error("\(server): not checked: \(error)") }
-        let failed = !unreachable.isEmpty || decisions.contains { $0.error != nil }
+        // A stale list: listing is fine, said stale; dropping is refused and fails the run.
+        if let refusal { Terminal.error(drop && yes ? "--drop refused: \(refusal)" : "the venue list is stale: --drop would drop nothing (\(refusal))") }
+        let failed = !unreachable.isEmpty || decisions.contains { $0.error != nil } || (drop && yes && refusal != nil)
         throw ExitCode(failed ? ExitCodes.venueFailed : ExitCodes.ok)
     }
 }

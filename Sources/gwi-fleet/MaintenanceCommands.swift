@@ -169,7 +169,7 @@ struct ReportMergeCommand: AsyncParsableCommand {
         commandName: "merge",
         abstract: "Merge the shard reports of one split run into one report; fail naming every venue covered zero times or twice.",
         discussion: """
-            Checks the reports are one run (same command, venue list and shard count, every index once) and that \
+            Checks the reports are one run (same run id, command, venue list and shard count, every index once) and that \
             every venue was covered exactly once. The merged report has the same format as a single-machine run. \
             Examples: gwi-fleet report merge reports/backup-*-shard*.json; gwi-fleet report merge --run-dir /reports
             """)

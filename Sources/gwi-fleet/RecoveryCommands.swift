@@ -37,7 +37,8 @@ struct BackupsCommand: AsyncParsableCommand {
                 do {
                     entries = try await BackupCatalog.remote(policy, slug: venue.slug).entries(now: now)
                 } catch {
-                    Terminal.error("\(venue.slug): \(error)")
+                    Terminal.error("\(venue.slug): off-site copies could not be read: \(error)")
+                    rows.append([venue.slug, "(off-site copies could not be read)", "", "", "", "", "", ""])
                     unreadable += 1
                     continue
                 }
@@ -72,7 +73,11 @@ struct BackupsCommand: AsyncParsableCommand {
             Terminal.out(Terminal.table(headers: ["VENUE", "BACKUP", "TIME (UTC)", "AGE", "SIZE", "FORMAT", "PURPOSE", "STATE"], rows: rows))
         }
         if check || remote {
-            Terminal.error(corrupt == 0 ? "every backup matches its manifest" : "\(corrupt) corrupt backups")
+            // Only what was read is vouched for: an unreadable remote matches nothing.
+            if unreadable > 0 { Terminal.error("off-site copies of \(unreadable) venues could not be read: nothing is said about them") }
+            if corrupt > 0 { Terminal.error("\(corrupt) corrupt backups") }
+            else if unreadable == 0 { Terminal.error("every backup matches its manifest") }
+            else { Terminal.error("every backup that could be read matches its manifest") }
             if corrupt > 0 || unreadable > 0 { throw ExitCode(ExitCodes.venueFailed) }
         }
         if failedAttempts > 0 {

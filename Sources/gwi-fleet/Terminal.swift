@@ -7,6 +7,7 @@ import Synchronization
 /// Writing to the terminal: tables to stdout, messages and progress to stderr.
 enum Terminal {
     static let stderrIsTerminal = isatty(STDERR_FILENO) == 1
+    static let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
 
     static func out(_ text: String, terminator: String = "\n") {
         FileHandle.standardOutput.write(Data((text + terminator).utf8))
@@ -118,7 +119,10 @@ final class Progress: RunSink {
         case .finished(let report, _):
             state.withLock { $0.stopped = true }
             clearLine()
-            for problem in report.problems { Terminal.error("problem: \(problem)") }
+            // On a terminal the summary on stdout ends with the problems: said there once.
+            if !(Terminal.stderrIsTerminal && Terminal.stdoutIsTerminal) {
+                for problem in report.problems { Terminal.error("problem: \(problem)") }
+            }
             return
         }
         draw()

@@ -108,28 +108,11 @@ public struct Coverage: Sendable {
             // can make hold a piece of a password: the venues' secrets come out of it and its errors.
             let redactor = SecretRedactor(venues: candidates)
             var server = Server(server: redactor.redact(key))
-            var lastError = "no venue to connect through"
-            var listed: [(String, Int?)]?
-            // Any database on the server lists all of them; try the venues until one answers.
-            for venue in candidates.prefix(3) {
-                do {
-                    // Under the venue's own deadline (a minute at most): a hung server costs the run
-                    // no more here than it did for its venues.
-                    let rows = try await withDeadline(min(venue.timeout, .seconds(60))) {
-                        let connection = try await connector.connect(venue, .direct, step: "connect to list databases")
-                        return try await connection.query("""
-                            SELECT datname, CASE WHEN has_database_privilege(datname, 'CONNECT') THEN pg_database_size(oid) END
-                            FROM pg_database WHERE NOT datistemplate ORDER BY datname
-                            """)
-                    }
-                    listed = rows.rows.compactMap { row in row[0].map { ($0, row[1].flatMap { Int($0) }) } }
-                    break
-                } catch {
-                    lastError = redactor.redact("\(error)")
-                }
-            }
-            guard let listed else {
-                server.error = lastError
+            let listed: [(String, Int?)]
+            do {
+                listed = try await list(server: candidates)
+            } catch {
+                server.error = redactor.redact("\(error)")
                 result.append(server)
                 continue
             }
@@ -146,6 +129,37 @@ public struct Coverage: Sendable {
             result.append(server)
         }
         return result
+    }
+
+    /// Every database of one server, through the first of its venues whose database answers.
+    /// One deadline for the whole server, the venues' own (the run's `--timeout`, a minute at
+    /// most), whatever the number of tries; a server that does not answer at all is not tried
+    /// again through another of its databases, and no connection is retried.
+    func list(server candidates: [Venue]) async throws -> [(String, Int?)] {
+        let limit = min(candidates.map(\.timeout).min() ?? .seconds(60), .seconds(60))
+        var once = connector
+        once.attempts = 1
+        let connector = once
+        return try await withDeadline(limit) {
+            var lastError: any Error = FleetEngineError.refused("no venue to connect through")
+            // Any database on the server lists all of them; try the venues until one answers.
+            for venue in candidates.prefix(3) {
+                do {
+                    let connection = try await connector.connect(venue, .direct, step: "connect to list databases")
+                    let rows = try await connection.query("""
+                        SELECT datname, CASE WHEN has_database_privilege(datname, 'CONNECT') THEN pg_database_size(oid) END
+                        FROM pg_database WHERE NOT datistemplate ORDER BY datname
+                        """)
+                    return rows.rows.compactMap { row in row[0].map { ($0, row[1].flatMap { Int($0) }) } }
+                } catch FleetEngineError.connection(let step, .connectionFailed(let message)) where message.hasPrefix("timeout expired") {
+                    // No answer from the server: its other databases would not answer either.
+                    throw FleetEngineError.connection(step: step, .connectionFailed(message))
+                } catch {
+                    lastError = error
+                }
+            }
+            throw lastError
+        }
     }
 
     /// For a run's report: the coverage figures, and a problem per uncovered database not ignored.

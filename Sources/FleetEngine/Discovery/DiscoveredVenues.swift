@@ -16,16 +16,23 @@ public struct DiscoveredVenues: Sendable {
         self.timeout = timeout
     }
 
+    /// What discovery read: the entries, and the rows that are no venue (a NULL slug), each a
+    /// problem of its own row.
+    public struct Found: Sendable {
+        public var entries: [VenueEntry] = []
+        public var problems: [String] = []
+    }
+
     /// Every entry found, registry first; a slug found by both sources is kept once (registry).
-    public func read() async throws -> [VenueEntry] {
+    public func read() async throws -> Found {
         try await withDeadline(timeout) {
-            var entries: [VenueEntry] = []
-            if let registry = settings.registry { entries += try await readRegistry(registry) }
+            var found = Found()
+            if let registry = settings.registry { found = try await readRegistry(registry) }
             if let databases = settings.databases {
-                let known = Set(entries.map(\.slug))
-                entries += try await readServer(databases).filter { !known.contains($0.slug) }
+                let known = Set(found.entries.map(\.slug))
+                found.entries += try await readServer(databases).filter { !known.contains($0.slug) }
             }
-            return entries
+            return found
         }
     }
 
@@ -45,7 +52,7 @@ public struct DiscoveredVenues: Sendable {
 
     /// Rows of the registry query: `slug` (required), `database`, `enabled`, `url`, `direct_url`,
     /// `tags` (text[] or comma-separated), `kind`; other columns are ignored.
-    func readRegistry(_ registry: DiscoverySettings.Registry) async throws -> [VenueEntry] {
+    func readRegistry(_ registry: DiscoverySettings.Registry) async throws -> Found {
         let connection = try await connect(registry.url, passwordEnv: registry.passwordEnv, key: "discover.registry.url")
         let result: QueryResult
         do { result = try await connection.query(registry.query) } catch let error as PostgresError {
@@ -55,8 +62,13 @@ public struct DiscoveredVenues: Sendable {
             throw FleetEngineError.refused("discover.registry.query returns no `slug` column (columns: \(result.columns.joined(separator: ", ")))")
         }
         let column = { (name: String) in result.columns.firstIndex(of: name) }
-        return result.rows.compactMap { row -> VenueEntry? in
-            guard let slug = row[slugColumn] else { return nil }
+        var found = Found()
+        for (number, row) in result.rows.enumerated() {
+            guard let slug = row[slugColumn] else {
+                let database = column("database").flatMap { row[$0] }.map { " (database \($0))" } ?? ""
+                found.problems.append("registry row \(number + 1)\(database) left out: its slug is NULL")
+                continue
+            }
             var entry = VenueEntry(slug: slug, origin: "registry")
             if let index = column("database") { entry.database = row[index] }
             if let index = column("enabled"), let value = row[index] { entry.enabled = ["t", "true", "1", "yes", "on"].contains(value.lowercased()) }
@@ -64,8 +76,9 @@ public struct DiscoveredVenues: Sendable {
             if let index = column("direct_url"), let value = row[index] { entry.settings.directURL = value }
             if let index = column("tags"), let value = row[index] { entry.tags = Self.textArray(value) }
             if let index = column("kind"), let value = row[index] { entry.kind = VenueKind(rawValue: value) }
-            return entry
+            found.entries.append(entry)
         }
+        return found
     }
 
     /// Databases matching the patterns; the slug is the name without `gwi_pos_`, `_` as `-`.

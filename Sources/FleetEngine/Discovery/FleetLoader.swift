@@ -12,23 +12,28 @@ public struct DiscoveryStatus: Sendable, Equatable, Codable {
     public var venues: Int
     /// Why this run's discovery failed (stale lists only).
     public var error: String?
+    /// Rows discovery found that are no venue (a NULL or invalid slug, a database another venue
+    /// has): each left out and named; the other venues run.
+    public var rejected: [String] = []
 
-    public init(source: String, fresh: Bool, asOf: Date, venues: Int, error: String? = nil) {
+    public init(source: String, fresh: Bool, asOf: Date, venues: Int, error: String? = nil, rejected: [String] = []) {
         self.source = source
         self.fresh = fresh
         self.asOf = asOf
         self.venues = venues
         self.error = error
+        self.rejected = rejected
     }
 
-    enum CodingKeys: String, CodingKey { case source, status, asOf = "as_of", venues, error }
+    enum CodingKeys: String, CodingKey { case source, status, asOf = "as_of", venues, error, rejected }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(source: try container.decode(String.self, forKey: .source),
                   fresh: try container.decode(String.self, forKey: .status) == "fresh",
                   asOf: try container.decode(Date.self, forKey: .asOf), venues: try container.decode(Int.self, forKey: .venues),
-                  error: try container.decodeIfPresent(String.self, forKey: .error))
+                  error: try container.decodeIfPresent(String.self, forKey: .error),
+                  rejected: try container.decodeIfPresent([String].self, forKey: .rejected) ?? [])
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -38,12 +43,16 @@ public struct DiscoveryStatus: Sendable, Equatable, Codable {
         try container.encode(asOf, forKey: .asOf)
         try container.encode(venues, forKey: .venues)
         try container.encode(error, forKey: .error)
+        if !rejected.isEmpty { try container.encode(rejected, forKey: .rejected) }
     }
 
     /// The problem a stale list puts on the run.
     public var problem: String? {
         fresh ? nil : "discovery failed (\(error ?? "unknown error")); used the venue list saved at \(Timestamp.iso8601(asOf))"
     }
+
+    /// Every problem discovery puts on the run (exit 1): a stale list, each row left out.
+    public var problems: [String] { (problem.map { [$0] } ?? []) + rejected }
 }
 
 /// A fleet ready to run: the file validated, discovery merged in, every connection string
@@ -85,9 +94,12 @@ public enum FleetLoader {
         var status: DiscoveryStatus?
         if let settings = fleet.discovery {
             let entries: [VenueEntry]
+            var rejected: [String] = []
             do {
                 let timeout = min(timeout ?? fleet.defaults.timeout ?? Fleet.defaultTimeout, .seconds(300))
-                entries = try await DiscoveredVenues(settings: settings, environment: environment, timeout: timeout).read()
+                let found = try await DiscoveredVenues(settings: settings, environment: environment, timeout: timeout).read()
+                entries = found.entries
+                rejected = found.problems
                 status = DiscoveryStatus(source: settings.source, fresh: true, asOf: now, venues: entries.count)
                 save(entries, of: fleet, at: now, source: settings.source)
             } catch {
@@ -96,13 +108,38 @@ public enum FleetLoader {
                 entries = saved.entries
                 status = DiscoveryStatus(source: settings.source, fresh: false, asOf: saved.asOf, venues: entries.count, error: reason)
             }
-            let (merged, problems) = fleet.adding(discovered: entries)
+            let (merged, problems, left) = merging(entries, into: fleet)
             if !problems.isEmpty { throw .invalid(.invalid(path: fleet.path, problems: problems)) }
             fleet = merged
+            status?.rejected = rejected + left
+            status?.venues = entries.count - left.count
         }
         let problems = FleetPreflight.problems(in: fleet)
         if !problems.isEmpty { throw .invalid(.invalid(path: fleet.path, problems: problems)) }
         return LoadedFleet(fleet: fleet, discovery: status)
+    }
+
+    /// The discovered entries merged into the fleet file's venues. A discovered row that is no
+    /// venue (an invalid slug, a database another venue has, a URL libpq refuses) is a problem of
+    /// that row alone: it is left out and named, and the rest of the fleet runs. Problems of the
+    /// fleet file's own venues stay problems of the file.
+    static func merging(_ entries: [VenueEntry], into fleet: Fleet) -> (Fleet, [FleetFileProblem], rejected: [String]) {
+        let listed = Set(fleet.entries.map(\.slug))
+        var kept = entries
+        var rejected: [String] = []
+        while true {
+            let (merged, problems) = fleet.adding(discovered: kept)
+            let all = problems.isEmpty ? FleetPreflight.problems(in: merged) : problems
+            let ofRows = all.filter { problem in problem.venue.map { !listed.contains($0) && kept.contains(where: { $0.slug == problem.venue }) } ?? false }
+            guard !ofRows.isEmpty else { return (merged, all, rejected) }
+            let bad = Set(ofRows.compactMap(\.venue))
+            for slug in bad.sorted() {
+                let origin = kept.first { $0.slug == slug }?.origin ?? "discovery"
+                let reasons = ofRows.filter { $0.venue == slug }.map { "\($0.key.map { "`\($0)`: " } ?? "")\($0.message)" }
+                rejected.append("discovered venue `\(slug)` (\(origin)) left out: " + reasons.joined(separator: "; "))
+            }
+            kept.removeAll { bad.contains($0.slug) }
+        }
     }
 
     struct Saved: Codable {

@@ -187,8 +187,12 @@ public struct RestoreOperation: Sendable {
             RunContext.logger.info("restoring beside the live database", metadata: ["backup": .string(entry.fileName)])
             let stamp = Timestamp.compact(WallClock.now())
             let staging = String(venue.database.prefix(63 - 13 - stamp.count)) + "__restoring_" + stamp
-            let matched = try await restoreCounted(entry, into: staging, on: server, restorer: restorer, like: properties)
             let replaced = exists ? String(venue.database.prefix(63 - 11 - stamp.count)) + "__replaced_" + stamp : nil
+            // Recorded before they exist: `leftovers --drop` drops only databases gwi-fleet recorded making.
+            let created = CreatedDatabases(venue: venue)
+            try created.add(staging, by: "restore")
+            if let replaced { try created.add(replaced, by: "restore") }
+            let matched = try await restoreCounted(entry, into: staging, on: server, restorer: restorer, like: properties)
             // From here on the swap runs to its end whatever happens (Ctrl-C, the deadline): a venue
             // must never be left without its database, and the report must say where things are.
             let swapped = await Task { [pauseBeforeSwap] () -> FleetEngineErrorText? in
@@ -201,6 +205,7 @@ public struct RestoreOperation: Sendable {
                 }
             }.value
             if let swapped { throw FleetEngineError.refused(VenueError(swapped.text)) }
+            created.remove(staging)  // now the venue's own database
             result.restoredInto = venue.database
             result.tablesMatched = matched
             let summary: String

@@ -238,6 +238,18 @@ public struct RunReport: Sendable, Codable {
         return dated.max { ($0.1, $0.0) < ($1.1, $1.0) }?.0
     }
 
+    /// True for a report this tool saved: named exactly as `save` names it from the run id and the
+    /// command it holds (a lowercase word), and readable as a whole report. Another tool's JSON
+    /// in the directory, whatever its fields, is not one.
+    public static func isReportFile(name: String, at path: String) -> Bool {
+        guard name.hasSuffix(".json"), let header = Header.read(path), let runID = header.runID, isValidRunID(runID),
+              header.command.wholeMatch(of: /[a-z]+/) != nil else { return false }
+        let stem = "\(header.command)-\(runID)"
+        guard name == stem + ".json" || name == stem + "-merged.json"
+                || name.wholeMatch(of: /(.+)-shard[0-9]+of[0-9]+\.json/)?.output.1 == Substring(stem) else { return false }
+        return (try? read(path)) != nil
+    }
+
     /// Saves `<directory>/<command>-<run id>[-shard<i>of<n>|-merged].json` (0600, written durably)
     /// under a name no other run or shard takes, also in the same second; returns the path.
     @discardableResult

@@ -108,7 +108,7 @@ public struct FleetRun: Sendable {
         let interrupted = (watcher?.fired ?? false) || Task.isCancelled
         var report = RunReport(runID: runID, command: command, fleet: RunReport.FleetReference(fleet), startedAt: startedAt,
                                finishedAt: WallClock.now(), interrupted: interrupted, outcomes: outcomes, strict: strict,
-                               problems: (discovery?.problem.map { [$0] } ?? []) + conclusion.problems,
+                               problems: (discovery?.problems ?? []) + conclusion.problems,
                                totals: conclusion.totals, discovery: discovery, shard: shard)
         var savedAt: String?
         do {
@@ -131,9 +131,9 @@ public struct FleetRun: Sendable {
         return (report, savedAt)
     }
 
-    /// Report retention (`reports.keep_days`): reports (JSON files holding a `run_id` and a
-    /// `command`) and `exec-<time>` log directories older than that go; the saved discovery, this
-    /// run's report and anything else in the directory never do.
+    /// Report retention (`reports.keep_days`): gwi-fleet's reports and `exec-<time>` log directories
+    /// older than that go; the saved discovery, this run's report and anything else in the
+    /// directory (another tool's JSON, even one with a `run_id`) never do.
     /// Ages are on the real clock: the files' modification times are (`GWI_NOW` never ages a report).
     static func pruneReports(in directory: String, olderThanDays days: Int, keeping current: String?, now: Date = Date()) {
         let limit = now.addingTimeInterval(-Double(days) * 86_400)
@@ -143,7 +143,7 @@ public struct FleetRun: Sendable {
                   let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                   modified < limit else { continue }
             let execLogs = name.wholeMatch(of: /exec-[0-9]{8}T[0-9]{6}Z/) != nil
-            let report = name.hasSuffix(".json") && RunReport.Header.read(path)?.runID != nil
+            let report = RunReport.isReportFile(name: name, at: path)
             guard execLogs || report else { continue }
             try? FileManager.default.removeItem(atPath: path)
         }

@@ -4,7 +4,9 @@ import PostgresClient
 
 /// `gwi-fleet leftovers`: the databases gwi-fleet itself left on the fleet's servers (the old copy
 /// of a safe replace, an interrupted restore, a verify scratch database), listed, and dropped only
-/// when asked. Nothing else is ever dropped: a name must parse as one of ours, with its time.
+/// when asked. Nothing else is ever dropped: a name must parse as one of ours, with its time, be
+/// recorded as made by gwi-fleet (`CreatedDatabases`), and be no venue's database in the fleet
+/// or in the saved discovery; and nothing at all is dropped on a stale venue list.
 public struct LeftoversOperation: Sendable {
     /// What happens to one leftover.
     public struct Decision: Sendable {
@@ -18,10 +20,30 @@ public struct LeftoversOperation: Sendable {
 
     public var fleet: Fleet
     public var connector: VenueConnector
+    /// How the fleet's venues were found: a stale list forbids dropping.
+    public var discovery: DiscoveryStatus?
 
-    public init(fleet: Fleet, connector: VenueConnector = VenueConnector()) {
+    public init(fleet: Fleet, connector: VenueConnector = VenueConnector(), discovery: DiscoveryStatus? = nil) {
         self.fleet = fleet
         self.connector = connector
+        self.discovery = discovery
+    }
+
+    /// Why `--drop` drops nothing in this run: the venue list is the saved one (discovery failed),
+    /// so a venue registered since could own a database named like a leftover.
+    public var dropRefusal: String? {
+        guard let discovery, !discovery.fresh else { return nil }
+        return "nothing dropped: discovery (\(discovery.source)) failed (\(discovery.error ?? "unknown error")), so the venue list is the one saved at "
+            + "\(Timestamp.iso8601(discovery.asOf)) and may miss venues registered since; drop again when discovery works"
+    }
+
+    /// Every database a venue names: the fleet's (file and discovery) and the saved discovery's.
+    func venueDatabases() -> Set<String> {
+        var names = Set(fleet.venues.map(\.database))
+        if fleet.discovery != nil, let saved = FleetLoader.loadSaved(fleet) {
+            names.formUnion(fleet.adding(discovered: saved.entries).0.venues.map(\.database))
+        }
+        return names
     }
 
     /// Every leftover with what `--drop --older-than` would do to it; servers that could not be read.
@@ -31,9 +53,15 @@ public struct LeftoversOperation: Sendable {
         // `--older-than 0s`: any age.
         let old = olderThan == .zero ? "any age (--older-than 0s)" : "older than \(FleetDuration.format(olderThan))"
         var decisions: [Decision] = []
+        let venueDatabases = venueDatabases()
+        let recorded = CreatedDatabases.names(of: fleet.venues)
         for server in servers {
             for database in server.leftovers {
                 let (drop, reason): (Bool, String) = switch database.ageSeconds {
+                case _ where venueDatabases.contains(database.name):
+                    (false, "a venue's database (named like a leftover): never dropped")
+                case _ where !recorded.contains(database.name):
+                    (false, "not recorded, not dropped: gwi-fleet has no record of making it; drop it by hand if it is not needed")
                 case nil: (false, "age unknown (no time in its name): drop it by hand if it is not needed")
                 case let age? where age >= limit: (true, old)
                 case _: (false, "younger than \(FleetDuration.format(olderThan))")
@@ -72,8 +100,10 @@ public struct LeftoversOperation: Sendable {
                 result[index].error = await ScratchLeftovers(fleet: fleet).remove(decision.database.name)
                 continue
             }
-            // Re-check the name: only ever one of ours.
-            guard Coverage.leftover(decision.database.name) != nil else { continue }
+            // Re-check the name: only ever one of ours, recorded, and no venue's.
+            guard Coverage.leftover(decision.database.name) != nil, dropRefusal == nil,
+                  CreatedDatabases.names(of: fleet.venues).contains(decision.database.name),
+                  !venueDatabases().contains(decision.database.name) else { continue }
             guard let venue = fleet.venues.first(where: { venue in
                 (try? connector.connectionInfo(for: venue, .direct)).map(FleetPreflight.serverKey) == decision.server
             }) else { continue }

@@ -137,7 +137,10 @@ public struct VerifyOperation: Sendable {
         }
 
         let scratch = Self.scratchName(for: venue.slug)
+        // Recorded before it exists: `leftovers --drop` drops only databases gwi-fleet recorded making.
+        let created = CreatedDatabases(venue: venue)
         do {
+            try created.add(scratch, by: "verify")
             try await restorer.createDatabase(scratch, on: server)
         } catch {
             return (record, "\(error)")
@@ -159,8 +162,10 @@ public struct VerifyOperation: Sendable {
                 record.error = "\(error)"
             }
         }
-        if let dropError = await restorer.dropDatabase(scratch, on: server), record.error == nil, inconclusive == nil {
-            record.error = dropError
+        if let dropError = await restorer.dropDatabase(scratch, on: server) {
+            if record.error == nil, inconclusive == nil { record.error = dropError }
+        } else {
+            created.remove(scratch)
         }
         record.verifiedAt = WallClock.now()
         return (record, inconclusive)

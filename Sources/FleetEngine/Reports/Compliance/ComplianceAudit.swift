@@ -113,7 +113,8 @@ public struct ComplianceAudit: Sendable {
     func venue(_ venue: Venue, catalog: BackupCatalog?, unreadable: String?) -> ComplianceReport.Venue {
         let retention = source == .remote ? (venue.backup.remote?.retention ?? venue.backup.retention) : venue.backup.retention
         let entries = (catalog?.entries(now: until) ?? []).map(asOfUntil).filter { !$0.inTheFuture && $0.date <= until }
-        let backups = self.backups(venue, entries: entries, retention: retention)
+        // A catalog that could not be read says nothing about its backups: none is "gone".
+        let backups = unreadable == nil ? self.backups(venue, entries: entries, retention: retention) : []
         let inPeriod = backups.filter { $0.startedAt >= since }
         let failures = failedAttempts(venue, catalog: catalog)
         var backupsByDay = [[ComplianceReport.Backup]](repeating: [], count: self.days.count)
@@ -138,7 +139,13 @@ public struct ComplianceAudit: Sendable {
             failedAttempts: failures.filter { $0.at >= since }, backups: inPeriod.sorted { $0.startedAt > $1.startedAt },
             storedBytes: entries.reduce(0) { $0 + $1.bytes })
         guard venue.enabled else { row.verdict = .disabled; return row }
-        row.reasons = reasons(row, venue: venue, entries: entries, failures: failures, unreadable: unreadable, inPeriod: inPeriod)
+        if let unreadable {
+            // Unreadable is unreadable: the one reason, and no claim about what the store holds.
+            let what = source == .remote ? "off-site copies could not be read" : "the backup catalog could not be read"
+            row.reasons = [.init(code: .catalogUnreadable, text: "\(what): \(unreadable)")]
+        } else {
+            row.reasons = reasons(row, venue: venue, entries: entries, failures: failures, unreadable: nil, inPeriod: inPeriod)
+        }
         row.verdict = row.reasons.isEmpty ? .compliant : .notCompliant
         return row
     }

@@ -1,0 +1,62 @@
+import FleetModel
+import Foundation
+
+/// The databases gwi-fleet itself created beside a venue's own (a restore's staging and
+/// `__replaced_` copies, verify's scratch databases), recorded in the venue's backup directory
+/// (`.created-databases.json`) before each is made. `leftovers --drop` drops only what is in
+/// such a record: a name shaped like one of ours is not proof that we made it.
+/// Written under the venue lock that restore and verify hold, durably (temporary name, rename).
+public struct CreatedDatabases: Sendable {
+    /// One database made by gwi-fleet.
+    public struct Record: Sendable, Codable, Equatable {
+        public var database: String
+        public var by: String
+        public var createdAt: Date
+        enum CodingKeys: String, CodingKey { case database, by, createdAt = "created_at" }
+    }
+
+    struct File: Codable { var databases: [Record] }
+
+    public let path: String
+
+    public init(venue: Venue) {
+        path = BackupCatalog.directory(of: venue) + "/.created-databases.json"
+    }
+
+    public func records() -> [Record] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let file = try? JSONCoding.decoder.decode(File.self, from: data) else { return [] }
+        return file.databases
+    }
+
+    /// Records `database` as made by `by` (before it is made: a record of a name that never came
+    /// to be is harmless, a database made without one would be kept forever).
+    public func add(_ database: String, by: String) throws {
+        var databases = records().filter { $0.database != database }
+        databases.append(Record(database: database, by: by, createdAt: WallClock.now()))
+        try save(databases)
+    }
+
+    /// Forgets `database` once it is gone again or has become the venue's own (a swap).
+    public func remove(_ database: String) {
+        let databases = records()
+        guard databases.contains(where: { $0.database == database }) else { return }
+        try? save(databases.filter { $0.database != database })
+    }
+
+    func save(_ databases: [Record]) throws {
+        try DurableFile.write(Data(JSONCoding.text(File(databases: databases)).utf8), to: path)
+    }
+
+    /// Every name recorded for any of `venues`.
+    public static func names(of venues: [Venue]) -> Set<String> {
+        var seen: Set<String> = []
+        var names: Set<String> = []
+        for venue in venues {
+            let record = CreatedDatabases(venue: venue)
+            guard seen.insert(record.path).inserted else { continue }
+            names.formUnion(record.records().map(\.database))
+        }
+        return names
+    }
+}
