@@ -191,6 +191,7 @@ struct RestoreCommand: VenueCommand {
         restore.source = from
         restore.at = at.flatMap(RestoreOperation.parseMoment)
         restore.dryRun = dryRun
+        restore.reportsDirectory = session.fleet.reportsDirectory
         let operation = restore
         return RunPlan(operation: { try await operation.run($0) })
     }

@@ -16,6 +16,14 @@ public final class TestCluster: Sendable {
         do { return try TestCluster() } catch { fatalError("cannot start the isolated test PostgreSQL: \(error)") }
     }()
 
+    /// A small server for lock-table tests: `max_locks_per_transaction=10` and `max_connections=20`,
+    /// so its lock table holds 10 × (20 + 22 background processes) = 420 locks.
+    public static let lockLimited: TestCluster = {
+        do { return try TestCluster(settings: "-c max_locks_per_transaction=10 -c max_connections=20") } catch {
+            fatalError("cannot start the lock-limited test PostgreSQL: \(error)")
+        }
+    }()
+
     public let port: Int
     public let directory: String
     public let binDirectory: String
@@ -23,7 +31,8 @@ public final class TestCluster: Sendable {
     public let passwordRole = "gwi_secret_user"
     public let password = "Pa55-w0rd-never-shown"
 
-    private init() throws {
+    /// `settings`: more `-c name=value` options for the server (the last of a name wins).
+    private init(settings: String = "") throws {
         binDirectory = try Self.findBinDirectory()
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("gwi-fleet-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
@@ -44,7 +53,7 @@ public final class TestCluster: Sendable {
         for _ in 0..<8 {
             let candidate = FreePort.pick()
             let options = "-p \(candidate) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off "
-                + "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB"
+                + "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB " + settings
             do {
                 try Self.asPostgres(binDirectory + "/pg_ctl", ["-D", data, "-l", directory + "/server.log", "-w",
                                                                "-t", "60", "-o", options, "start"])

@@ -91,7 +91,28 @@ struct DatabaseRestorer: Sendable {
     /// tablespace the server lacks (any other error fails the restore, as ON_ERROR_STOP would).
     func restore(_ path: String, manifest: BackupManifest, into target: ConnectionInfo,
                  keepOwners: Bool, clean: Bool, leaveOutOwners: Bool = false) async throws {
-        let format = manifest.format
+        // The reverse chain: the stored file → [age -d] → [zstd -d] → hash → the tool's stdin.
+        let (toDump, afterDump, identity) = try BackupCodec.restoreStages(for: manifest, encryption: encryption)
+        defer { withExtendedLifetime(identity) {} }
+        let dumped = DigestTap()
+        try await run(path, toDump + [.tap(dumped)] + afterDump, format: manifest.format, into: target, keepOwners: keepOwners, clean: clean,
+                      leaveOutOwners: leaveOutOwners) {
+            if let expected = manifest.dumpSHA256, dumped.sha256 != expected {
+                throw FleetEngineError.verificationFailed("pg_dump's output after decryption and decompression has SHA-256 \(dumped.sha256.prefix(12))…, the manifest says \(expected.prefix(12))…")
+            }
+        }
+    }
+
+    /// Restores a dump that `CheckedDump` decoded and checked: the tool reads its file as it is.
+    func restore(_ dump: CheckedDump, manifest: BackupManifest, into target: ConnectionInfo,
+                 keepOwners: Bool, clean: Bool) async throws {
+        try await run(dump.path, [], format: manifest.format, into: target, keepOwners: keepOwners, clean: clean, leaveOutOwners: false) {}
+    }
+
+    /// Streams `path` through `stages` into pg_restore (custom) or psql (plain); `streamed` judges
+    /// the stream (its digest) once the tool has finished, before psql's tolerated errors are.
+    private func run(_ path: String, _ stages: [BytePipeline.Stage], format: BackupFormat, into target: ConnectionInfo,
+                     keepOwners: Bool, clean: Bool, leaveOutOwners: Bool, streamed: () throws -> Void) async throws {
         // Over a live database (`clean`), a lock held by someone else would stall the restore until
         // the deadline: the watchdog ends the wait at lock_timeout's length and names the holder.
         let watchedName = clean ? LockWatchdog.uniqueApplicationName() : nil
@@ -118,14 +139,10 @@ struct DatabaseRestorer: Sendable {
         let errors = format == .plain && leaveOutOwners && !clean ? try ErrorFile() : nil
         var child = ChildProcess(tool, arguments, environment: connection.environment, errorLimit: 256 * 1024)
         child.errorDescriptor = errors?.descriptor
-        // The reverse chain: the stored file → [age -d] → [zstd -d] → hash → the tool's stdin.
-        let (toDump, afterDump, identity) = try BackupCodec.restoreStages(for: manifest, encryption: encryption)
-        defer { withExtendedLifetime(identity) {} }
-        let dumped = DigestTap()
         // Started last, so that nothing between here and its `finish` can throw past it.
         let watchdog = watchedName.map { LockWatchdog(watching: $0, on: target, limit: .milliseconds(Self.lockWait)) }
         do {
-            try await BytePipeline(.file(path), toDump + [.tap(dumped)] + afterDump, into: .process(child)).run()
+            try await BytePipeline(.file(path), stages, into: .process(child)).run()
         } catch FleetEngineError.toolFailed("age", let status, let message) where message.contains("no identity matched") {
             _ = await watchdog?.finish()
             throw FleetEngineError.refused("age \(status): the configured identity does not match this backup's recipients (\(message))")
@@ -135,9 +152,7 @@ struct DatabaseRestorer: Sendable {
             throw errors?.explaining(error) ?? error
         }
         _ = await watchdog?.finish()
-        if let expected = manifest.dumpSHA256, dumped.sha256 != expected {
-            throw FleetEngineError.verificationFailed("pg_dump's output after decryption and decompression has SHA-256 \(dumped.sha256.prefix(12))…, the manifest says \(expected.prefix(12))…")
-        }
+        try streamed()
         if let errors, let failure = ScratchEnvironment.firstFailure(inPsqlErrors: try errors.text()) {
             throw FleetEngineError.toolFailed(tool: "psql", status: "reported an error", message: failure)
         }

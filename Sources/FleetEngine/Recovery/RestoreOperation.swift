@@ -45,6 +45,10 @@ public struct RestoreOperation: Sendable {
     public var dryRun = false
     /// The caller holds the venue's lock already (`exec`'s rollback, inside the exec).
     var lockHeld = false
+    /// Where `exec` saves its reports: "latest" being a pre-exec backup names the exec run that took it.
+    public var reportsDirectory: String?
+    /// Tests only: runs while an in-place restore holds its share of the server's lock table.
+    var whileHoldingLocks: (@Sendable () async -> Void)?
 
     /// An `--at` time: RFC 3339 (a space allowed for the `T`), with its zone.
     public static func parseMoment(_ text: String) -> Date? { Timestamp.parseRFC3339(text) }
@@ -136,13 +140,18 @@ public struct RestoreOperation: Sendable {
         let server = DatabaseRestorer.Server(info: try connector.connectionInfo(for: venue, .direct))
         var result = RestoreResult(backup: staged.storePath(of: entry))
         // "latest" passed over newer backups that are corrupt or unfinished: say so.
+        // (From a remote, its whole listing: only the chosen backup was brought here.)
         let skipped = latest
-            ? staged.catalog.entries().filter {
+            ? staged.storeEntries.filter {
                 $0.date > entry.date && ($0.state == .corrupt || $0.state == .incomplete) && !$0.fileName.hasSuffix(".partial")
             } : []
         if !skipped.isEmpty {
-            result.skippedNewer = skipped.map { "\($0.fileName): \($0.state.rawValue) (\($0.reason ?? "?"))" }
+            result.skippedNewer = skipped.map { "\(staged.isInPlace ? $0.fileName : staged.storePath(of: $0)): \($0.state.rawValue) (\($0.reason ?? "?"))" }
             RunContext.logger.warning("latest skips newer unusable backups", metadata: ["skipped": .string(skipped.map(\.fileName).joined(separator: ", "))])
+        }
+        let skippedNote = Self.skippedNote(skipped, staged: staged)
+        if latest && manifest.effectivePurpose == .preExec {
+            try afterExec(entry, of: venue, into: &result)
         }
 
         // The venue's database as it is now: a copy takes its owner, settings, comment and grants.
@@ -153,10 +162,11 @@ public struct RestoreOperation: Sendable {
             guard try await !restorer.databaseExists(name, on: server) else {
                 throw FleetEngineError.refused(VenueError("database \(name) already exists", hint: "choose another --as name"))
             }
-            let matched = try await restoreCounted(entry, into: name, on: server, restorer: restorer, like: properties)
+            let dump = try await check(entry, venue: venue)
+            let matched = try await restoreCounted(entry, dump, into: name, on: server, restorer: restorer, like: properties)
             result.restoredInto = name
             result.tablesMatched = matched
-            result.summary = "restored \(entry.fileName) into new database \(name), \(matched) tables matched" + Self.skippedNote(skipped)
+            result.summary = "restored \(entry.fileName) into new database \(name), \(matched) tables matched" + skippedNote
             return result
 
         case .replace, .inPlace:
@@ -164,73 +174,162 @@ public struct RestoreOperation: Sendable {
             if target == .inPlace && manifest.format == .plain && manifest.dropsFirst != true {
                 throw FleetEngineError.refused("\(entry.fileName) is a plain backup without DROP statements (taken before gwi-fleet wrote them), so it cannot replace what it holds in place without dropping other things too; restore it with the default replace or --as: nothing was touched")
             }
-            var safety: BackupManifest?
+            if target == .inPlace && !exists {
+                throw FleetEngineError.refused(VenueError("\(venue.database) does not exist", hint: "--in-place needs it (use --as or the default replace)"))
+            }
             if exists {
                 let rows = try await restorer.rowCounts(of: server.database(venue.database)).values.reduce(0, +)
                 if rows > 0 && !confirmed {
                     throw FleetEngineError.refused(VenueError("\(venue.database) holds \(rows) rows", hint: "pass --yes to replace it (a safety backup is taken first)"))
                 }
+            }
+            // Every check of the bytes passes before anything is written: the dump is read once,
+            // into a private file, and its digest compared with the manifest's.
+            let dump = try await check(entry, venue: venue)
+            // In place, the restores of one server share its lock table: this one waits for room
+            // beside those of this process, before its safety backup (taken just before the restore).
+            var reservation: LockBudget.Reservation?
+            var waited = ""
+            if target == .inPlace {
+                let locks = try await lockNeeds(dump, of: entry, server: server, restorer: restorer)
+                reservation = try await LockBudget.Servers.shared.reserve(locks.needed, of: locks.capacity.locks, on: Self.serverKey(server)) { running, held in
+                    RunContext.logger.notice("waiting for room in the server's lock table", metadata: [
+                        "needs": .string(String(locks.needed)), "held": .string(String(held)), "running": .string(String(running))])
+                }
+                waited = reservation?.queued.map {
+                    "; waited for room in the server's lock table (needs about \(locks.needed) of \(locks.capacity.locks); \($0.running) other in-place restore(s) held \($0.held))"
+                } ?? ""
+            }
+            defer { withExtendedLifetime(reservation) {} }
+            var safety: BackupManifest?
+            if exists {
                 safety = try await VenueDumper(tools: tools, connector: connector).backup(venue, lockHeld: true, purpose: .safety)
                 result.safetyBackup = directory + "/" + safety!.file
             }
-            if target == .inPlace {
-                guard exists else { throw FleetEngineError.refused(VenueError("\(venue.database) does not exist", hint: "--in-place needs it (use --as or the default replace)")) }
-                let (matched, untouched) = try await restoreInPlace(entry, venue: venue, server: server, restorer: restorer, safety: safety!)
-                result.restoredInto = venue.database
-                result.tablesMatched = matched
-                result.untouchedTables = untouched
-                result.undo = "gwi-fleet restore \(venue.slug) --in-place --yes --backup \(directory)/\(safety!.file)"
-                let note = untouched.isEmpty ? "" : "; tables not in the backup left as they were: " + untouched.joined(separator: ", ")
-                result.summary = "restored \(entry.fileName) in place, \(matched) tables matched; safety backup \(safety!.file)" + note
-                return result
+            do {
+                return try await replace(entry, dump, of: venue, server: server, restorer: restorer, properties: properties,
+                                         safety: safety, directory: directory, note: waited + skippedNote, result: result)
+            } catch let failure as VenueFailure {
+                throw failure
+            } catch {
+                // The report names the safety backup also when the restore failed.
+                guard let safety else { throw error }
+                let failure = VenueError(error)
+                throw VenueFailure(failure.description.contains(safety.file) ? failure : failure.adding("the safety backup is \(directory)/\(safety.file)"),
+                                   result: result)
             }
-            RunContext.logger.info("restoring beside the live database", metadata: ["backup": .string(entry.fileName)])
-            let stamp = Timestamp.compact(WallClock.now())
-            let staging = String(venue.database.prefix(63 - 13 - stamp.count)) + "__restoring_" + stamp
-            let replaced = exists ? String(venue.database.prefix(63 - 11 - stamp.count)) + "__replaced_" + stamp : nil
-            // Recorded before they exist: `leftovers --drop` drops only databases gwi-fleet recorded making.
-            let created = CreatedDatabases(venue: venue)
-            try created.add(staging, by: "restore")
-            if let replaced { try created.add(replaced, by: "restore") }
-            let matched = try await restoreCounted(entry, into: staging, on: server, restorer: restorer, like: properties)
-            // From here on the swap runs to its end whatever happens (Ctrl-C, the deadline): a venue
-            // must never be left without its database, and the report must say where things are.
-            let swapped = await Task { [pauseBeforeSwap] () -> FleetEngineErrorText? in
-                await pauseBeforeSwap?()
-                do {
-                    try await swap(from: replaced, staging: staging, into: venue.database, server: server, restorer: restorer)
-                    return nil
-                } catch {
-                    return FleetEngineErrorText(FleetRunner.describe(error))
-                }
-            }.value
-            if let swapped { throw FleetEngineError.refused(VenueError(swapped.text)) }
-            created.remove(staging)  // now the venue's own database
-            result.restoredInto = venue.database
-            result.tablesMatched = matched
-            let summary: String
-            if let replaced {
-                let undo = "ALTER DATABASE \(SQLQuoting.identifier(venue.database)) RENAME TO \(SQLQuoting.identifier(staging)); "
-                    + "ALTER DATABASE \(SQLQuoting.identifier(replaced)) RENAME TO \(SQLQuoting.identifier(venue.database));"
-                result.replacedDatabase = replaced
-                result.undo = undo
-                summary = "restored \(entry.fileName), \(matched) tables matched; old database kept as \(replaced); to undo: \(undo)"
-            } else {
-                summary = "restored \(entry.fileName) into \(venue.database) (it did not exist), \(matched) tables matched"
-            }
-            result.summary = summary
-            if Task.isCancelled {
-                // Interrupted while the swap ran: it finished; say so with everything needed to undo it.
-                throw VenueFailure("interrupted after the swap completed: \(summary)", result: result)
-            }
-            result.summary += Self.skippedNote(skipped)
-            return result
         }
     }
 
-    /// `; skipped newer corrupt backup x.dump.zst` for a summary.
-    static func skippedNote(_ skipped: [CatalogEntry]) -> String {
-        skipped.isEmpty ? "" : "; skipped newer " + skipped.map { "\($0.state.rawValue) backup \($0.fileName)" }.joined(separator: ", ")
+    /// The target's database replaced by `dump`, after the safety backup: in place, or by a copy and a swap.
+    func replace(_ entry: CatalogEntry, _ dump: CheckedDump, of venue: Venue, server: DatabaseRestorer.Server, restorer: DatabaseRestorer,
+                 properties: DatabaseProperties?, safety: BackupManifest?,
+                 directory: String, note skippedNote: String, result: RestoreResult) async throws -> RestoreResult {
+        var result = result
+        let exists = properties != nil
+        if target == .inPlace, let safety {
+            await whileHoldingLocks?()
+            let (matched, untouched) = try await restoreInPlace(entry, dump, venue: venue, server: server, restorer: restorer, safety: safety)
+            result.restoredInto = venue.database
+            result.tablesMatched = matched
+            result.untouchedTables = untouched
+            result.undo = "gwi-fleet restore \(venue.slug) --in-place --yes --backup \(directory)/\(safety.file)"
+            let note = untouched.isEmpty ? "" : "; tables not in the backup left as they were: " + untouched.joined(separator: ", ")
+            result.summary = "restored \(entry.fileName) in place, \(matched) tables matched; safety backup \(safety.file)" + note + skippedNote
+            return result
+        }
+        RunContext.logger.info("restoring beside the live database", metadata: ["backup": .string(entry.fileName)])
+        let stamp = Timestamp.compact(WallClock.now())
+        let staging = String(venue.database.prefix(63 - 13 - stamp.count)) + "__restoring_" + stamp
+        let replaced = exists ? String(venue.database.prefix(63 - 11 - stamp.count)) + "__replaced_" + stamp : nil
+        // Recorded before they exist: `leftovers --drop` drops only databases gwi-fleet recorded making.
+        let created = CreatedDatabases(venue: venue)
+        try created.add(staging, by: "restore")
+        if let replaced { try created.add(replaced, by: "restore") }
+        let matched = try await restoreCounted(entry, dump, into: staging, on: server, restorer: restorer, like: properties)
+        // From here on the swap runs to its end whatever happens (Ctrl-C, the deadline): a venue
+        // must never be left without its database, and the report must say where things are.
+        let swapped = await Task { [pauseBeforeSwap] () -> FleetEngineErrorText? in
+            await pauseBeforeSwap?()
+            do {
+                try await swap(from: replaced, staging: staging, into: venue.database, server: server, restorer: restorer)
+                return nil
+            } catch {
+                return FleetEngineErrorText(FleetRunner.describe(error))
+            }
+        }.value
+        if let swapped { throw FleetEngineError.refused(VenueError(swapped.text)) }
+        created.remove(staging)  // now the venue's own database
+        result.restoredInto = venue.database
+        result.tablesMatched = matched
+        let summary: String
+        if let replaced {
+            let undo = "ALTER DATABASE \(SQLQuoting.identifier(venue.database)) RENAME TO \(SQLQuoting.identifier(staging)); "
+                + "ALTER DATABASE \(SQLQuoting.identifier(replaced)) RENAME TO \(SQLQuoting.identifier(venue.database));"
+            result.replacedDatabase = replaced
+            result.undo = undo
+            summary = "restored \(entry.fileName), \(matched) tables matched; old database kept as \(replaced); to undo: \(undo)"
+        } else {
+            summary = "restored \(entry.fileName) into \(venue.database) (it did not exist), \(matched) tables matched"
+        }
+        result.summary = summary
+        if Task.isCancelled {
+            // Interrupted while the swap ran: it finished; say so with everything needed to undo it.
+            throw VenueFailure("interrupted after the swap completed: \(summary)", result: result)
+        }
+        result.summary += skippedNote
+        return result
+    }
+
+    /// The backup's dump decrypted, decompressed and checked against the manifest into a private file.
+    func check(_ entry: CatalogEntry, venue: Venue) async throws -> CheckedDump {
+        try await CheckedDump.decode(entry.path, manifest: entry.manifest!, encryption: venue.backup.encryption)
+    }
+
+    /// The locks an in-place restore of `dump` needs and the server's lock table; refused when it
+    /// alone cannot fit, before anything is touched.
+    func lockNeeds(_ dump: CheckedDump, of entry: CatalogEntry, server: DatabaseRestorer.Server,
+                   restorer: DatabaseRestorer) async throws -> (needed: Int, capacity: LockBudget.Capacity) {
+        let needed = try await LockBudget.estimate(dump, format: entry.manifest!.format, tools: tools)
+        let connection = try await restorer.connect(server.info, step: "connect to read the server's lock settings")
+        let capacity: LockBudget.Capacity
+        do { capacity = try await LockBudget.capacity(on: connection) } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "read the server's lock settings", error)
+        }
+        guard needed <= capacity.locks else {
+            let enough = (needed + capacity.processes - 1) / capacity.processes
+            throw FleetEngineError.refused(VenueError(step: "restore in place",
+                "\(entry.fileName) needs about \(needed) locks in one transaction and the server's lock table holds \(capacity.text); nothing was touched",
+                hint: "raise max_locks_per_transaction to at least \(enough) (a server restart), or restore with the default replace or --as"))
+        }
+        return (needed, capacity)
+    }
+
+    /// One server, as the lock table is shared: host and port of the venue's direct connection.
+    static func serverKey(_ server: DatabaseRestorer.Server) -> String {
+        (server.info["host"] ?? server.info["hostaddr"] ?? "") + ":" + (server.info["port"] ?? "5432")
+    }
+
+    /// `; skipped newer corrupt backup x.dump.zst` for a summary (a remote's backups by their remote path).
+    static func skippedNote(_ skipped: [CatalogEntry], staged: StagedBackups) -> String {
+        skipped.isEmpty ? "" : "; skipped newer " + skipped.map {
+            "\($0.state.rawValue) \(staged.isInPlace ? "" : "off-site ")backup \(staged.isInPlace ? $0.fileName : staged.storePath(of: $0))"
+        }.joined(separator: ", ")
+    }
+
+    /// "Latest" is `entry`, the backup an `exec` run took before its command: unless that run
+    /// rolled the venue back (so the database is as the backup holds it), restoring it undoes what
+    /// the command changed since (a migration). Refused without `--yes`; with it, said in the
+    /// report (`exec_run`, a warning). `--backup FILE` names the backup and is not asked.
+    func afterExec(_ entry: CatalogEntry, of venue: Venue, into result: inout RestoreResult) throws {
+        let run = reportsDirectory.flatMap { ExecRunRecord.find(backupFile: entry.fileName, slug: venue.slug, in: $0) }
+        if let run, run.rolledBack { return }
+        let name = run?.description ?? "an exec run whose report is not in \(reportsDirectory ?? "the reports directory")"
+        guard confirmed else {
+            throw FleetEngineError.refused(VenueError("the latest restore point \(entry.fileName) is the pre-exec backup of \(name): restoring it undoes what that run changed since; nothing was touched",
+                                                      hint: "pass --backup \(entry.fileName) (or --yes) to restore it anyway, or --backup an older backup"))
+        }
+        result.execRun = name
     }
 
     func chooseBackup(of venue: Venue, from staged: StagedBackups, file backupFile: String?) throws -> CatalogEntry {
@@ -254,12 +353,12 @@ public struct RestoreOperation: Sendable {
 
     /// Creates `name`, restores into it and checks every table against the manifest; on any
     /// failure the new database is dropped again. Returns the number of tables matched.
-    func restoreCounted(_ entry: CatalogEntry, into name: String, on server: DatabaseRestorer.Server,
+    func restoreCounted(_ entry: CatalogEntry, _ dump: CheckedDump, into name: String, on server: DatabaseRestorer.Server,
                         restorer: DatabaseRestorer, like properties: DatabaseProperties?) async throws -> Int {
         let manifest = entry.manifest!
         try await restorer.createDatabase(name, on: server, like: properties)
         do {
-            try await restorer.restore(entry.path, manifest: manifest, into: server.database(name), keepOwners: true, clean: false)
+            try await restorer.restore(dump, manifest: manifest, into: server.database(name), keepOwners: true, clean: false)
             let actual = try await restorer.rowCounts(of: server.database(name))
             let mismatches = DatabaseRestorer.compare(expected: manifest.rowCounts, actual: actual)
             guard mismatches.isEmpty else {
@@ -316,14 +415,14 @@ public struct RestoreOperation: Sendable {
 
     /// `--in-place`: one transaction over the live database, then the counts. Returns the tables
     /// matched and those the dump does not know (pg_restore --clean leaves them as they were).
-    func restoreInPlace(_ entry: CatalogEntry, venue: Venue, server: DatabaseRestorer.Server, restorer: DatabaseRestorer,
+    func restoreInPlace(_ entry: CatalogEntry, _ dump: CheckedDump, venue: Venue, server: DatabaseRestorer.Server, restorer: DatabaseRestorer,
                         safety: BackupManifest) async throws -> (Int, [String]) {
         let manifest = entry.manifest!
         // A custom dump: pg_restore --clean drops what the archive holds. A plain one drops what it
         // holds itself (pg_dump --clean --if-exists). Either way schemas, their owners and grants,
         // and tables the backup does not know stay as they are.
         do {
-            try await restorer.restore(entry.path, manifest: manifest, into: server.database(venue.database),
+            try await restorer.restore(dump, manifest: manifest, into: server.database(venue.database),
                                        keepOwners: true, clean: true)
         } catch FleetEngineError.refused(let error) {
             throw FleetEngineError.refused(error.adding("the safety backup is \(safety.file)"))

@@ -17,7 +17,11 @@ public struct RestoreResult: VenueResult {
     public var undo: String?
     /// What the restore left behind that needs a hand (a Neon branch that could not be deleted).
     public var leftBehind: String?
-    public var warnings: [String] { leftBehind.map { [$0] } ?? [] }
+    /// "Latest" was the pre-exec backup of this exec run, restored with `--yes`: what the run changed is undone.
+    public var execRun: String?
+    public var warnings: [String] {
+        (leftBehind.map { [$0] } ?? []) + (execRun.map { ["restored the pre-exec backup of \($0): what that run changed is undone"] } ?? [])
+    }
     /// Newer backups that "latest" passed over (corrupt or unfinished), with why.
     public var skippedNewer: [String]?
     /// `restore --at`: the moment asked for, the last commit replayed, the base backup.
@@ -32,7 +36,7 @@ public struct RestoreResult: VenueResult {
     enum CodingKeys: String, CodingKey {
         case backup, restoredInto = "restored_into", tablesMatched = "tables_matched", safetyBackup = "safety_backup"
         case replacedDatabase = "replaced_database", untouchedTables = "untouched_tables", undo, skippedNewer = "skipped_newer", pitr
-        case leftBehind = "left_behind"
+        case leftBehind = "left_behind", execRun = "exec_run"
     }
 
     public init(from decoder: Decoder) throws {
@@ -47,6 +51,7 @@ public struct RestoreResult: VenueResult {
         skippedNewer = try container.decodeIfPresent([String].self, forKey: .skippedNewer)
         pitr = try container.decodeIfPresent(BackupManifest.PITR.self, forKey: .pitr)
         leftBehind = try container.decodeIfPresent(String.self, forKey: .leftBehind)
+        execRun = try container.decodeIfPresent(String.self, forKey: .execRun)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -61,5 +66,6 @@ public struct RestoreResult: VenueResult {
         try container.encodeIfPresent(skippedNewer, forKey: .skippedNewer)
         try container.encodeIfPresent(pitr, forKey: .pitr)
         try container.encodeIfPresent(leftBehind, forKey: .leftBehind)
+        try container.encodeIfPresent(execRun, forKey: .execRun)
     }
 }

@@ -39,6 +39,9 @@ public struct StagedBackups: Sendable {
     public let catalog: BackupCatalog
     let source: any BackupStore
     let slug: String
+    /// Every backup of the store as its listing shows it (a remote's, not only those staged), newest first.
+    public var storeEntries: [CatalogEntry] { remoteEntries ?? catalog.entries() }
+    private var remoteEntries: [CatalogEntry]? = nil
     /// The files are read where they are (a local store): a backup may be named by its path.
     public var isInPlace: Bool { directory == nil }
 
@@ -71,7 +74,9 @@ public struct StagedBackups: Sendable {
                 if let data = try remote.files.readFile(venue.slug, small) { try await local.write(data, venue.slug, small) }
             }
         }
-        return StagedBackups(directory: directory, catalog: BackupCatalog(files: local, slug: venue.slug, database: venue.database), source: source, slug: venue.slug)
+        var staged = StagedBackups(directory: directory, catalog: BackupCatalog(files: local, slug: venue.slug, database: venue.database), source: source, slug: venue.slug)
+        staged.remoteEntries = entries
+        return staged
     }
 
     /// Sends the verification records written here back beside their backups (nothing to do for a local store).
