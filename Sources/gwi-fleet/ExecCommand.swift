@@ -56,13 +56,14 @@ struct ExecCommand: VenueCommand {
     static var leavesMasterOut: Bool { true }
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
+        // A directory of this run's own: two runs in one second never share a log file.
         let started = Timestamp.compact(WallClock.now())
         let secrets = session.fleet.secretVariables
         if let name = passEnv.first(where: { secrets.contains($0) }) {
             throw ValidationError("--pass-env \(name): the fleet file names it as a secret (password_env, identity_env or api_key_env); the command gets the venue's own password as PGPASSWORD and in its URLs")
         }
         let operation = ExecOperation(command: command, backupFirst: !noBackup, rollback: rollback, inPlace: inPlace,
-                                      logDirectory: session.fleet.reportsDirectory + "/exec-\(started)", tools: try await locateTools(),
+                                      logDirectory: session.fleet.reportsDirectory + "/exec-\(started)-\(String(format: "%08x", UInt32.random(in: 0...UInt32.max)))", tools: try await locateTools(),
                                       environment: ExecEnvironment(passEnv: passEnv, secretVariables: secrets))
         return RunPlan(operation: { try await operation.run($0) }, maxFailures: maxFailures, canary: canary)
     }

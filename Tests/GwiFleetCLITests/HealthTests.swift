@@ -75,11 +75,19 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: reports + "/exec-old", withIntermediateDirectories: true)
         let old = Date().addingTimeInterval(-8 * 86_400), recent = Date().addingTimeInterval(-6 * 86_400)
         try FileManager.default.createDirectory(atPath: reports + "/exec-20200101T000000Z", withIntermediateDirectories: true)
+        // A run's own log directory (time and id) with a venue's log: both go. Another tool's file
+        // put in one stays, and so does its directory.
+        try FileManager.default.createDirectory(atPath: reports + "/exec-20200101T000000Z-0a1b2c3d", withIntermediateDirectories: true)
+        try Data("migrated\n".utf8).write(to: URL(fileURLWithPath: reports + "/exec-20200101T000000Z-0a1b2c3d/health_keep.log"))
+        try FileManager.default.createDirectory(atPath: reports + "/exec-20200102T000000Z-0a1b2c3d", withIntermediateDirectories: true)
+        try Data("x\n".utf8).write(to: URL(fileURLWithPath: reports + "/exec-20200102T000000Z-0a1b2c3d/health_keep.log"))
+        try Data("important\n".utf8).write(to: URL(fileURLWithPath: reports + "/exec-20200102T000000Z-0a1b2c3d/other-tool.txt"))
         // A report as gwi-fleet names and writes it (a file merely holding a `run_id` is not one).
         let aReport = #"{"schema_version": 3, "run_id": "20200101T000000Z-0000abcd", "command": "check", "started_at": "2020-01-01T00:00:00.000Z", "finished_at": "2020-01-01T00:00:01.000Z", "venues": []}"#
         let oldReport = "check-20200101T000000Z-0000abcd.json"
         for (name, date) in [(oldReport, old), ("check-recent.json", recent), (".discovery.json", old), ("exec-old", old),
-                             ("exec-20200101T000000Z", old), ("notes.txt", old), ("mine.json", old)] {
+                             ("exec-20200101T000000Z", old), ("exec-20200101T000000Z-0a1b2c3d", old), ("exec-20200102T000000Z-0a1b2c3d", old),
+                             ("notes.txt", old), ("mine.json", old)] {
             let path = reports + "/" + name
             if !FileManager.default.fileExists(atPath: path) {
                 try Data((name.hasPrefix("check-") ? aReport : "{}").utf8).write(to: URL(fileURLWithPath: path))
@@ -88,7 +96,9 @@ import TestSupport
         }
         #expect(try await CLI.run(["check", "--fleet", directory.fleet]).status == 0)
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: reports))
-        #expect(!left.contains(oldReport) && !left.contains("exec-20200101T000000Z"), "\(left)")
+        #expect(!left.contains(oldReport) && !left.contains("exec-20200101T000000Z") && !left.contains("exec-20200101T000000Z-0a1b2c3d"), "\(left)")
+        let kept = Set(try FileManager.default.contentsOfDirectory(atPath: reports + "/exec-20200102T000000Z-0a1b2c3d"))
+        #expect(kept == ["other-tool.txt"], "\(kept)")
         // Only what gwi-fleet writes goes: not a JSON file that is no report, nor a directory it did not name.
         #expect(left.isSuperset(of: ["check-recent.json", ".discovery.json", "notes.txt", "mine.json", "exec-old"]), "\(left)")
         #expect(left.contains { $0.hasPrefix("check-") && $0 != "check-recent.json" }, "this run's report stays: \(left)")

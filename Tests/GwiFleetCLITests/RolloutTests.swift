@@ -125,6 +125,22 @@ import TestSupport
         #expect(!report.contains(cluster.password) && !result.stdout.contains(cluster.password) && !result.stderr.contains(cluster.password))
     }
 
+    // Drill: two exec runs of one venue in the same second wrote one log file, the second over the first.
+    @Test func twoExecRunsInTheSameSecondKeepBothLogs() async throws {
+        try await cluster.createVenue(database: "gwi_pos_samesecond")
+        let directory = try fleet(["samesecond"])
+        let clock = ["GWI_NOW": CLI.iso(Date())]
+        var logs: [String] = []
+        for word in ["FIRST", "SECOND"] {
+            #expect(try await CLI.run(["exec", "--no-backup", "--fleet", directory.fleet, "--", "echo", word], environment: clock).status == 0)
+            let venue = (try directory.report()["venues"] as? [[String: Any]])?.first ?? [:]
+            logs.append(try #require(venue["log"] as? String))
+        }
+        #expect(logs[0] != logs[1])
+        #expect(try String(contentsOfFile: logs[0], encoding: .utf8) == "FIRST\n")
+        #expect(try String(contentsOfFile: logs[1], encoding: .utf8) == "SECOND\n")
+    }
+
     // Issue 20.12: the command inherited the age identity, the S3 secret and the password
     // variable, and what it printed landed in its log.
     @Test func theCommandGetsNoneOfGwiFleetsSecretsAndItsLogKeepsNone() async throws {

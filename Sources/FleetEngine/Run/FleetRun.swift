@@ -142,12 +142,33 @@ public struct FleetRun: Sendable {
             guard path != current,
                   let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                   modified < limit else { continue }
-            let execLogs = name.wholeMatch(of: /exec-[0-9]{8}T[0-9]{6}Z/) != nil
-            let report = RunReport.isReportFile(name: name, at: path)
-            guard execLogs || report else { continue }
+            if name.wholeMatch(of: /exec-[0-9]{8}T[0-9]{6}Z(-[0-9a-f]{8})?/) != nil {
+                removeExecLogs(in: path)
+                continue
+            }
+            guard RunReport.isReportFile(name: name, at: path) else { continue }
             try? FileManager.default.removeItem(atPath: path)
         }
     }
+}
+
+/// An old `exec-<time>` directory: its `<slug>.log` files, then the directory if nothing else is
+/// in it (another tool's file put there stays, and so does the directory). A symbolic link is
+/// removed, never followed.
+private func removeExecLogs(in path: String) {
+    var status = stat()
+    guard lstat(path, &status) == 0 else { return }
+    if status.st_mode & S_IFMT == S_IFLNK {
+        unlink(path)
+        return
+    }
+    guard status.st_mode & S_IFMT == S_IFDIR else { return }
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where name.hasSuffix(".log") {
+        var file = stat()
+        guard lstat(path + "/" + name, &file) == 0, file.st_mode & S_IFMT == S_IFREG else { continue }
+        unlink(path + "/" + name)
+    }
+    rmdir(path)  // fails, and keeps it, while anything else is in it
 }
 
 /// Failed venues so far, counted from the runner's observer.

@@ -81,7 +81,8 @@ public struct ExecOperation: Sendable {
     /// Runs the command with stdout and stderr in the log file (through a pipe, with the known
     /// secrets taken out); never through a shell, never with gwi-fleet's own environment.
     func execute(_ venue: Venue, log: String) async throws -> TerminationStatus {
-        let descriptor = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // O_EXCL: a log is never written over (each run has a directory of its own).
+        let descriptor = open(log, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw FleetEngineError.file(path: log, operation: "create", errno: errno) }
         defer { close(descriptor) }
         var own = [
