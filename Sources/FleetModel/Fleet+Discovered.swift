@@ -16,8 +16,13 @@ extension Fleet {
                 if let listed = listedBySlug[found.slug], merged[index] == listed {
                     merged[index] = found.overridden(by: listed)
                     if !(merged[index].tags ?? []).contains("discovered") { merged[index].tags = (merged[index].tags ?? []) + ["discovered"] }
+                } else if merged[index] == found {
+                    continue  // the same row twice (a join gone wide): one venue, nothing lost
                 } else {
-                    problems.append(FleetFileProblem(venue: found.slug, key: "slug", message: "found twice by discovery (\(found.origin))"))
+                    let databases = [merged[index].database, found.database].map { $0 ?? "the default" }
+                    let differ = databases[0] != databases[1] ? " with different databases (\(databases[0]) and \(databases[1]))" : " with different settings"
+                    problems.append(FleetFileProblem(venue: found.slug, key: "slug",
+                                                     message: "found twice by discovery (\(found.origin))\(differ); neither row is used until one is corrected"))
                 }
             } else {
                 indexBySlug[found.slug] = merged.count

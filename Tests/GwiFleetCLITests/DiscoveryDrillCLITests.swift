@@ -28,7 +28,9 @@ import TestSupport
 
     // 5. One malformed registry row (`café`) stopped the whole fleet with exit 2; a NULL slug vanished.
     @Test func aBadRegistryRowIsThatRowsProblemAndTheOthersRun() async throws {
-        try await registry("gwi_master_badrow", rows: "('row-good', 'gwi_pos_row_good', true), ('café', 'gwi_pos_row_cafe', true), (NULL, 'gwi_pos_row_null', true)")
+        // Drill: the same row twice (a join gone wide) is one venue; two rows of one slug naming
+        // different databases are both left out, saying which.
+        try await registry("gwi_master_badrow", rows: "('row-good', 'gwi_pos_row_good', true), ('café', 'gwi_pos_row_cafe', true), (NULL, 'gwi_pos_row_null', true), ('row-good', 'gwi_pos_row_good', true), ('row-two', 'gwi_pos_row_two', true), ('row-two', 'gwi_pos_row_two_b', true)")
         try await cluster.createVenue(database: "gwi_pos_row_good")
         let directory = try FleetDirectory("""
             version: 1
@@ -47,6 +49,8 @@ import TestSupport
         let problems = report["problems"] as? [String] ?? []
         #expect(problems.contains { $0.hasPrefix("discovered venue `café` (registry) left out: `slug`: slug must match") }, "\(problems)")
         #expect(problems.contains("registry row 3 (database gwi_pos_row_null) left out: its slug is NULL"), "\(problems)")
+        #expect(problems.contains { $0.contains("`row-two` (registry) left out") && $0.contains("different databases (gwi_pos_row_two and gwi_pos_row_two_b)") }, "\(problems)")
+        #expect(!problems.contains { $0.contains("`row-good`") }, "\(problems)")
         #expect(FileManager.default.fileExists(atPath: directory.path + "/backups/row-good"))
         let validate = try await CLI.run(["validate", "--fleet", directory.fleet])
         #expect(validate.status == 1 && validate.stderr.contains("its slug is NULL"), "\(validate.stderr)")
