@@ -56,6 +56,9 @@ struct ValidateCommand: AsyncParsableCommand {
         if let discovery = session.discovery {
             Terminal.out("discovery (\(discovery.source)): \(discovery.venues) venues, \(discovery.fresh ? "read now" : "STALE, saved \(Timestamp.iso8601(discovery.asOf))")")
         }
+        if Terminal.stderrIsTerminal && Terminal.stdoutIsTerminal {
+            for problem in session.discovery?.problems ?? [] { Terminal.out("problem: \(problem)") }
+        }
         Terminal.out("\(session.fleet.path): valid, \(session.venues.count) venues (\(enabled) enabled), jobs \(session.fleet.jobs), reports → \(session.fleet.reportsDirectory)")
         // A venue list from an old discovery is not what the registry says now, and a row left out
         // is a venue not backed up: not a clean bill.

@@ -38,7 +38,11 @@ struct CommandSession {
             Terminal.error("\(error)")
             throw ExitCode(ExitCodes.usage)
         }
-        for problem in resolved.discovery?.problems ?? [] { Terminal.error("warning: \(problem)") }
+        // Said on stderr as the run starts; on a terminal, where the summary ends with the run's
+        // problems (these among them), only there: each problem once.
+        if !(Terminal.stderrIsTerminal && Terminal.stdoutIsTerminal) {
+            for problem in resolved.discovery?.problems ?? [] { Terminal.error("warning: \(problem)") }
+        }
     }
 
     /// Runs `plan` on the selected venues through the engine's run lifecycle, with the terminal

@@ -120,8 +120,10 @@ final class Progress: RunSink {
             state.withLock { $0.stopped = true }
             clearLine()
             // On a terminal the summary on stdout ends with the problems: said there once.
+            // Discovery's problems were said on stderr as the run started.
             if !(Terminal.stderrIsTerminal && Terminal.stdoutIsTerminal) {
-                for problem in report.problems { Terminal.error("problem: \(problem)") }
+                let said = Set(report.discovery?.problems ?? [])
+                for problem in report.problems where !said.contains(problem) { Terminal.error("problem: \(problem)") }
             }
             return
         }

@@ -54,6 +54,11 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: directory.path + "/backups/row-good"))
         let validate = try await CLI.run(["validate", "--fleet", directory.fleet])
         #expect(validate.status == 1 && validate.stderr.contains("its slug is NULL"), "\(validate.stderr)")
+        // On a terminal each row's problem is shown once (the drill saw a warning and a problem).
+        let shown = try await TerminalOutputTests().onTerminal(["check", "--fleet", directory.fleet])
+        #expect(shown.components(separatedBy: "`café`").count - 1 == 1, "\(shown)")
+        let validated = try await TerminalOutputTests().onTerminal(["validate", "--fleet", directory.fleet])
+        #expect(validated.components(separatedBy: "`café`").count - 1 == 1, "\(validated)")
     }
 
     // 2. With the registry unreachable, `leftovers --drop` used the saved list and dropped a
