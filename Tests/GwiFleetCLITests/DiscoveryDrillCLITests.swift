@@ -98,12 +98,19 @@ import TestSupport
         // Named like ours, but never recorded: listed, not dropped.
         let stray = "gwi_pos_lo_stray__replaced_20200101T000000Z"
         try await cluster.createDatabase(stray)
+        // Recorded, but in another venue's directory (lo-one's record vouches only for lo-one's names).
+        let foreign = "gwi_pos_lo_other__replaced_20200101T000000Z"
+        try await cluster.createDatabase(foreign)
+        let recordPath = directory.path + "/backups/lo-one/.created-databases.json"
+        var record = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: recordPath))) as? [String: Any])
+        record["databases"] = (record["databases"] as? [[String: Any]] ?? []) + [["database": foreign, "by": "restore", "created_at": "2020-01-01T00:00:00.000Z"]]
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: recordPath))
         let dropped = try await CLI.run(["leftovers", "--drop", "--yes", "--older-than", "0s", "--fleet", directory.fleet])
         #expect(dropped.status == 0, "\(dropped.stdout)\(dropped.stderr)")
         #expect(dropped.stdout.contains("not recorded, not dropped"), "\(dropped.stdout)")
         let after = try await databases()
         #expect(!after.contains(replaced))
-        #expect(after.isSuperset(of: [live, stray, "gwi_pos_lo_one"]))
+        #expect(after.isSuperset(of: [live, stray, foreign, "gwi_pos_lo_one"]))
     }
 
     // 15. Coverage tried each of a silent server's databases for the full deadline (and retried

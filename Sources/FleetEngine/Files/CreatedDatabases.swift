@@ -48,15 +48,27 @@ public struct CreatedDatabases: Sendable {
         try DurableFile.write(Data(JSONCoding.text(File(databases: databases)).utf8), to: path)
     }
 
-    /// Every name recorded for any of `venues`.
+    /// Every name recorded for any of `venues`, and only names of that venue's own shapes: a
+    /// record in one venue's directory never vouches for a database beside another venue's.
     public static func names(of venues: [Venue]) -> Set<String> {
-        var seen: Set<String> = []
         var names: Set<String> = []
         for venue in venues {
-            let record = CreatedDatabases(venue: venue)
-            guard seen.insert(record.path).inserted else { continue }
-            names.formUnion(record.records().map(\.database))
+            names.formUnion(CreatedDatabases(venue: venue).records().map(\.database).filter { belongs($0, to: venue) })
         }
         return names
+    }
+
+    /// A name restore or verify makes for this venue: `<its database, cut>__restoring_<time>`,
+    /// `…__replaced_<time>`, or its `gwi_verify_<slug>_…` scratch database.
+    static func belongs(_ name: String, to venue: Venue) -> Bool {
+        if VerifyOperation.isScratch(name, of: venue.slug) { return true }
+        for marker in ["__restoring_", "__replaced_"] {
+            guard let range = name.range(of: marker, options: .backwards) else { continue }
+            let stem = name[..<range.lowerBound]
+            guard name[range.upperBound...].wholeMatch(of: /[0-9]{8}T[0-9]{6}Z/) != nil, !stem.isEmpty else { continue }
+            // The whole database name, or its start cut so that the name fits in 63 bytes.
+            if stem == venue.database || (venue.database.hasPrefix(stem) && name.utf8.count >= 60) { return true }
+        }
+        return false
     }
 }
