@@ -36,6 +36,20 @@ import TestSupport
         try manifest.encoded().write(to: URL(fileURLWithPath: manifestPath))
     }
 
+    // Drill: a restore killed with -9 left the whole decrypted dump in $TMPDIR. The checked dump
+    // is unlinked as soon as it is made: only this process's descriptor holds it.
+    @Test func theCheckedDumpIsNeverAFileOnDiskButReadsWhole() async throws {
+        let (_, manifest, path) = try await backedUpVenue("checked_unlinked", format: .plain)
+        let dump = try await CheckedDump.decode(path, manifest: manifest, encryption: nil)
+        #expect(dump.path.hasPrefix("/proc/\(getpid())/fd/"))
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: dump.path)
+        #expect(link.hasSuffix("(deleted)"), "\(link)")
+        let digest = try await DigestTap.file(dump.path)
+        #expect(digest.sha256 == manifest.dumpSHA256)
+        // Read twice, from the start each time (pg_restore --list, then the restore).
+        #expect(try await DigestTap.file(dump.path).sha256 == manifest.dumpSHA256)
+    }
+
     @Test(arguments: [BackupFormat.custom, .plain])
     func verifyRestoresEveryTableAndRecordsItBesideTheBackup(format: BackupFormat) async throws {
         let (venue, manifest, path) = try await backedUpVenue("rt_\(format.rawValue)", format: format)

@@ -100,16 +100,18 @@ import TestSupport
         let (preExec, _) = try backup(of: directory, "migrated")
         let preExecName = URL(fileURLWithPath: preExec).lastPathComponent
 
-        // Latest is the pre-exec backup and the migration ran after it: refused, naming the run.
-        let refused = try await CLI.run(["restore", "migrated", "--as", "gwi_migrated_copy", "--fleet", directory.fleet])
+        // Latest is the pre-exec backup and the migration ran after it: replacing the venue with it
+        // is refused, naming the run.
+        let refused = try await CLI.run(["restore", "migrated", "--fleet", directory.fleet])
         #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
         let error = try venue(directory, "migrated")["error"] as? String ?? ""
         #expect(error.contains("pre-exec backup") && error.contains(runID) && error.contains("--backup"), "\(error)")
-        #expect(try await !databaseExists("gwi_migrated_copy"))
+        #expect(try await cluster.psql(database: database, sql: "SELECT count(*) FROM pg_class WHERE relname = 'migrated_column_holder'")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
 
-        // --yes restores it and says so; --backup names it and is not asked.
-        let confirmed = try await CLI.run(["restore", "migrated", "--as", "gwi_migrated_copy", "--yes", "--fleet", directory.fleet])
-        #expect(confirmed.status == 0, "\(confirmed.stdout)\(confirmed.stderr)")
+        // Into a new database (nothing undone) it only says so; --backup names it and is not asked.
+        let copied = try await CLI.run(["restore", "migrated", "--as", "gwi_migrated_copy", "--fleet", directory.fleet])
+        #expect(copied.status == 0, "\(copied.stdout)\(copied.stderr)")
         let row = try venue(directory, "migrated")
         #expect(row["status"] as? String == "warning")
         #expect((row["exec_run"] as? String)?.contains(runID) == true, "\(row)")
@@ -121,6 +123,19 @@ import TestSupport
                 .trimmingCharacters(in: .whitespacesAndNewlines) == "0")
             try await cluster.psql(database: "postgres", sql: "DROP DATABASE \(copy)")
         }
+
+        // Drill: `exec --no-backup` takes no pre-exec backup, so "latest" is simply older than the
+        // migration; replacing the venue with it is refused all the same, naming that run.
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        let second = #"psql -X -q -v ON_ERROR_STOP=1 "$DIRECT_URL" -c 'CREATE TABLE migrated_again (id int)'"#
+        #expect(try await CLI.run(["exec", "--no-backup", "--fleet", directory.fleet, "--", "sh", "-c", second]).status == 0)
+        let secondRun = try #require(try directory.report()["run_id"] as? String)
+        let plain = try await CLI.run(["restore", "migrated", "--in-place", "--fleet", directory.fleet])
+        #expect(plain.status == 1, "\(plain.stdout)\(plain.stderr)")
+        let again = try venue(directory, "migrated")["error"] as? String ?? ""
+        #expect(again.contains("was taken before exec run \(secondRun)"), "\(again)")
+        #expect(try await cluster.psql(database: database, sql: "SELECT count(*) FROM pg_class WHERE relname = 'migrated_again'")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
 
     @Test func aRestoreFromRemoteNamesTheRemoteObjectAndTheNewerIncompleteOnesItPassedOver() async throws {
@@ -143,7 +158,9 @@ import TestSupport
         let gwi = { (arguments: [String]) in try await CLI.run(arguments + ["--fleet", directory.fleet], environment: environment, unsetting: ["AWS_CA_BUNDLE"]) }
         #expect(try await gwi(["backup"]).status == 0)
         let older = URL(fileURLWithPath: try backup(of: directory, "remote_skip").0).lastPathComponent
-        #expect(try await gwi(["backup"]).status == 0)
+        // A later second for the newer one (two backups in one second sort as one moment).
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet], environment: environment.merging(["GWI_NOW": CLI.iso(Date().addingTimeInterval(5))]) { $1 },
+                                  unsetting: ["AWS_CA_BUNDLE"]).status == 0)
         let newer = URL(fileURLWithPath: try backup(of: directory, "remote_skip").0).lastPathComponent
         #expect(newer != older)
         // The newer backup's manifest never reached the remote: it is incomplete there.

@@ -150,7 +150,7 @@ public struct RestoreOperation: Sendable {
             RunContext.logger.warning("latest skips newer unusable backups", metadata: ["skipped": .string(skipped.map(\.fileName).joined(separator: ", "))])
         }
         let skippedNote = Self.skippedNote(skipped, staged: staged)
-        if latest && manifest.effectivePurpose == .preExec {
+        if latest {
             try afterExec(entry, of: venue, into: &result)
         }
 
@@ -321,15 +321,30 @@ public struct RestoreOperation: Sendable {
     /// rolled the venue back (so the database is as the backup holds it), restoring it undoes what
     /// the command changed since (a migration). Refused without `--yes`; with it, said in the
     /// report (`exec_run`, a warning). `--backup FILE` names the backup and is not asked.
+    /// "latest" taken before a migration: the pre-exec backup of an exec run, or any backup older
+    /// than an exec run (`--no-backup`) that changed the venue. Restoring it over the venue undoes
+    /// that run: refused unless asked for (`--backup` or `--yes`); into a new database (`--as`) it
+    /// only says so.
     func afterExec(_ entry: CatalogEntry, of venue: Venue, into result: inout RestoreResult) throws {
-        let run = reportsDirectory.flatMap { ExecRunRecord.find(backupFile: entry.fileName, slug: venue.slug, in: $0) }
-        if let run, run.rolledBack { return }
-        let name = run?.description ?? "an exec run whose report is not in \(reportsDirectory ?? "the reports directory")"
-        guard confirmed else {
-            throw FleetEngineError.refused(VenueError("the latest restore point \(entry.fileName) is the pre-exec backup of \(name): restoring it undoes what that run changed since; nothing was touched",
-                                                      hint: "pass --backup \(entry.fileName) (or --yes) to restore it anyway, or --backup an older backup"))
+        guard let manifest = entry.manifest else { return }
+        let name: String
+        let why: String
+        if manifest.effectivePurpose == .preExec {
+            let run = reportsDirectory.flatMap { ExecRunRecord.find(backupFile: entry.fileName, slug: venue.slug, in: $0) }
+            if let run, run.rolledBack { return }
+            name = run?.description ?? "an exec run whose report is not in \(reportsDirectory ?? "the reports directory")"
+            why = "is the pre-exec backup of \(name)"
+        } else {
+            guard let run = reportsDirectory.flatMap({ ExecRunRecord.latest(after: manifest.finishedAt, slug: venue.slug, in: $0) }) else { return }
+            name = run.description
+            why = "was taken before \(name) changed the venue"
         }
         result.execRun = name
+        if case .newDatabase = target { return }
+        guard confirmed else {
+            throw FleetEngineError.refused(VenueError("the latest restore point \(entry.fileName) \(why): restoring it undoes what that run changed since; nothing was touched",
+                                                      hint: "pass --backup \(entry.fileName) (or --yes) to restore it anyway, or --backup an older backup"))
+        }
     }
 
     func chooseBackup(of venue: Venue, from staged: StagedBackups, file backupFile: String?) throws -> CatalogEntry {

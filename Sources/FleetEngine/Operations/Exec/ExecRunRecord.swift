@@ -33,4 +33,22 @@ public struct ExecRunRecord: Sendable, Equatable {
         }
         return nil
     }
+
+    /// The newest exec run that ran its command on `slug` after `date` (a backup's end) and did
+    /// not roll it back: `exec --no-backup` changes a venue without any pre-exec backup.
+    public static func latest(after date: Date, slug: String, in directory: String) -> ExecRunRecord? {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("exec-") && $0.hasSuffix(".json") }
+        var best: ExecRunRecord?
+        for name in names {
+            guard let report = try? RunReport.read(directory + "/" + name), report.command == "exec", report.finishedAt > date else { continue }
+            for outcome in report.outcomes where outcome.slug == slug && outcome.status != .skipped {
+                guard let result = outcome.result(as: ExecResult.self), result.exitCode != nil, result.rolledBack != true else { continue }
+                if best.map({ report.finishedAt > $0.finishedAt }) ?? true {
+                    best = ExecRunRecord(runID: report.runID, finishedAt: report.finishedAt, exitCode: result.exitCode, rolledBack: false)
+                }
+            }
+        }
+        return best
+    }
 }
