@@ -191,7 +191,7 @@ public struct RestoreOperation: Sendable {
             var reservation: LockBudget.Reservation?
             var waited = ""
             if target == .inPlace {
-                let locks = try await lockNeeds(dump, of: entry, server: server, restorer: restorer)
+                let locks = try await lockNeeds(dump, of: entry, venue: venue, server: server, restorer: restorer)
                 reservation = try await LockBudget.Servers.shared.reserve(locks.needed, of: locks.capacity.locks, on: Self.serverKey(server)) { running, held in
                     RunContext.logger.notice("waiting for room in the server's lock table", metadata: [
                         "needs": .string(String(locks.needed)), "held": .string(String(held)), "running": .string(String(running))])
@@ -288,9 +288,14 @@ public struct RestoreOperation: Sendable {
 
     /// The locks an in-place restore of `dump` needs and the server's lock table; refused when it
     /// alone cannot fit, before anything is touched.
-    func lockNeeds(_ dump: CheckedDump, of entry: CatalogEntry, server: DatabaseRestorer.Server,
+    func lockNeeds(_ dump: CheckedDump, of entry: CatalogEntry, venue: Venue, server: DatabaseRestorer.Server,
                    restorer: DatabaseRestorer) async throws -> (needed: Int, capacity: LockBudget.Capacity) {
-        let needed = try await LockBudget.estimate(dump, format: entry.manifest!.format, tools: tools)
+        let live: [String: Int]
+        let database = try await restorer.connect(server.database(venue.database), step: "connect to count the live database's objects")
+        do { live = try await LockBudget.liveKinds(on: database) } catch let error as PostgresError {
+            throw FleetEngineError.database(step: "count the live database's objects", error)
+        }
+        let needed = try await LockBudget.estimate(dump, format: entry.manifest!.format, tools: tools, live: live)
         let connection = try await restorer.connect(server.info, step: "connect to read the server's lock settings")
         let capacity: LockBudget.Capacity
         do { capacity = try await LockBudget.capacity(on: connection) } catch let error as PostgresError {
