@@ -177,5 +177,14 @@ import TestSupport
         #expect(skipped.count == 1 && skipped.first?.hasPrefix("offsite:\(bucket)/fleet/remote_skip/\(newer): incomplete") == true, "\(row)")
         #expect((row["summary"] as? String)?.contains("skipped newer incomplete off-site backup offsite:\(bucket)/fleet/remote_skip/\(newer)") == true, "\(row)")
         try await cluster.psql(database: "postgres", sql: "DROP DATABASE gwi_remote_skip_back")
+
+        // Drill: a named remote backup that cannot be used is named with why, not "no complete backup".
+        let incomplete = try await gwi(["restore", "remote_skip", "--as", "gwi_remote_skip_x", "--from", "remote", "--backup", newer])
+        #expect(incomplete.status == 1)
+        let why = try venue(directory, "remote_skip")["error"] as? String ?? ""
+        #expect(why.contains(newer) && why.contains("incomplete") && !why.contains("no complete backup"), "\(why)")
+        let missing = try await gwi(["restore", "remote_skip", "--as", "gwi_remote_skip_x", "--from", "remote", "--backup", "nope.dump.zst"])
+        #expect(missing.status == 1)
+        #expect((try venue(directory, "remote_skip")["error"] as? String ?? "").contains("nope.dump.zst is not a backup on"))
     }
 }

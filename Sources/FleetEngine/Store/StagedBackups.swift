@@ -61,6 +61,14 @@ public struct StagedBackups: Sendable {
         case .all: chosen = entries.filter { $0.manifest != nil }
         case .named(let name): chosen = entries.filter { $0.fileName == URL(fileURLWithPath: name).lastPathComponent && $0.manifest != nil }
         }
+        if case .named(let name) = choice, chosen.isEmpty {
+            // Say what is wrong with the backup asked for, not that there is none at all.
+            let file = URL(fileURLWithPath: name).lastPathComponent
+            guard let entry = entries.first(where: { $0.fileName == file }) else {
+                throw FleetEngineError.backupNotFound(VenueError("\(file) is not a backup on \(source.location)/\(venue.slug)"))
+            }
+            throw FleetEngineError.refused("\(source.path(venue.slug, file)) is \(entry.state.rawValue) (\(entry.reason ?? "no manifest")): nothing was touched")
+        }
         guard !chosen.isEmpty else {
             throw FleetEngineError.backupNotFound(VenueError("no complete backup of \(venue.slug) on \(source.location)/\(venue.slug)"))
         }
