@@ -61,6 +61,37 @@ import TestSupport
         #expect(validated.components(separatedBy: "`café`").count - 1 == 1, "\(validated)")
     }
 
+    // Issue 21.4: a registry that returned no venues exited 0 ("0 venues, all within policy"), and
+    // one that lost venues said nothing.
+    @Test func anEmptyOrShrunkenRegistryIsAProblemNamingTheVenuesGone() async throws {
+        let rows = (1...10).map { "('shrink-\($0)', 'gwi_pos_shrink_\($0)', true)" }.joined(separator: ", ")
+        try await registry("gwi_master_shrink", rows: rows)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            discover:
+              registry:
+                url: \(cluster.url(database: "gwi_master_shrink"))
+                query: SELECT slug, database_name AS database, is_active AS enabled, tags FROM "_cron_venue_registry"
+            ignore: ["%"]
+            """)
+        let first = try await CLI.run(["validate", "--fleet", directory.fleet])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        try await cluster.psql(database: "gwi_master_shrink", sql: #"DELETE FROM "_cron_venue_registry" WHERE slug IN ('shrink-3', 'shrink-7')"#)
+        let shrunk = try await CLI.run(["validate", "--fleet", directory.fleet])
+        #expect(shrunk.status == 1, "\(shrunk.stdout)\(shrunk.stderr)")
+        #expect(shrunk.stderr.contains("discovery found 8 venues, 2 of the 10 saved") && shrunk.stderr.contains("shrink-3, shrink-7"), "\(shrunk.stderr)")
+        // Said once: the smaller list is the saved one now.
+        #expect(try await CLI.run(["validate", "--fleet", directory.fleet]).status == 0)
+        // No venue at all: the saved list is used and the run says why.
+        try await cluster.psql(database: "gwi_master_shrink", sql: #"DELETE FROM "_cron_venue_registry""#)
+        let empty = try await CLI.run(["validate", "--fleet", directory.fleet])
+        #expect(empty.status == 1, "\(empty.stdout)\(empty.stderr)")
+        #expect(empty.stderr.contains("returned no venues"), "\(empty.stderr)")
+        #expect(empty.stdout.contains(": valid, 8 venues") && empty.stdout.contains("STALE"), "\(empty.stdout)")
+    }
+
     // 2. With the registry unreachable, `leftovers --drop` used the saved list and dropped a
     // registered venue's database named like a leftover.
     @Test func leftoversDropsNothingOnAStaleListAndOnlyWhatItRecordedMaking() async throws {

@@ -98,8 +98,15 @@ public enum FleetLoader {
             do {
                 let timeout = min(timeout ?? fleet.defaults.timeout ?? Fleet.defaultTimeout, .seconds(300))
                 let found = try await DiscoveredVenues(settings: settings, environment: environment, timeout: timeout).read()
+                // No venue at all is a registry gone wrong, not a fleet with nothing to do: the
+                // saved list is used, as for a discovery that failed.
+                if found.entries.isEmpty {
+                    let left = found.problems.isEmpty ? "" : " (\(found.problems.count) rows left out)"
+                    throw FleetEngineError.refused(VenueError("it returned no venues\(left)"))
+                }
                 entries = found.entries
                 rejected = found.problems
+                if let shrink = shrinkage(to: entries, from: loadSaved(fleet)) { rejected.append(shrink) }
                 status = DiscoveryStatus(source: settings.source, fresh: true, asOf: now, venues: entries.count)
                 save(entries, of: fleet, at: now, source: settings.source)
             } catch {
@@ -174,6 +181,17 @@ public enum FleetLoader {
         let data = Data(JSONCoding.text(saved).utf8)
         try? DurableFile.makePrivateDirectory(fleet.reportsDirectory)
         try? DurableFile.write(data, to: savedPath(fleet))
+    }
+
+    /// A venue list more than a tenth smaller than the saved one: a problem naming the venues gone
+    /// (said once: the new list is saved). Venues dropped from a registry stop being backed up.
+    static func shrinkage(to entries: [VenueEntry], from saved: (entries: [VenueEntry], asOf: Date)?) -> String? {
+        guard let saved, !saved.entries.isEmpty else { return nil }
+        let now = Set(entries.map(\.slug))
+        let gone = saved.entries.map(\.slug).filter { !now.contains($0) }
+        guard Double(gone.count) > Double(saved.entries.count) * 0.1 else { return nil }
+        let names = gone.prefix(20).joined(separator: ", ") + (gone.count > 20 ? " and \(gone.count - 20) more" : "")
+        return "discovery found \(entries.count) venues, \(gone.count) of the \(saved.entries.count) saved at \(Timestamp.iso8601(saved.asOf)) are gone (more than 10 %): \(names)"
     }
 
     static func loadSaved(_ fleet: Fleet) -> (entries: [VenueEntry], asOf: Date)? {
