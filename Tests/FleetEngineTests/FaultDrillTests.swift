@@ -199,18 +199,23 @@ import TestSupport
     // 6. A server restart mid-verify recorded a good backup as corrupt.
     @Test func aVerifyCutOffByTheServerLeavesTheBackupsStateAlone() async throws {
         let (venue, _) = try await backedUp("drill_transient", scale: 3)
-        // Terminate every session of the scratch database as soon as it appears.
-        let stop = Mutex(false)
+        // Terminate every session of the scratch database as soon as it appears: a loop in a
+        // server backend of its own, so the test's busy threads cannot make it late.
         let killer = Task {
-            let admin = try await PostgresConnection.connect(ConnectionInfo(parsing: cluster.url(database: "postgres")))
-            while !stop.withLock({ $0 }) {
-                _ = try await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'gwi\\_verify\\_drill\\_transient\\_%'")
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            try? await cluster.psql(database: "postgres", sql: """
+                SET application_name = 'drill-transient-killer';
+                DO $$ BEGIN LOOP
+                  PERFORM pg_stat_clear_snapshot();
+                  PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE 'gwi\\_verify\\_drill\\_transient\\_%';
+                  PERFORM pg_sleep(0.002);
+                END LOOP; END $$
+                """)
         }
+        #expect(await waitUntil { (try? await cluster.psql(database: "postgres", sql: "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'drill-transient-killer'"))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1" })
         let outcome = await FleetRunner(jobs: 1).run([venue]) { try await VerifyOperation(tools: try await tools()).run($0) }[0]
-        stop.withLock { $0 = true }
-        _ = try await killer.value
+        _ = try await cluster.psql(database: "postgres", sql: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'drill-transient-killer'")
+        _ = await killer.value
         #expect(outcome.status == .failed)
         #expect(outcome.error?.contains("verify could not run") == true, "\(outcome.error ?? "")")
         #expect(BackupCatalog.entries(of: venue).first?.state == .complete)

@@ -8,7 +8,9 @@ import TestSupport
 /// In-place restores and the server's shared lock table: on a server whose table holds 420 locks,
 /// a restore that alone needs more is refused before anything changes, and two that fit alone
 /// but not together run one after the other.
-@Suite struct RestoreLockTests {
+// Serialized: its venues share one server with a lock table of 420 entries, which their backups
+// (pg_dump locks every table) would otherwise exhaust together.
+@Suite(.serialized) struct RestoreLockTests {
     let cluster = TestCluster.lockLimited
 
     func tools() async throws -> PgTools { try await PgTools.locate() }
