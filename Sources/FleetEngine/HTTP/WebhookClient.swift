@@ -55,6 +55,7 @@ struct WebhookClient: Sendable {
             if Task.isCancelled { return "not sent: the run was interrupted (\(failure))" }
             if tries < attempts {
                 let pause = min(backoff, deadline - .now)
+                // Task.sleep suspends (no pool thread held); a cancellation ends it and the loop below.
                 if pause > .zero { try? await Task.sleep(for: pause) }
                 backoff *= 2
             }
@@ -77,6 +78,7 @@ struct WebhookClient: Sendable {
                     if let error { pending.finish(.failure(error)) }
                     else { pending.finish(.success((response as? HTTPURLResponse)?.statusCode ?? 0)) }
                 }
+                // The try's deadline: a suspended sleep, cancelled by `finish` when the answer comes first.
                 let timer = Task {
                     try await Task.sleep(for: timeout)
                     pending.finish(.failure(FleetEngineError.timedOut(timeout)))

@@ -11,6 +11,7 @@ enum ScratchEnvironment {
             (#"invalid value for parameter "default_tablespace": "((?:[^"]|"")*)""#, "tablespace"),
             (#"could not set default_tablespace to ([^:]+):"#, "tablespace"),
         ]
+        // `try!`: the patterns are the constants above, each exercised by VerifyScratchTests.
         for (pattern, kind) in patterns {
             if let name = message.firstMatch(of: try! Regex(pattern))?.output[1].substring { return "\(kind) \"\(name)\"" }
         }
