@@ -41,6 +41,10 @@ public struct DiscoverySettings: Sendable, Equatable {
 
     public var registry: Registry?
     public var databases: ServerDatabases?
+    /// A discovery finding more than this share (in percent) of the saved list's venues gone is a
+    /// problem of the run (`discover.max_shrink`): venues dropped from a registry stop being backed up.
+    public var maxShrinkPercent: Double = DiscoverySettings.defaultMaxShrinkPercent
+    public static let defaultMaxShrinkPercent = 10.0
 
     public init(registry: Registry? = nil, databases: ServerDatabases? = nil) {
         self.registry = registry

@@ -19,7 +19,7 @@ struct Reader {
     static let encryptKeys = ["recipients", "recipients_file", "identity_file", "identity_env"]
     static let retentionKeys = ["keep_days", "keep_min"]
     static let reportsKeys = ["dir", "keep_days"]
-    static let discoverKeys = ["registry", "databases"]
+    static let discoverKeys = ["registry", "databases", "max_shrink"]
     static let registryKeys = ["url", "query", "password_env"]
     static let databasesKeys = ["url", "include", "exclude", "password_env"]
     /// Keys whose values are connection strings: `${NAME}` goes into them percent-encoded.
@@ -194,6 +194,14 @@ struct Reader {
                 result.databases = settings
             } else if databases["url"] == nil {
                 problems.append(FleetFileProblem(key: "discover.databases.url", line: line(node.value), message: "missing: a database on the server to list"))
+            }
+        }
+        if let node = map["max_shrink"] {
+            let text = node.value.scalar?.string.trimmingCharacters(in: .whitespaces) ?? ""
+            let number = Double(text.hasSuffix("%") ? String(text.dropLast()).trimmingCharacters(in: .whitespaces) : text)
+            if let number, number >= 0, number <= 100 { result.maxShrinkPercent = number } else {
+                problems.append(FleetFileProblem(key: "discover.max_shrink", line: line(node.value),
+                                                 message: "must be a percentage from 0 to 100, like `10%` (got `\(text)`)"))
             }
         }
         if result.registry == nil && result.databases == nil && map["registry"] == nil && map["databases"] == nil {

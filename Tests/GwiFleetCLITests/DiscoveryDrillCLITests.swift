@@ -92,6 +92,58 @@ import TestSupport
         #expect(empty.stdout.contains(": valid, 8 venues") && empty.stdout.contains("STALE"), "\(empty.stdout)")
     }
 
+    // Issue 21.4: the shrink limit is a setting, and a saved list is its own fleet file's: a second
+    // fleet sharing the reports directory whose discovery fails must not run another fleet's venues.
+    @Test func theShrinkLimitIsASettingAndASavedListServesOnlyItsOwnFleet() async throws {
+        let rows = (1...10).map { "('own-\($0)', 'gwi_pos_own_\($0)', true)" }.joined(separator: ", ")
+        try await registry("gwi_master_own", rows: rows)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            discover:
+              max_shrink: 25%
+              registry:
+                url: \(cluster.url(database: "gwi_master_own"))
+            ignore: ["%"]
+            """)
+        #expect(try await CLI.run(["validate", "--fleet", directory.fleet]).status == 0)
+        try await cluster.psql(database: "gwi_master_own", sql: #"DELETE FROM "_cron_venue_registry" WHERE slug IN ('own-3', 'own-7')"#)
+        let within = try await CLI.run(["validate", "--fleet", directory.fleet])
+        #expect(within.status == 0 && !within.stderr.contains("are gone"), "\(within.stdout)\(within.stderr)")
+        try await cluster.psql(database: "gwi_master_own", sql: #"DELETE FROM "_cron_venue_registry" WHERE slug IN ('own-1', 'own-2', 'own-4')"#)
+        let beyond = try await CLI.run(["validate", "--fleet", directory.fleet])
+        #expect(beyond.status == 1 && beyond.stderr.contains("3 of the 8 saved") && beyond.stderr.contains("discover.max_shrink, 25 %"),
+                "\(beyond.stdout)\(beyond.stderr)")
+
+        // Another fleet file beside it, with the same reports directory and a registry that fails.
+        let other = directory.path + "/other.yaml"
+        try """
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            reports:
+              dir: reports
+            discover:
+              registry:
+                url: \(cluster.url(database: "gwi_master_own"))
+                query: SELECT slug, database_name AS database FROM "no_such_registry"
+            ignore: ["%"]
+            """.write(toFile: other, atomically: true, encoding: .utf8)
+        let refused = try await CLI.run(["validate", "--fleet", other])
+        #expect(refused.status == 2 && refused.stderr.contains("no earlier discovery was saved"), "\(refused.stdout)\(refused.stderr)")
+        #expect(!refused.stdout.contains("own-"), "\(refused.stdout)")
+        let saved = try FileManager.default.contentsOfDirectory(atPath: directory.path + "/reports").filter { $0.hasPrefix(".discovery") }
+        #expect(saved.count == 1 && saved[0].hasPrefix(".discovery-"), "\(saved)")
+        // The first fleet still reads its own list (5 venues now: no shrink).
+        #expect(try await CLI.run(["validate", "--fleet", directory.fleet]).status == 0)
+
+        try String(contentsOfFile: directory.fleet, encoding: .utf8).replacingOccurrences(of: "max_shrink: 25%", with: "max_shrink: 150%")
+            .write(toFile: directory.fleet, atomically: true, encoding: .utf8)
+        let invalid = try await CLI.run(["validate", "--fleet", directory.fleet])
+        #expect(invalid.status == 2 && invalid.stderr.contains("discover.max_shrink") && invalid.stderr.contains("from 0 to 100"), "\(invalid.stderr)")
+    }
+
     // 2. With the registry unreachable, `leftovers --drop` used the saved list and dropped a
     // registered venue's database named like a leftover.
     @Test func leftoversDropsNothingOnAStaleListAndOnlyWhatItRecordedMaking() async throws {

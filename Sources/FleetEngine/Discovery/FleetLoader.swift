@@ -1,3 +1,4 @@
+import Crypto
 import FleetModel
 import Foundation
 import PostgresClient
@@ -79,8 +80,22 @@ public enum FleetLoadError: Error, Sendable, CustomStringConvertible {
 /// Reads the fleet file, runs discovery (falling back to the last saved one), and checks the
 /// result before any venue is touched.
 public enum FleetLoader {
-    /// The last successful discovery, beside the reports.
-    static func savedPath(_ fleet: Fleet) -> String { fleet.reportsDirectory + "/.discovery.json" }
+    /// The last successful discovery, beside the reports, under a name of its own for each fleet
+    /// file and discovery source: fleets sharing a reports directory never read each other's list.
+    static func savedPath(_ fleet: Fleet) -> String {
+        fleet.reportsDirectory + "/.discovery-" + String(savedIdentity(fleet).prefix(16)) + ".json"
+    }
+
+    /// What a saved list belongs to: the fleet file (absolute, symlinks resolved) and every setting
+    /// that decides what discovery finds, as a SHA-256 (the URLs may hold a password).
+    static func savedIdentity(_ fleet: Fleet) -> String {
+        var parts = [URL(fileURLWithPath: fleet.path).standardizedFileURL.resolvingSymlinksInPath().path]
+        if let registry = fleet.discovery?.registry { parts += ["registry", registry.url, registry.query] }
+        if let databases = fleet.discovery?.databases {
+            parts += ["databases", databases.url] + databases.include + ["exclude"] + databases.exclude
+        }
+        return SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// `reportsDirectory` replaces the file's `reports.dir` (`--reports-dir`), where the saved
     /// discovery lives too.
@@ -106,7 +121,7 @@ public enum FleetLoader {
                 }
                 entries = found.entries
                 rejected = found.problems
-                if let shrink = shrinkage(to: entries, from: loadSaved(fleet)) { rejected.append(shrink) }
+                if let shrink = shrinkage(to: entries, from: loadSaved(fleet), maxPercent: settings.maxShrinkPercent) { rejected.append(shrink) }
                 status = DiscoveryStatus(source: settings.source, fresh: true, asOf: now, venues: entries.count)
                 save(entries, of: fleet, at: now, source: settings.source)
             } catch {
@@ -163,8 +178,11 @@ public enum FleetLoader {
         }
         var asOf: Date
         var source: String
+        /// The fleet file whose discovery this is, and `savedIdentity` of it.
+        var fleetFile: String?
+        var identity: String?
         var entries: [Entry]
-        enum CodingKeys: String, CodingKey { case asOf = "as_of", source, entries }
+        enum CodingKeys: String, CodingKey { case asOf = "as_of", source, fleetFile = "fleet_file", identity, entries }
     }
 
     /// Saves what discovery found (0600, durably). URLs that carry a password are left out: the
@@ -174,7 +192,7 @@ public enum FleetLoader {
             guard let url, let info = try? ConnectionInfo(parsing: url), info.password == nil else { return nil }
             return url
         }
-        let saved = Saved(asOf: date, source: source, entries: entries.map {
+        let saved = Saved(asOf: date, source: source, fleetFile: fleet.path, identity: savedIdentity(fleet), entries: entries.map {
             Saved.Entry(slug: $0.slug, database: $0.database, enabled: $0.enabled, tags: $0.tags, kind: $0.kind?.rawValue,
                         url: keep($0.settings.url), directURL: keep($0.settings.directURL), origin: $0.origin)
         })
@@ -183,20 +201,23 @@ public enum FleetLoader {
         try? DurableFile.write(data, to: savedPath(fleet))
     }
 
-    /// A venue list more than a tenth smaller than the saved one: a problem naming the venues gone
-    /// (said once: the new list is saved). Venues dropped from a registry stop being backed up.
-    static func shrinkage(to entries: [VenueEntry], from saved: (entries: [VenueEntry], asOf: Date)?) -> String? {
+    /// A venue list that lost more than `maxPercent` of the saved one's venues: a problem naming the
+    /// venues gone (said once: the new list is saved). Venues dropped from a registry stop being backed up.
+    static func shrinkage(to entries: [VenueEntry], from saved: (entries: [VenueEntry], asOf: Date)?,
+                          maxPercent: Double = DiscoverySettings.defaultMaxShrinkPercent) -> String? {
         guard let saved, !saved.entries.isEmpty else { return nil }
         let now = Set(entries.map(\.slug))
         let gone = saved.entries.map(\.slug).filter { !now.contains($0) }
-        guard Double(gone.count) > Double(saved.entries.count) * 0.1 else { return nil }
+        guard !gone.isEmpty, Double(gone.count) * 100 > Double(saved.entries.count) * maxPercent else { return nil }
         let names = gone.prefix(20).joined(separator: ", ") + (gone.count > 20 ? " and \(gone.count - 20) more" : "")
-        return "discovery found \(entries.count) venues, \(gone.count) of the \(saved.entries.count) saved at \(Timestamp.iso8601(saved.asOf)) are gone (more than 10 %): \(names)"
+        let limit = String(format: "%g", maxPercent)
+        return "discovery found \(entries.count) venues, \(gone.count) of the \(saved.entries.count) saved at \(Timestamp.iso8601(saved.asOf)) are gone (more than discover.max_shrink, \(limit) %): \(names)"
     }
 
     static func loadSaved(_ fleet: Fleet) -> (entries: [VenueEntry], asOf: Date)? {
         guard let data = FileManager.default.contents(atPath: savedPath(fleet)),
-              let saved = try? BackupCatalog.decoder.decode(Saved.self, from: data) else { return nil }
+              let saved = try? BackupCatalog.decoder.decode(Saved.self, from: data),
+              saved.identity == savedIdentity(fleet) else { return nil }
         let entries = saved.entries.map { entry in
             var settings = VenueSettings(url: entry.url, directURL: entry.directURL)
             settings.urlWritten = entry.url != nil
