@@ -117,7 +117,7 @@ struct QueryCommand: VenueCommand {
         if options.json { session.finish(report, savedAt: path) }
         Terminal.out(QueryRendering.render(report, format: format))
         // The rows are the output; the per-venue status goes to stderr so stdout stays parseable.
-        Terminal.error(ReportRendering.render(report, format: .table, savedAt: path))
+        Terminal.error(ReportRendering.render(report, format: .table, savedAt: path), level: .info)
         Foundation.exit(report.exitCode)
     }
 }

@@ -66,7 +66,7 @@ struct ComplianceCommand: AsyncParsableCommand {
                 Terminal.error("error: could not write \(path): \(error)")
                 throw ExitCode(ExitCodes.venueFailed)
             }
-            Terminal.error("compliance: " + Self.verdictLine(report))
+            Terminal.error("compliance: " + Self.verdictLine(report), level: .info)
             Terminal.out(path)
         } else {
             Terminal.out(text, terminator: "")

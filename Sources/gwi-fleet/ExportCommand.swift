@@ -66,7 +66,7 @@ struct ExportCommand: VenueCommand {
         let totals = report.totals
         if !totals.isEmpty, !options.json {
             if let file = totals.combinedFile {
-                Terminal.error("combined file: \(file) (\(ByteCount.human(totals.bytes ?? 0)))")
+                Terminal.error("combined file: \(file) (\(ByteCount.human(totals.bytes ?? 0)))", level: .info)
             } else {
                 Terminal.error("combined file not written: \(totals.error ?? "")")
             }

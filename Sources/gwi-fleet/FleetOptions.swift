@@ -13,6 +13,9 @@ struct FleetFileOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print JSON to stdout instead of the table.")
     var json = false
+
+    @Option(name: .customLong("log-format"), help: "Lines on stderr when it is not a terminal: logfmt, or json (then every line is a JSON object).")
+    var logFormat: LogFormatOption = .logfmt
 }
 
 /// `--venue` and `--tag`: for commands that work on a selection of venues.
@@ -37,9 +40,6 @@ struct RunOptions: ParsableArguments {
 
     @Flag(name: .customLong("venue-table"), help: "Print the per-venue table on stdout also when stderr is not a terminal (its log lines say the same).")
     var venueTable = false
-
-    @Option(name: .customLong("log-format"), help: "Log lines on stderr when it is not a terminal: logfmt or json.")
-    var logFormat: LogFormatOption = .logfmt
 
     func validate() throws {
         if let jobs, !(1...Fleet.maximumJobs).contains(jobs) { throw ValidationError("--jobs must be between 1 and \(Fleet.maximumJobs)") }
@@ -90,9 +90,9 @@ struct FleetOptions {
     var shardCount: Int?
 
     init(_ file: FleetFileOptions, selection: SelectionOptions? = nil, run: RunOptions? = nil, shard: ShardOptions? = nil) {
-        (fleet, reportsDirectory, json) = (file.fleet, file.reportsDirectory, file.json)
+        (fleet, reportsDirectory, json, logFormat) = (file.fleet, file.reportsDirectory, file.json, file.logFormat)
         if let selection { (venue, tag) = (selection.venue, selection.tag) }
-        if let run { (jobs, timeout, quiet, venueTable, logFormat) = (run.jobs, run.timeout, run.quiet, run.venueTable, run.logFormat) }
+        if let run { (jobs, timeout, quiet, venueTable) = (run.jobs, run.timeout, run.quiet, run.venueTable) }
         if let shard { (self.shard, shardCount) = (shard.shard, shard.shardCount) }
     }
 

@@ -6,6 +6,7 @@ import Foundation
 @main
 enum Tool {
     static func main() async {
+        Terminal.configure(arguments: CommandLine.arguments)
         do {
             var command = try GwiFleet.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -18,7 +19,7 @@ enum Tool {
         } catch {
             // Usage errors exit 2 like fleet-file errors (ArgumentParser's own default is 64).
             if GwiFleet.exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((GwiFleet.fullMessage(for: error) + "\n").utf8))
+                Terminal.error(GwiFleet.fullMessage(for: error))
                 Foundation.exit(ExitCodes.usage)
             }
             GwiFleet.exit(withError: error)

@@ -131,6 +131,9 @@ struct ReportRenderCommand: ParsableCommand {
     @Option(name: .long, help: "table, markdown or csv.")
     var format: ReportFormat = .table
 
+    @Option(name: .customLong("log-format"), help: "Lines on stderr when it is not a terminal: logfmt, or json (then every line is a JSON object).")
+    var logFormat: LogFormatOption = .logfmt
+
     func validate() throws {
         if (file == nil) == (latest == nil) { throw ValidationError("give a report FILE, or --latest COMMAND") }
     }
@@ -188,6 +191,9 @@ struct ReportMergeCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Print the merged JSON report instead of the table.")
     var json = false
+
+    @Option(name: .customLong("log-format"), help: "Lines on stderr when it is not a terminal: logfmt, or json (then every line is a JSON object).")
+    var logFormat: LogFormatOption = .logfmt
 
     func validate() throws {
         if files.isEmpty == (runDirectory == nil) { throw ValidationError("give the shard report files, or --run-dir DIR") }

@@ -76,12 +76,12 @@ struct BackupsCommand: AsyncParsableCommand {
             // Only what was read is vouched for: an unreadable remote matches nothing.
             if unreadable > 0 { Terminal.error("off-site copies of \(unreadable) venues could not be read: nothing is said about them") }
             if corrupt > 0 { Terminal.error("\(corrupt) corrupt backups") }
-            else if unreadable == 0 { Terminal.error("every backup matches its manifest") }
-            else { Terminal.error("every backup that could be read matches its manifest") }
+            else if unreadable == 0 { Terminal.error("every backup matches its manifest", level: .info) }
+            else { Terminal.error("every backup that could be read matches its manifest", level: .info) }
             if corrupt > 0 || unreadable > 0 { throw ExitCode(ExitCodes.venueFailed) }
         }
         if failedAttempts > 0 {
-            Terminal.error("\(failedAttempts) venues whose latest backup attempt failed")
+            Terminal.error("\(failedAttempts) venues whose latest backup attempt failed", level: .warning)
             throw ExitCode(ExitCodes.venueFailed)
         }
     }

@@ -25,8 +25,49 @@ enum Terminal {
         line.count < width ? line : String(line.prefix(max(1, width - 2))) + "…"
     }
 
-    static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+    /// Set once at start (`configure(arguments:)`): `--log-format json` with stderr not a terminal
+    /// makes every line on stderr one JSON object, messages included, so a log pipeline never meets
+    /// a line it cannot parse.
+    private static let jsonLines = Atomic<Bool>(false)
+    static var logFormat: LineLogHandler.Format { jsonLines.load(ordering: .relaxed) ? .json : .logfmt }
+
+    /// Reads `--log-format` from the command line before parsing, so even a usage error is said in
+    /// the format asked for (the option itself is declared on the commands, for help and checking).
+    static func configure(arguments: [String]) {
+        var format: String?
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--" { break }
+            if argument == "--log-format", index + 1 < arguments.count { format = arguments[index + 1] }
+            if argument.hasPrefix("--log-format=") { format = String(argument.dropFirst("--log-format=".count)) }
+        }
+        jsonLines.store(format == "json" && !stderrIsTerminal, ordering: .relaxed)
+    }
+
+    /// A message on stderr. As JSON lines, each line becomes an object whose `level` is `level`, or
+    /// what its prefix says (`warning:`, `problem:`, `note:`, `error:`; the prefix then becomes `kind`).
+    static func error(_ text: String, level: Logger.Level = .error) {
+        guard jsonLines.load(ordering: .relaxed) else {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+            return
+        }
+        var lines = ""
+        for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            var (message, lineLevel, kind) = (String(line), level, String?.none)
+            for (prefix, prefixLevel) in [("warning: ", Logger.Level.warning), ("problem: ", .error), ("note: ", .notice), ("error: ", .error)]
+            where message.hasPrefix(prefix) {
+                (message, lineLevel, kind) = (String(message.dropFirst(prefix.count)), prefixLevel, String(prefix.dropLast(2)))
+            }
+            var fields: [LineLogHandler.Field] = [("ts", .text(Timestamp.iso8601(WallClock.now()))), ("level", .text(lineLevel.rawValue))]
+            if let kind { fields.append(("kind", .text(kind))) }
+            fields.append(("msg", .text(message)))
+            lines += LineLogHandler.render(fields, format: .json) + "\n"
+        }
+        FileHandle.standardError.write(Data(lines.utf8))
+    }
+
+    /// A log line already rendered by `LineLogHandler`.
+    static func logLine(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
     /// Colour for status words: on a terminal (stdout), unless `NO_COLOR` is set (https://no-color.org).
@@ -98,8 +139,12 @@ final class Progress: RunSink {
 
     func receive(_ event: RunEvent) async {
         switch event {
-        case .started(_, _, let venues):
+        case .started(let command, let runID, let venues):
             state.withLock { $0.total = venues }
+            // Without a terminal, the log says where each run starts and ends, by its run id.
+            if !Terminal.stderrIsTerminal {
+                logger.info("run started", metadata: ["run_id": .string(runID), "command": .string(command), "venues": .stringConvertible(venues)])
+            }
         case .venueStarted(_, let running, let done, _):
             state.withLock { $0.running = running; $0.done = done }
         case .venueFinished(let outcome, let running, let done, _, let failed):
@@ -115,8 +160,8 @@ final class Progress: RunSink {
             }
         case .interrupted:
             clearLine()
-            Terminal.error("\ninterrupted: stopping running venues, writing the report…")
-        case .finished(let report, _):
+            Terminal.error("\ninterrupted: stopping running venues, writing the report…", level: .warning)
+        case .finished(let report, let savedAt):
             state.withLock { $0.stopped = true }
             clearLine()
             // On a terminal the summary on stdout ends with the problems: said there once.
@@ -124,6 +169,16 @@ final class Progress: RunSink {
             if !(Terminal.stderrIsTerminal && Terminal.stdoutIsTerminal) {
                 let said = Set(report.discovery?.problems ?? [])
                 for problem in report.problems where !said.contains(problem) { Terminal.error("problem: \(problem)") }
+            }
+            if !Terminal.stderrIsTerminal {
+                var metadata: Logger.Metadata = [
+                    "run_id": .string(report.runID), "command": .string(report.command), "exit_code": .stringConvertible(report.exitCode),
+                    "duration_ms": .stringConvertible(Int(report.finishedAt.timeIntervalSince(report.startedAt) * 1000)),
+                    "problems": .stringConvertible(report.problems.count),
+                ]
+                for status in [VenueStatus.ok, .warning, .failed, .skipped] { metadata[status.rawValue] = .stringConvertible(report.count(status)) }
+                if let path = savedAt { metadata["report"] = .string(path) }
+                logger.info("run finished", metadata: metadata)
             }
             return
         }
