@@ -139,7 +139,7 @@ struct BackupCommand: VenueCommand {
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = BackupOperation(tools: try await locateTools(), formatOverride: format, prune: prune)
-        return RunPlan(operation: { try await operation.run($0) }, conclude: session.resolved.coverage)
+        return RunPlan(operation: { try await operation.run($0) }, conclude: session.resolved.coverage, audited: prune)
     }
 }
 

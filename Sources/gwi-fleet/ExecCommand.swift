@@ -65,6 +65,6 @@ struct ExecCommand: VenueCommand {
         let operation = ExecOperation(command: command, backupFirst: !noBackup, rollback: rollback, inPlace: inPlace,
                                       logDirectory: session.fleet.reportsDirectory + "/exec-\(started)-\(String(format: "%08x", UInt32.random(in: 0...UInt32.max)))", tools: try await locateTools(),
                                       environment: ExecEnvironment(passEnv: passEnv, secretVariables: secrets))
-        return RunPlan(operation: { try await operation.run($0) }, maxFailures: maxFailures, canary: canary)
+        return RunPlan(operation: { try await operation.run($0) }, maxFailures: maxFailures, canary: canary, audited: true)
     }
 }

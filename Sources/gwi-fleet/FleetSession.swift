@@ -49,8 +49,9 @@ struct CommandSession {
     /// as a sink, and returns the report (already saved when the path is set).
     func run(_ plan: RunPlan) async -> (RunReport, String?) {
         let progress = Progress(logger: logger, quiet: options.quiet)
+        let audit: [any RunSink] = plan.audited ? [AuditSink(fleet: fleet, arguments: CommandLine.arguments, logger: logger)] : []
         let run = FleetRun(command: resolved.request.command, fleet: fleet, venues: venues, maxFailures: plan.maxFailures,
-                           canary: plan.canary, strict: plan.strict, sinks: resolved.sinks(logger: logger, extra: [progress]),
+                           canary: plan.canary, strict: plan.strict, sinks: resolved.sinks(logger: logger, extra: [progress] + audit),
                            logger: logger, discovery: discovery, shard: resolved.shard)
         let ticker = Task { await progress.tick() }
         let (report, path) = await run.run(plan.operation, conclude: plan.conclude)
@@ -83,6 +84,9 @@ struct RunPlan {
     var strict = false
     var maxFailures: Int?
     var canary: Int?
+    /// The run changes something (a restore, a migration, deleted backups, …): it appends its
+    /// line to the audit trail.
+    var audited = false
 }
 
 /// A command that runs one operation over the fleet. It says what to run (`plan`) and, when it

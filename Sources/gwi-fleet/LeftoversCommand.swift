@@ -36,7 +36,19 @@ struct LeftoversCommand: AsyncParsableCommand {
         var (decisions, unreachable) = await operation.plan(olderThan: FleetDuration.parseAge(olderThan) ?? .seconds(7 * 86_400))
         let refusal = operation.dropRefusal
         let dropping = drop && yes && refusal == nil
-        if dropping { decisions = await operation.drop(decisions) }
+        if dropping {
+            decisions = await operation.drop(decisions)
+            let dropped = decisions.filter(\.drop).map { decision in
+                AuditEntry.Target(server: decision.server, database: decision.database.name, status: decision.error == nil ? "dropped" : "failed",
+                                  detail: decision.error ?? decision.reason)
+            }
+            let failed = !unreachable.isEmpty || decisions.contains { $0.error != nil }
+            let entry = AuditTrail.entry(runID: RunReport.newRunID(), command: "leftovers", arguments: CommandLine.arguments, fleet: session.fleet,
+                                         targets: dropped, exitCode: failed ? ExitCodes.venueFailed : ExitCodes.ok)
+            do { try AuditTrail.append(entry, in: session.fleet.reportsDirectory) } catch {
+                Terminal.error("error: audit trail not written: \(error)")
+            }
+        }
         let action = { (decision: LeftoversOperation.Decision) -> String in
             guard decision.drop else { return "keep: \(decision.reason)" }
             if refusal != nil { return "kept: the venue list is stale (see below)" }

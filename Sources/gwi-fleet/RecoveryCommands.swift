@@ -193,7 +193,7 @@ struct RestoreCommand: VenueCommand {
         restore.dryRun = dryRun
         restore.reportsDirectory = session.fleet.reportsDirectory
         let operation = restore
-        return RunPlan(operation: { try await operation.run($0) })
+        return RunPlan(operation: { try await operation.run($0) }, audited: !dryRun)
     }
 }
 
@@ -211,7 +211,7 @@ struct PruneCommand: VenueCommand {
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = PruneOperation(dryRun: dryRun)
-        return RunPlan(operation: { try await operation.run($0) })
+        return RunPlan(operation: { try await operation.run($0) }, audited: !dryRun)
     }
 
     func present(_ report: RunReport, savedAt path: String?, session: CommandSession) throws -> Never {
@@ -236,6 +236,6 @@ struct UploadCommand: VenueCommand {
 
     func plan(_ session: CommandSession) async throws -> RunPlan {
         let operation = UploadOperation()
-        return RunPlan(operation: { try await operation.run($0) })
+        return RunPlan(operation: { try await operation.run($0) }, audited: true)
     }
 }
