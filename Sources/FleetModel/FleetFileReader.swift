@@ -9,7 +9,7 @@ struct Reader {
     var problems: [FleetFileProblem] = []
 
     static let topKeys = ["version", "defaults", "venues", "reports", "discover", "ignore", "notify", "metrics", "policy"]
-    static let policyKeys = ["max_backup_age", "max_verify_age", "require_offsite", "max_archive_lag"]
+    static let policyKeys = ["max_backup_age", "max_verify_age", "require_offsite", "max_archive_lag", "max_restored_copy_age"]
     static let metricsKeys = ["textfile", "pushgateway"]
     static let notifyKeys = ["webhook", "format", "on", "commands"]
     static var settingKeys: [String] { SettingKey.venue.map(\.name) }
@@ -137,6 +137,9 @@ struct Reader {
             if let node = map["max_backup_age"], let value = duration(node.value, key: "policy.max_backup_age", venue: nil, example: "26h") { policy.maxBackupAge = value }
             if let node = map["max_verify_age"], let value = duration(node.value, key: "policy.max_verify_age", venue: nil, example: "8d") { policy.maxVerifyAge = value }
             if let node = map["max_archive_lag"], let value = duration(node.value, key: "policy.max_archive_lag", venue: nil, example: "15m") { policy.maxArchiveLag = value }
+            if let node = map["max_restored_copy_age"], let value = duration(node.value, key: "policy.max_restored_copy_age", venue: nil, example: "7d") {
+                policy.maxRestoredCopyAge = value
+            }
             if let node = map["require_offsite"] {
                 if let value = node.value.bool, node.value.scalar != nil { policy.requireOffsite = value } else {
                     problems.append(FleetFileProblem(key: "policy.require_offsite", line: line(node.value), message: "must be true or false"))

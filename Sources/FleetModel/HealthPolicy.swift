@@ -10,6 +10,9 @@ public struct HealthPolicy: Sendable, Equatable {
     public var requireOffsite: Bool
     /// With `pitr:`, WAL archived at least this recently (what a point-in-time restore can lose).
     public var maxArchiveLag: Duration
+    /// A copy made by `restore --as` that is older than this is a problem of `check`, `backup`
+    /// and `sweep` (younger, it is listed apart from uncovered databases: someone is looking at it).
+    public var maxRestoredCopyAge: Duration = .seconds(7 * 86_400)
 
     public init(maxBackupAge: Duration = .seconds(26 * 3600), maxVerifyAge: Duration = .seconds(8 * 86_400), requireOffsite: Bool = true,
                 maxArchiveLag: Duration = .seconds(15 * 60)) {

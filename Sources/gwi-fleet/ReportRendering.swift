@@ -91,6 +91,11 @@ enum ReportRendering {
             if server.uncovered.count > uncovered.count { line += " (\(server.uncovered.count - uncovered.count) ignored)" }
             line += ", \(leftovers.count) leftovers"
             if !leftovers.isEmpty { line += " [" + leftovers.prefix(10).map(describe).joined(separator: "; ") + (leftovers.count > 10 ? "; …" : "") + "] (gwi-fleet leftovers)" }
+            let copies = server.restoredCopies
+            if !copies.isEmpty {
+                line += ", \(copies.count) restored copies [" + copies.prefix(10).map { describe($0) + " of \($0.venue ?? "?")" }.joined(separator: "; ")
+                    + (copies.count > 10 ? "; …" : "") + "]"
+            }
             return line
         }.joined(separator: "\n")
     }

@@ -14,15 +14,18 @@ public struct Coverage: Sendable {
         public var kind: String?
         public var ageSeconds: Int?
         public var ignored = false
+        /// For a restored copy (`kind` `restored-copy`): the venue it is a copy of.
+        public var venue: String?
 
-        enum CodingKeys: String, CodingKey { case name = "database", bytes, kind, ageSeconds = "age_seconds", ignored }
+        enum CodingKeys: String, CodingKey { case name = "database", bytes, kind, ageSeconds = "age_seconds", ignored, venue }
 
-        public init(name: String, bytes: Int? = nil, kind: String? = nil, ageSeconds: Int? = nil, ignored: Bool = false) {
+        public init(name: String, bytes: Int? = nil, kind: String? = nil, ageSeconds: Int? = nil, ignored: Bool = false, venue: String? = nil) {
             self.name = name
             self.bytes = bytes
             self.kind = kind
             self.ageSeconds = ageSeconds
             self.ignored = ignored
+            self.venue = venue
         }
 
         public init(from decoder: Decoder) throws {
@@ -30,7 +33,8 @@ public struct Coverage: Sendable {
             self.init(name: try container.decode(String.self, forKey: .name), bytes: try container.decodeIfPresent(Int.self, forKey: .bytes),
                       kind: try container.decodeIfPresent(String.self, forKey: .kind),
                       ageSeconds: try container.decodeIfPresent(Int.self, forKey: .ageSeconds),
-                      ignored: try container.decodeIfPresent(Bool.self, forKey: .ignored) ?? false)
+                      ignored: try container.decodeIfPresent(Bool.self, forKey: .ignored) ?? false,
+                      venue: try container.decodeIfPresent(String.self, forKey: .venue))
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -42,6 +46,7 @@ public struct Coverage: Sendable {
                 try container.encode(ageSeconds, forKey: .ageSeconds)
             }
             if ignored { try container.encode(true, forKey: .ignored) }
+            if let venue { try container.encode(venue, forKey: .venue) }
         }
     }
 
@@ -50,14 +55,42 @@ public struct Coverage: Sendable {
         public var server: String
         public var uncovered: [Database] = []
         public var leftovers: [Database] = []
+        /// Copies made by `restore --as` (recorded in their venue's directory), kept on purpose for a while.
+        public var restoredCopies: [Database] = []
         public var error: String?
 
-        public init(server: String, uncovered: [Database] = [], leftovers: [Database] = [], error: String? = nil) {
+        public init(server: String, uncovered: [Database] = [], leftovers: [Database] = [], restoredCopies: [Database] = [], error: String? = nil) {
             self.server = server
             self.uncovered = uncovered
             self.leftovers = leftovers
+            self.restoredCopies = restoredCopies
             self.error = error
         }
+
+        enum CodingKeys: String, CodingKey { case server, uncovered, leftovers, restoredCopies = "restored_copies", error }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(server: try container.decode(String.self, forKey: .server),
+                      uncovered: try container.decodeIfPresent([Database].self, forKey: .uncovered) ?? [],
+                      leftovers: try container.decodeIfPresent([Database].self, forKey: .leftovers) ?? [],
+                      restoredCopies: try container.decodeIfPresent([Database].self, forKey: .restoredCopies) ?? [],
+                      error: try container.decodeIfPresent(String.self, forKey: .error))
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(server, forKey: .server)
+            try container.encode(uncovered, forKey: .uncovered)
+            try container.encode(leftovers, forKey: .leftovers)
+            if !restoredCopies.isEmpty { try container.encode(restoredCopies, forKey: .restoredCopies) }
+            try container.encode(error, forKey: .error)
+        }
+    }
+
+    /// PostgreSQL's own databases: never a restored copy or a leftover, whatever a record says.
+    public static func isSystemDatabase(_ name: String) -> Bool {
+        ["postgres", "template0", "template1"].contains(name)
     }
 
     public var fleet: Fleet
@@ -118,8 +151,12 @@ public struct Coverage: Sendable {
             }
             let owned = Set(candidates.map(\.database))
             let now = self.now()
+            let copies = CreatedDatabases.restoredCopies(of: candidates)
             for (name, bytes) in listed where !owned.contains(name) {
-                if let (kind, date) = Self.leftover(name) {
+                if let copy = copies[name] {
+                    server.restoredCopies.append(Database(name: name, bytes: bytes, kind: "restored-copy", ageSeconds: Int(now.timeIntervalSince(copy.createdAt)),
+                                                          ignored: LikePattern.any(fleet.ignore, match: name), venue: copy.venue))
+                } else if let (kind, date) = Self.leftover(name) {
                     server.leftovers.append(Database(name: name, bytes: bytes, kind: kind,
                                                      ageSeconds: date.map { Int(now.timeIntervalSince($0)) }))
                 } else if LikePattern.any(fleet.coveragePatterns, match: name) {
@@ -170,6 +207,11 @@ public struct Coverage: Sendable {
             for database in server.uncovered where !database.ignored {
                 problems.append("uncovered database \(database.name) on \(server.server)"
                     + (database.bytes.map { " (\(ByteCount.human($0)))" } ?? "") + ": no venue backs it up (add it to the fleet, or to `ignore:`)")
+            }
+            let limit = Int(fleet.policy.maxRestoredCopyAge.components.seconds)
+            for copy in server.restoredCopies where !copy.ignored && (copy.ageSeconds ?? 0) > limit {
+                problems.append("restored copy \(copy.name) of venue `\(copy.venue ?? "?")` on \(server.server) is \(FleetDuration.format(.seconds((copy.ageSeconds ?? 0) / 3600 * 3600))) old "
+                    + "(policy.max_restored_copy_age \(FleetDuration.format(fleet.policy.maxRestoredCopyAge))): drop it with `gwi-fleet leftovers --drop --yes`, or keep it by adding it to `ignore:`")
             }
             if let error = server.error { problems.append("coverage of \(server.server) not checked: \(error)") }
         }

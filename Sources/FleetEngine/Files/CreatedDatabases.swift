@@ -19,6 +19,10 @@ public struct CreatedDatabases: Sendable {
 
     public let path: String
 
+    /// What a `restore --as` copy is recorded as made by: a database kept on purpose for a while,
+    /// listed apart from uncovered databases and dropped by `leftovers --drop` once old.
+    public static let restoredCopy = "restore --as"
+
     public init(venue: Venue) {
         path = BackupCatalog.directory(of: venue) + "/.created-databases.json"
     }
@@ -53,9 +57,20 @@ public struct CreatedDatabases: Sendable {
     public static func names(of venues: [Venue]) -> Set<String> {
         var names: Set<String> = []
         for venue in venues {
-            names.formUnion(CreatedDatabases(venue: venue).records().map(\.database).filter { belongs($0, to: venue) })
+            names.formUnion(CreatedDatabases(venue: venue).records().filter { $0.by == restoredCopy || belongs($0.database, to: venue) }.map(\.database))
         }
         return names
+    }
+
+    /// The `restore --as` copies recorded for `venues`: name → (venue, when it was made).
+    public static func restoredCopies(of venues: [Venue]) -> [String: (venue: String, createdAt: Date)] {
+        var copies: [String: (venue: String, createdAt: Date)] = [:]
+        for venue in venues {
+            for record in CreatedDatabases(venue: venue).records() where record.by == restoredCopy && !Coverage.isSystemDatabase(record.database) {
+                copies[record.database] = (venue.slug, record.createdAt)
+            }
+        }
+        return copies
     }
 
     /// A name restore or verify makes for this venue: `<its database, cut>__restoring_<time>`,

@@ -163,6 +163,9 @@ public struct RestoreOperation: Sendable {
                 throw FleetEngineError.refused(VenueError("database \(name) already exists", hint: "choose another --as name"))
             }
             let dump = try await check(entry, venue: venue)
+            // Recorded before it is made, as every database gwi-fleet makes: coverage lists it as
+            // this venue's restored copy (not uncovered), and `leftovers --drop` may remove it once old.
+            try CreatedDatabases(venue: venue).add(name, by: CreatedDatabases.restoredCopy)
             let matched = try await restoreCounted(entry, dump, into: name, on: server, restorer: restorer, like: properties)
             result.restoredInto = name
             result.tablesMatched = matched

@@ -56,6 +56,16 @@ public struct LeftoversOperation: Sendable {
         let venueDatabases = venueDatabases()
         let recorded = CreatedDatabases.names(of: fleet.venues)
         for server in servers {
+            // A venue's `restore --as` copy: kept while it is younger than --older-than.
+            for copy in server.restoredCopies {
+                let of = "restored copy of `\(copy.venue ?? "?")`"
+                let (drop, reason): (Bool, String) = switch copy.ageSeconds {
+                case _ where venueDatabases.contains(copy.name): (false, "a venue's database now: never dropped")
+                case let age? where age >= limit: (true, "\(of), \(old)")
+                case _: (false, "\(of), younger than \(FleetDuration.format(olderThan))")
+                }
+                decisions.append(Decision(server: server.server, database: copy, drop: drop, reason: reason))
+            }
             for database in server.leftovers {
                 let (drop, reason): (Bool, String) = switch database.ageSeconds {
                 case _ where venueDatabases.contains(database.name):
@@ -100,8 +110,11 @@ public struct LeftoversOperation: Sendable {
                 result[index].error = await ScratchLeftovers(fleet: fleet).remove(decision.database.name)
                 continue
             }
-            // Re-check the name: only ever one of ours, recorded, and no venue's.
-            guard Coverage.leftover(decision.database.name) != nil, dropRefusal == nil,
+            // Re-check the name: only ever one of ours (a leftover's shape, or a recorded restored
+            // copy), recorded, no venue's and none of PostgreSQL's own.
+            let name = decision.database.name
+            let shaped = Coverage.leftover(name) != nil || CreatedDatabases.restoredCopies(of: fleet.venues)[name] != nil
+            guard shaped, !Coverage.isSystemDatabase(name), dropRefusal == nil,
                   CreatedDatabases.names(of: fleet.venues).contains(decision.database.name),
                   !venueDatabases().contains(decision.database.name) else { continue }
             guard let venue = fleet.venues.first(where: { venue in
