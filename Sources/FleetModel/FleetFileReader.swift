@@ -17,7 +17,7 @@ struct Reader {
     static var venueKeys: [String] { settingKeys + ["slug", "database", "tags", "enabled", "kind"] }
     static let remoteKeys = ["url", "retention"]
     static let encryptKeys = ["recipients", "recipients_file", "identity_file", "identity_env"]
-    static let retentionKeys = ["keep_days", "keep_min"]
+    static let retentionKeys = ["keep_days", "keep_min", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"]
     static let reportsKeys = ["dir", "keep_days"]
     static let discoverKeys = ["registry", "databases", "max_shrink"]
     static let registryKeys = ["url", "query", "password_env"]
@@ -444,7 +444,8 @@ struct Reader {
         var retention: RetentionPolicy?
         if let node = remote["retention"], let map = mapping(node.value, key: key + ".retention", venue: venue, allowed: Self.retentionKeys) {
             let read = self.retention(map, key: key + ".retention", venue: venue)
-            retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays, keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin)
+            retention = RetentionPolicy(keepDays: read.keepDays ?? RetentionPolicy.defaultKeepDays, keepMin: read.keepMin ?? RetentionPolicy.defaultKeepMin,
+                                        calendar: read.calendar)
         }
         guard let urlNode = remote["url"] else {
             problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(node), message: "missing: the rclone remote, e.g. offsite:gwi-pos-backups/fleet"))
@@ -461,14 +462,24 @@ struct Reader {
 
     /// `keep_days` (0 to 100000) and `keep_min` (1 to 100000), local or remote alike: a value out of
     /// range is a problem, never clamped.
-    mutating func retention(_ map: [String: (key: Node, value: Node)], key: String, venue: String?) -> (keepDays: Int?, keepMin: Int?) {
-        var result: (keepDays: Int?, keepMin: Int?) = (nil, nil)
-        for (name, minimum) in [("keep_days", 0), ("keep_min", 1)] {
+    mutating func retention(_ map: [String: (key: Node, value: Node)], key: String, venue: String?)
+        -> (keepDays: Int?, keepMin: Int?, calendar: RetentionPolicy.Calendar) {
+        var result: (keepDays: Int?, keepMin: Int?, calendar: RetentionPolicy.Calendar) = (nil, nil, RetentionPolicy.Calendar())
+        for (name, minimum) in [("keep_days", 0), ("keep_min", 1), ("keep_daily", 0), ("keep_weekly", 0), ("keep_monthly", 0), ("keep_yearly", 0)] {
             guard let node = map[name], let value = int(node.value, key: key + "." + name, venue: venue) else { continue }
             if value < minimum || value > 100_000 {
                 problems.append(FleetFileProblem(venue: venue, key: key + "." + name, line: line(node.value),
                                                  message: "must be at least \(minimum) and at most 100000, got \(value)"))
-            } else if name == "keep_days" { result.keepDays = value } else { result.keepMin = value }
+                continue
+            }
+            switch name {
+            case "keep_days": result.keepDays = value
+            case "keep_min": result.keepMin = value
+            case "keep_daily": result.calendar.daily = value
+            case "keep_weekly": result.calendar.weekly = value
+            case "keep_monthly": result.calendar.monthly = value
+            default: result.calendar.yearly = value
+            }
         }
         return result
     }
@@ -641,9 +652,11 @@ struct SettingKey {
             let read = reader.retention(map, key: key, venue: venue)
             if let days = read.keepDays { settings.keepDays = days }
             if let minimum = read.keepMin { settings.keepMin = minimum }
+            settings.keepCalendar = read.calendar
         }, inherit: { settings, base in
             if settings.keepDays == nil { settings.keepDays = base.keepDays }
             if settings.keepMin == nil { settings.keepMin = base.keepMin }
+            settings.keepCalendar = settings.keepCalendar.over(base.keepCalendar)
         }),
         .field("max_age", \.maxAge) { $0.duration($1, key: $2, venue: $3, example: "26h, 2d") },
         .field("compression", \.compression) { $0.compression($1, key: $2, venue: $3) },

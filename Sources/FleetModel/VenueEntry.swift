@@ -15,6 +15,7 @@ public struct VenueSettings: Sendable, Equatable {
     public var remote: RemotePolicy?
     public var keepDays: Int?
     public var keepMin: Int?
+    public var keepCalendar = RetentionPolicy.Calendar()
     public var maxAge: Duration?
     public var scratchURL: String?
     public var scratchNeon: NeonSettings?

@@ -86,6 +86,11 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         try FleetFile.parse(yaml: yaml, path: "/srv/ops/fleet.yaml", environment: environment)
     }
 
+    /// The problems of an invalid file, as `key: message` (empty when it is valid).
+    func problemsOf(_ yaml: String) -> [String] {
+        do { _ = try parse(yaml); return [] } catch { return error.problems.map { "\($0.key ?? ""): \($0.message)" } }
+    }
+
     @Test func policyMaxBackupAgeIsTheDefaultOfBackupMaxAgeAndKeepDaysIsRead() throws {
         let fleet = try parse("""
             version: 1
@@ -178,6 +183,37 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(b.backup == BackupPolicy(directory: "/b", format: .custom, retention: RetentionPolicy(keepDays: 9, keepMin: 2),
                                          compression: BackupCompression.parse("gzip:5")!, remote: RemotePolicy(url: "offsite:b/fleet")))
         #expect(b.verifyTables == ["MenuItem"] && b.scratchURL == "postgresql://scratch/postgres")
+    }
+
+    // Issue 22.2: calendar rules, inherited rule by rule, local and remote, ranges checked.
+    @Test func calendarRetentionRulesAreInheritedRuleByRuleAndChecked() throws {
+        let fleet = try parse("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+              backup:
+                retention: {keep_days: 0, keep_daily: 7, keep_weekly: 4}
+                remote: {url: "offsite:b/fleet", retention: {keep_monthly: 12, keep_yearly: 3}}
+            venues:
+              - slug: a
+              - slug: b
+                backup: {retention: {keep_weekly: 8, keep_monthly: 6}}
+            """)
+        let (a, b) = (fleet.venues[0], fleet.venues[1])
+        #expect(a.backup.retention == RetentionPolicy(keepDays: 0, keepMin: 3, calendar: .init(daily: 7, weekly: 4)))
+        #expect(b.backup.retention == RetentionPolicy(keepDays: 0, keepMin: 3, calendar: .init(daily: 7, weekly: 8, monthly: 6)))
+        #expect(a.backup.remote?.retention == RetentionPolicy(keepDays: 30, keepMin: 3, calendar: .init(monthly: 12, yearly: 3)))
+        let problems = problemsOf("""
+            version: 1
+            defaults:
+              url: postgresql://x/{database}
+              backup:
+                retention: {keep_daily: -1, keep_hourly: 3}
+            venues:
+              - slug: a
+            """)
+        #expect(problems.contains("defaults.backup.retention.keep_daily: must be at least 0 and at most 100000, got -1"), "\(problems)")
+        #expect(problems.contains { $0.contains("keep_hourly") }, "\(problems)")
     }
 
     @Test func pitrTakesExactlyOneProviderAndNamesWhatIsMissing() throws {

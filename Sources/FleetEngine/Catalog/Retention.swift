@@ -112,6 +112,7 @@ public struct Retention: Sendable {
     /// `orphansAfterADay`: on a remote, a dump with no manifest older than a day is the leftover
     /// of a cut-off upload and may go (locally only `.partial` files are such leftovers).
     public static func plan(_ entries: [CatalogEntry], retention: RetentionPolicy, now: Date, orphansAfterADay: Bool = false) -> [Decision] {
+        let calendarKeeps = calendarReasons(entries, rules: retention.calendar, now: now)
         var decisions: [Decision] = []
         var completeSeen = 0
         var newestVerifiedSeen = false
@@ -156,6 +157,8 @@ public struct Retention: Sendable {
                 } else if isNewestVerified {
                     reason = "newest verified backup"
                     reliedOn = true
+                } else if let kept = calendarKeeps[entry.path] {
+                    reason = kept
                 } else if age <= Double(retention.keepDays) * day {
                     reason = "younger than \(retention.keepDays) days"
                 } else {
@@ -166,5 +169,46 @@ public struct Retention: Sendable {
             }
         }
         return decisions
+    }
+
+    /// The calendar rules (restic's `forget --keep-daily …`): walking the restore points newest
+    /// first, the first of each UTC day, ISO week, month and year is that period's newest, kept for
+    /// the first N periods that have one. Only complete restore points not dated in the future count
+    /// (no safety backup, nothing corrupt or unfinished). Path → why (every rule that keeps it).
+    static func calendarReasons(_ entries: [CatalogEntry], rules: RetentionPolicy.Calendar, now: Date) -> [String: String] {
+        let points = entries.filter { entry in
+            (entry.state == .complete || entry.state == .verified) && entry.date.timeIntervalSince(now) <= CatalogEntry.clockTolerance
+                && CatalogEntry.isRestorePoint(complete: true, purpose: entry.manifest?.effectivePurpose, inTheFuture: false)
+        }.sorted { $0.date > $1.date }
+        var utc = Foundation.Calendar(identifier: .iso8601)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let periods: [(rule: String, count: Int?, key: (Date) -> String)] = [
+            ("keep_daily", rules.daily, { date in
+                let parts = utc.dateComponents([.year, .month, .day], from: date)
+                return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+            }),
+            ("keep_weekly", rules.weekly, { date in
+                let parts = utc.dateComponents([.yearForWeekOfYear, .weekOfYear], from: date)
+                return String(format: "%04d-W%02d", parts.yearForWeekOfYear!, parts.weekOfYear!)
+            }),
+            ("keep_monthly", rules.monthly, { date in
+                let parts = utc.dateComponents([.year, .month], from: date)
+                return String(format: "%04d-%02d", parts.year!, parts.month!)
+            }),
+            ("keep_yearly", rules.yearly, { date in String(format: "%04d", utc.component(.year, from: date)) }),
+        ]
+        var reasons: [String: [String]] = [:]
+        for period in periods {
+            guard let count = period.count, count > 0 else { continue }
+            var seen: Set<String> = []
+            for entry in points {
+                let key = period.key(entry.date)
+                guard !seen.contains(key) else { continue }
+                seen.insert(key)
+                guard seen.count <= count else { break }
+                reasons[entry.path, default: []].append("\(period.rule) (newest of \(key))")
+            }
+        }
+        return reasons.mapValues { "kept by " + $0.joined(separator: ", ") }
     }
 }
