@@ -452,9 +452,12 @@ struct Reader {
             return nil
         }
         guard let url = string(urlNode.value, key: key + ".url", venue: venue) else { return nil }
-        guard url.range(of: #"^[A-Za-z0-9_\-. ]+:"#, options: .regularExpression) != nil else {
+        // A configured remote (`offsite:path`) or rclone's on-the-fly backend syntax
+        // (`:s3,provider=AWS:bucket/path`, `:local:/srv/copies`).
+        guard url.range(of: #"^[A-Za-z0-9_\-. ]+:"#, options: .regularExpression) != nil
+                || url.range(of: #"^:[a-z0-9]+(,[^:]*)?:"#, options: .regularExpression) != nil else {
             problems.append(FleetFileProblem(venue: venue, key: key + ".url", line: line(urlNode.value),
-                                             message: "`\(url)` is not an rclone remote (write REMOTE:path, e.g. offsite:gwi-pos-backups/fleet)"))
+                                             message: "`\(url)` is not an rclone remote (write REMOTE:path, e.g. offsite:gwi-pos-backups/fleet, or :backend:path)"))
             return nil
         }
         return RemotePolicy(url: url.hasSuffix("/") ? String(url.dropLast()) : url, retention: retention)

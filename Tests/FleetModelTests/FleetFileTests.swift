@@ -185,6 +185,18 @@ func problems(_ name: String, environment: [String: String] = [:]) -> [FleetFile
         #expect(b.verifyTables == ["MenuItem"] && b.scratchURL == "postgresql://scratch/postgres")
     }
 
+    // Issue 22.8: rclone's `:backend:` syntax is a remote too.
+    @Test func rclonesOnTheFlyBackendSyntaxIsAcceptedAsARemote() throws {
+        func remote(_ url: String) -> [String] {
+            problemsOf("version: 1\ndefaults:\n  url: postgresql://x/{database}\n  backup:\n    remote: {url: '\(url)'}\nvenues:\n  - slug: a\n")
+        }
+        #expect(remote(#":s3,provider=Minio,endpoint="http://127.0.0.1:9000":bucket/fleet"#).isEmpty)
+        #expect(remote(":local:/srv/copies").isEmpty)
+        #expect(remote("offsite:b/fleet").isEmpty)
+        #expect(remote("/srv/copies").first?.contains("is not an rclone remote") == true)
+        #expect(remote(":S3:bucket").first?.contains("is not an rclone remote") == true)
+    }
+
     // Issue 22.2: calendar rules, inherited rule by rule, local and remote, ranges checked.
     @Test func calendarRetentionRulesAreInheritedRuleByRuleAndChecked() throws {
         let fleet = try parse("""
