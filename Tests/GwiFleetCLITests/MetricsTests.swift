@@ -142,9 +142,75 @@ extension MetricsTests {
         #expect(times[1] > 0 && times[2] >= times[1], "\(times)")
     }
 
+    /// The repository's deploy/ directory.
+    static var deploy: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("deploy").path
+    }
+
+    @Test func everyDashboardPanelsQueryReturnsSeriesFromARealPrometheus() async throws {
+        try await cluster.createVenue(database: "gwi_pos_dash_a")
+        try await cluster.createVenue(database: "gwi_pos_dash_b")
+        let work = try FleetDirectory("version: 1\nvenues: []\n").path
+        let collector = work + "/textfile"
+        try FileManager.default.createDirectory(atPath: collector, withIntermediateDirectories: true)
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+            metrics:
+              textfile: \(collector)/gwi_fleet.prom
+            venues:
+              - slug: dash-a
+                database: gwi_pos_dash_a
+              - slug: dash-b
+                database: gwi_pos_dash_b
+            """)
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet]).status == 0)
+        #expect(try await CLI.run(["verify", "--fleet", directory.fleet]).status == 0)
+        #expect(try await CLI.run(["check", "--fleet", directory.fleet]).status == 0)  // the databases' sizes
+        let exporter = try server("prometheus-node-exporter") {
+            ["--web.listen-address=127.0.0.1:\($0)", "--collector.disable-defaults", "--collector.textfile",
+             "--collector.textfile.directory=\(collector)"]
+        }
+        try """
+            global: {scrape_interval: 1s}
+            scrape_configs:
+              - job_name: node
+                static_configs: [{targets: ["127.0.0.1:\(exporter)"]}]
+            """.write(toFile: work + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let prometheus = try server("prometheus") {
+            ["--config.file=\(work)/prometheus.yml", "--storage.tsdb.path=\(work)/tsdb", "--web.listen-address=127.0.0.1:\($0)"]
+        }
+        func query(_ expr: String) async throws -> [[String: Any]] {
+            var components = URLComponents(string: "http://127.0.0.1:\(prometheus)/api/v1/query")!
+            components.queryItems = [URLQueryItem(name: "query", value: expr)]
+            let (data, _) = try await URLSession.shared.data(from: components.url!)
+            let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            return (json?["data"] as? [String: Any])?["result"] as? [[String: Any]] ?? []
+        }
+        // Every venue's verify time scraped: the textfile is in.
+        #expect(try await waitUntil(seconds: 60) { try await query("gwi_fleet_verify_last_success_timestamp_seconds").count == 2 })
+
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.deploy + "/grafana/gwi-fleet.json")))
+            as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        #expect(panels.count >= 8)
+        for panel in panels {
+            let targets = try #require(panel["targets"] as? [[String: Any]], "\(panel["title"] ?? "?")")
+            #expect(!targets.isEmpty)
+            for target in targets {
+                let expr = try #require(target["expr"] as? String)
+                let result = try await query(expr)
+                #expect(!result.isEmpty, "panel \(panel["title"] ?? "?"): \(expr) returned no series")
+            }
+        }
+        // The per-venue table has both venues, each with its own backup.
+        #expect(try await query("max by (venue) (gwi_fleet_backup_last_status)").count == 2)
+    }
+
     @Test func theAlertRulesPassTheirPromtoolUnitTests() async throws {
-        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("deploy/prometheus").path
+        let rules = Self.deploy + "/prometheus"
         let promtool = try MotoServer.find("promtool")
         let check = try await Shell.captureInBackground(promtool, ["check", "rules", rules + "/gwi-fleet.rules.yml"])
         #expect(check.status == 0 && check.stdout.contains("SUCCESS: 7 rules found"), "\(check.stdout)\(check.stderr)")
