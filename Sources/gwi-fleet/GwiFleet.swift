@@ -29,7 +29,7 @@ enum Tool {
 
 struct GwiFleet: AsyncParsableCommand {
     /// Printed by `gwi-fleet --version`.
-    static let version = "gwi-fleet 0.6.0 (report schema \(RunReport.schemaVersion))"
+    static let version = "gwi-fleet \(FleetVersion.number) (report schema \(RunReport.schemaVersion))"
     static let configuration = CommandConfiguration(
         commandName: "gwi-fleet",
         abstract: "Back up, verify, restore, maintain and query a fleet of per-venue PostgreSQL databases.",

@@ -71,9 +71,18 @@ public struct ResolvedRequest: Sendable {
             sinks.append(NotificationSink(targets: fleet.notify, reportsDirectory: fleet.reportsDirectory, logger: logger))
         }
         if fleet.metricsTextfile != nil || fleet.metricsPushgateway != nil {
-            sinks.append(MetricsSink(textfile: fleet.metricsTextfile, pushgateway: fleet.metricsPushgateway, logger: logger))
+            sinks.append(MetricsSink(textfile: fleet.metricsTextfile, pushgateway: fleet.metricsPushgateway, scope: metricsScope,
+                                     venues: venues, policy: fleet.policy, logger: logger))
         }
         return sinks
+    }
+
+    /// What part of the fleet this run covers, for its metrics: a `--venue` or `--tag` run is
+    /// partial (in a split run too), a shard is its shard, anything else the whole fleet.
+    public var metricsScope: MetricsSink.Scope {
+        if !request.venues.isEmpty || !request.tags.isEmpty { return .partial }
+        if let shard { return .shard(index: shard.index, count: shard.count) }
+        return .fleet
     }
 
     /// The coverage check of `check`, `backup` and `sweep`: databases no venue covers, and
