@@ -57,14 +57,13 @@ import TestSupport
         let tools = FileManager.default.temporaryDirectory.appendingPathComponent("gwi-kill-tools-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: tools, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tools) }
-        try """
+        try Shell.installExecutable("""
             #!/bin/sh
             [ "$1" = "--version" ] && exec \(own.binDirectory)/pg_dump --version
             while kill -0 "$PPID" 2>/dev/null; do sleep 0.05; done
             exit 1
 
-            """.write(toFile: tools + "/pg_dump", atomically: true, encoding: .utf8)
-        chmod(tools + "/pg_dump", 0o755)
+            """, at: tools + "/pg_dump")
         for tool in ["pg_restore", "psql"] { try FileManager.default.createSymbolicLink(atPath: tools + "/" + tool, withDestinationPath: own.binDirectory + "/" + tool) }
 
         let directory = try FleetDirectory("""

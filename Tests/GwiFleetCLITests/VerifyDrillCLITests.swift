@@ -181,7 +181,7 @@ import TestSupport
         // identity, then holds the decryption open until its parent, gwi-fleet, is gone.
         let tools = directory.path + "/tools"
         try FileManager.default.createDirectory(atPath: tools, withIntermediateDirectories: true)
-        try """
+        try Shell.installExecutable("""
             #!/bin/sh
             if [ "$1" = "-d" ]; then
               grep -c AGE-SECRET-KEY- "$3" > \(directory.path)/age.read
@@ -191,8 +191,7 @@ import TestSupport
             fi
             exec /usr/bin/age "$@"
 
-            """.write(toFile: tools + "/age", atomically: true, encoding: .utf8)
-        chmod(tools + "/age", 0o755)
+            """, at: tools + "/age")
         var environment = ProcessInfo.processInfo.environment
         environment["GWI_TEST_KILLED_KEY"] = key
         environment["TMPDIR"] = temporary

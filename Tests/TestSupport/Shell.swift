@@ -20,6 +20,17 @@ public enum Shell {
 
     /// Runs and throws unless the exit status is 0; returns stdout.
     @discardableResult
+    /// Writes an executable script. The file run later is written by a child (`install`), never
+    /// through a descriptor of this process: with tests forking gwi-fleet children all the time, a
+    /// descriptor open for writing here can be inherited by one of them, and running the script
+    /// then fails with ETXTBSY ("Text file busy") for as long as that child lives.
+    public static func installExecutable(_ text: String, at path: String) throws {
+        let source = path + ".source"
+        try text.write(toFile: source, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        _ = try run("/usr/bin/install", ["-m", "0755", source, path])
+    }
+
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
         let output = try capture(executable, arguments, environment: environment)
         guard output.status == 0 else {
