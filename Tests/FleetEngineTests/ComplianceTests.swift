@@ -349,9 +349,10 @@ extension ComplianceTests {
         #expect(csv.contains { $0.hasPrefix("unreadable,") && $0.hasSuffix(",86400,backup") })
         #expect(csv.contains { $0.hasPrefix("plain,") && $0.hasSuffix(",172800,backup") })
         let markdown = ComplianceText.markdown(report)
-        #expect(markdown.contains("| venue | verdict | days covered | longest gap | recovery point | last restore test |"))
-        #expect(markdown.contains("| archived | ") && markdown.contains(" | 24h 0m | 8h 0m (WAL archive) | "), "\(markdown)")
-        #expect(markdown.contains(" | 24h 0m | 24h 0m (backups) | ") && markdown.contains(" | 2d 0h | 2d 0h (backups) | "))
+        #expect(markdown.contains("| venue | verdict | monitored since | days covered | longest gap | recovery point | last restore test |"))
+        #expect(markdown.contains("| archived | ") && markdown.contains(" UTC | 8h 0m (WAL archive) | "), "\(markdown)")
+        #expect(markdown.contains(" UTC | 24h 0m (backups) | ")
+                && markdown.contains(" | 2d 0h: 2026-11-17 02:00:00 UTC to 2026-11-19 02:00:00 UTC | 2d 0h (backups) | "), "absolute times beside the gap")
         let html = try ComplianceHTML.render(report)
         #expect(html.contains("<th scope=\"col\">recovery point</th>") && html.contains("<td>8h 0m (WAL archive)</td>"))
     }

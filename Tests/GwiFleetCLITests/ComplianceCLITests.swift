@@ -241,13 +241,16 @@ extension ComplianceCLITests {
             version: 1
             defaults:
               url: \(cluster.urlTemplate)
+              backup:
+                retention: {keep_days: 60, keep_min: 3}
             venues:
               - slug: cmp_steady
               - slug: cmp_newcomer
               - slug: cmp_resting
                 enabled: false
             """)
-        let environment = Self.clock.merging(["USER": "auditor-test"]) { $1 }
+        // Each run's clock starts where the suite's is then (a restore test is never after the report).
+        var environment: [String: String] { Self.clock.merging(["USER": "auditor-test"]) { $1 } }
         #expect(try await CLI.run(["backup", "--fleet", directory.fleet], environment: environment).status == 0)
         let verify = try await CLI.run(["verify", "--fleet", directory.fleet], environment: environment)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
@@ -304,7 +307,7 @@ extension ComplianceCLITests {
             "--user-data-dir=\(directory.path)/chromium", "--window-size=1280,1000", "--dump-dom", "file://\(measured)",
         ])
         #expect(dom.status == 0, "chromium: \(dom.stderr)")
-        let text = try #require(dom.stdout.firstMatch(of: /<pre id="layout">(.*?)<\/pre>/)).output.1
+        let text = try #require(dom.stdout.firstMatch(of: /<pre id="layout">(\{.*?\})<\/pre>/)).output.1
         let layout = try JSONDecoder().decode(Layout.self, from: Data(String(text).replacingOccurrences(of: "&amp;", with: "&").utf8))
         #expect(layout.minCellWidth >= 16 && layout.minCellHeight >= 16, "cells at least 16 px: \(layout)")
         #expect(layout.verdictLines == 1, "the verdict on one line: \(layout)")

@@ -142,9 +142,10 @@ public enum ComplianceHTML {
             return ((days + 3) % 7 + 7) % 7 + 1  // 1970-01-01 was a Thursday
         }
 
-        /// An argument as a shell would need it written (quoted when it holds anything but plain characters).
+        /// An argument as a shell would need it written (quoted when it holds anything but plain
+        /// characters; the `***` of a redacted secret is left as it is).
         static func shellWord(_ word: String) -> String {
-            let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
+            let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+*".contains($0) }
             return plain && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }
 
