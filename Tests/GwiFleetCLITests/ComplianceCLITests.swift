@@ -213,7 +213,7 @@ extension ComplianceCLITests {
 extension ComplianceCLITests {
     /// What the measuring script (run in a copy of the page) found.
     struct Layout: Decodable {
-        var minCellWidth: Double, minCellHeight: Double, verdictLines: Int, grids: Int, overflow: Double
+        var minCellWidth: Double, minCellHeight: Double, verdictLines: Int, grids: Int, overflow: Double, tablesPastBody: Double
         var months: [String], axes: Int, ticks: [String]
     }
 
@@ -227,6 +227,8 @@ extension ComplianceCLITests {
           verdictLines: new Set([...verdict.getClientRects()].map(r => Math.round(r.top))).size,
           grids: document.querySelectorAll('table.grid').length,
           overflow: document.documentElement.scrollWidth - window.innerWidth,
+          tablesPastBody: Math.max(...[...document.querySelectorAll('table')].map(t => t.getBoundingClientRect().right))
+            - (document.body.getBoundingClientRect().right - parseFloat(getComputedStyle(document.body).paddingRight)),
           months: [...document.querySelectorAll('th.month')].map(t => t.textContent),
           axes: document.querySelectorAll('svg line.axis').length,
           ticks: [...document.querySelectorAll('svg text.tick')].map(t => t.textContent),
@@ -312,7 +314,9 @@ extension ComplianceCLITests {
         #expect(layout.minCellWidth >= 16 && layout.minCellHeight >= 16, "cells at least 16 px: \(layout)")
         #expect(layout.verdictLines == 1, "the verdict on one line: \(layout)")
         #expect(layout.grids == 2 && layout.overflow <= 0, "45 days wrap by week into two grids, none wider than the window: \(layout)")
-        #expect(layout.months.count >= 2 && layout.months.allSatisfy { $0.range(of: #"^[A-Z][a-z]+ \d{4}$"#, options: .regularExpression) != nil },
+        #expect(layout.tablesPastBody <= 0.5, "every table within the page's column: \(layout)")
+        #expect(layout.months.count >= 2 && layout.months.allSatisfy { $0.range(of: #"^[A-Z][a-z]+( \d{4})?$"#, options: .regularExpression) != nil }
+                    && layout.months.contains { $0.hasSuffix(" 2026") || $0.hasSuffix(" 2027") },
                 "months in the grid's header: \(layout.months)")
         #expect(layout.axes == 4 && layout.ticks.contains("0") && layout.ticks.count >= 2 * (3 + 6), "two charts with two axes and ticks: \(layout)")
 

@@ -23,7 +23,7 @@ public enum ComplianceHTML {
     struct Cell { var cls: String; var mark: String; var title: String }
     struct GridRow { var slug: String; var label: String; var cls: String; var cells: [Cell] }
     struct DayHead { var label: String; var title: String; var cls: String }
-    struct MonthHead { var name: String; var span: Int }
+    struct MonthHead { var name: String; var title: String; var span: Int }
     /// One table of the grid: the whole period, or up to four weeks of a longer one.
     struct GridBlock { var months: [MonthHead]; var days: [DayHead]; var rows: [GridRow] }
     struct Bar { var x: String; var y: String; var width: String; var height: String; var title: String }
@@ -119,14 +119,19 @@ public enum ComplianceHTML {
             return blocks + [start..<days.count]
         }
 
-        /// The months of some days, with how many of the days each has (`November 2026`, 12).
+        /// The months of some days, with how many of the days each has (`November 2026`, 12); a
+        /// month of one or two days is shortened to fit its columns (`Dec`, the full name as its title).
         static func months(_ days: ArraySlice<String>) -> [MonthHead] {
             var months: [MonthHead] = []
             for day in days {
                 let name = monthName(day)
-                if months.last?.name == name { months[months.count - 1].span += 1 } else { months.append(MonthHead(name: name, span: 1)) }
+                if months.last?.title == name { months[months.count - 1].span += 1 } else { months.append(MonthHead(name: name, title: name, span: 1)) }
             }
-            return months
+            return months.map { month in
+                var month = month
+                if month.span < 3 { month.name = String(month.title.prefix(3)) } else if month.span < 6 { month.name = String(month.title.prefix(3) + month.title.suffix(5)) }
+                return month
+            }
         }
 
         static func monthName(_ day: String) -> String {

@@ -27,7 +27,8 @@ enum ComplianceTemplate {
   tr { break-inside: avoid; }
   .figures th { width: 45%; font-weight: normal; color: #333; }
   .figures td { word-break: break-all; }
-  .venues { font-size: 7.5pt; }
+  .venues { font-size: 7pt; }
+  .venues th, .venues td { padding: 1mm 0.7mm; }
   .venues tr.not-compliant td:nth-child(2) { color: #b42318; font-weight: bold; }
   .venues tr.compliant td:nth-child(2) { color: #1a7f37; }
   .venues tr.disabled td { color: #777; font-style: italic; }
@@ -90,7 +91,7 @@ enum ComplianceTemplate {
 {{#grids}}
 <table class="grid">
 <thead>
-<tr><th class="venue" scope="col"></th>{{#months}}<th class="month" scope="colgroup" colspan="{{span}}">{{name}}</th>{{/months}}</tr>
+<tr><th class="venue" scope="col"></th>{{#months}}<th class="month" scope="colgroup" colspan="{{span}}" title="{{title}}">{{name}}</th>{{/months}}</tr>
 <tr><th class="venue" scope="col">venue</th>{{#days}}<th class="{{cls}}" scope="col" title="{{title}}">{{label}}</th>{{/days}}</tr>
 </thead>
 <tbody>

@@ -78,8 +78,8 @@ public enum ComplianceText {
 
     static func venueRow(_ venue: ComplianceReport.Venue) -> [String] {
         [venue.slug, venue.verdict.rawValue, monitoredText(venue), "\(venue.coveredDays)/\(venue.daysInScope)",
-         venue.longestGap.map { "\(age($0.seconds)): \(when($0.from)) to \(when($0.to))" } ?? "", venue.recoveryPoint.map(recoveryPointText) ?? "",
-         venue.latestVerifiedAt.map { date in "\(when(date)) (" + (venue.verifyAgeSeconds.map { age($0) + " before the period's end" } ?? "") + ")" } ?? "never",
+         venue.longestGap.map { "\(age($0.seconds)) from \(minute($0.from))" } ?? "", venue.recoveryPoint.map(recoveryPointText) ?? "",
+         venue.latestVerifiedAt.map { date in minute(date) + (venue.verifyAgeSeconds.map { " (\(age($0)) before the end)" } ?? "") } ?? "never",
          offsiteText(venue), encryptedText(venue), venue.retention.ok ? "kept" : "broken",
          String(venue.failedAttempts.count), ByteCount.human(venue.storedBytes),
          venue.reasons.map(\.code.rawValue).joined(separator: ", ")]
@@ -96,7 +96,7 @@ public enum ComplianceText {
 
     /// The first backup or attempt's time (the days before it are not in scope).
     static func monitoredText(_ venue: ComplianceReport.Venue) -> String {
-        venue.monitoredSince.map(when) ?? "never backed up"
+        venue.monitoredSince.map(minute) ?? "never backed up"
     }
 
     /// `2026-11-20 12:00:00 UTC`: every time shown is absolute, ages only beside one.
@@ -104,6 +104,9 @@ public enum ComplianceText {
         let iso = Timestamp.iso8601(date)
         return iso.prefix(10) + " " + iso.dropFirst(11).prefix(8) + " UTC"
     }
+
+    /// `2026-11-20 12:00 UTC`, for the venue table's narrow columns.
+    static func minute(_ date: Date) -> String { String(when(date).dropLast(7)) + " UTC" }
 
     static func offsiteText(_ venue: ComplianceReport.Venue) -> String {
         guard venue.offsiteRequired != nil else { return "no remote" }
