@@ -53,8 +53,10 @@ struct ComplianceCommand: AsyncParsableCommand {
         audit.history = await BackupHistory.load(reportsDirectory: session.fleet.reportsDirectory,
                                                  checksSince: audit.since.addingTimeInterval(-ComplianceAudit.checkLookback))
         let (catalogs, unreadable) = await ComplianceAudit.catalogs(of: session.venues, source: source, jobs: session.fleet.jobs)
-        let report = audit.report(venues: session.venues, catalogs: catalogs, unreadable: unreadable,
+        if remote { audit.localRestoreTests = ComplianceAudit.localRestoreTests(of: session.venues, until: end) }
+        var report = audit.report(venues: session.venues, catalogs: catalogs, unreadable: unreadable,
                                   fleetFileSha256: ComplianceReport.sha256(ofFile: session.fleet.path))
+        report.provenance = .current(version: GwiFleet.version, venues: session.fleet.venues)
         let chosen = format.flatMap(ComplianceFormat.init(rawValue:)) ?? (options.json ? .json : nil)
             ?? out.flatMap { ComplianceFormat(fileName: $0) } ?? (out == nil ? .markdown : .html)
         let text = try report.rendered(as: chosen)

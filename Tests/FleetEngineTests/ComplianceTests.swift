@@ -208,12 +208,12 @@ import Testing
         #expect(decoded.venues == report.venues && decoded.summary == report.summary)
         let csv = ComplianceText.csv(report).split(separator: "\n")
         #expect(csv.count == 1 + 5 * 30)
-        #expect(csv.contains { $0.hasPrefix("gappy,gwi_pos_gappy,2026-11-01,missing,0,,,0,not-compliant,recovery-point,26,30,96.0,") })
+        #expect(csv.contains { $0.hasPrefix("gappy,gwi_pos_gappy,2026-11-01,missing,0,,,0,not-compliant,recovery-point,26,30,2026-10-22T02:00:00.000Z,96.0,") })
         #expect(csv.contains { $0.hasPrefix("late-off,gwi_pos_late-off,2026-11-06,complete,1,false,true,1,not-compliant,not-offsite;unencrypted,30,30,") })
         let markdown = ComplianceText.markdown(report)
         #expect(markdown.contains("**3 of 4 venues not compliant**"))
         #expect(markdown.contains("| venue-days covered | 116 of 120 (96.7%) |"))
-        #expect(markdown.contains("| gappy | not-compliant | 26/30 | 4d 0h |"))
+        #expect(markdown.contains("| gappy | not-compliant | 2026-10-22 02:00 UTC | 26/30 | 4d 0h from 2026-10-31 02:00 UTC |"))
         #expect(markdown.contains("| fleet file SHA-256 | \(report.fleet.fileSha256) |"))
         #expect(markdown.contains("| complete backup at most | 1d2h apart |") && markdown.contains("| restore test at most | 8d old |"))
         #expect(markdown.contains("| gappy | C | C | C | C | C | C | C | C | C | C | - | - | ! | C |") && markdown.contains("| steady | Co | Co | "), "the day grid")
@@ -349,9 +349,10 @@ extension ComplianceTests {
         #expect(csv.contains { $0.hasPrefix("unreadable,") && $0.hasSuffix(",86400,backup") })
         #expect(csv.contains { $0.hasPrefix("plain,") && $0.hasSuffix(",172800,backup") })
         let markdown = ComplianceText.markdown(report)
-        #expect(markdown.contains("| venue | verdict | days covered | longest gap | recovery point | last restore test |"))
-        #expect(markdown.contains("| archived | ") && markdown.contains(" | 24h 0m | 8h 0m (WAL archive) | "), "\(markdown)")
-        #expect(markdown.contains(" | 24h 0m | 24h 0m (backups) | ") && markdown.contains(" | 2d 0h | 2d 0h (backups) | "))
+        #expect(markdown.contains("| venue | verdict | monitored since | days covered | longest gap | recovery point | last restore test |"))
+        #expect(markdown.contains("| archived | ") && markdown.contains(" UTC | 8h 0m (WAL archive) | "), "\(markdown)")
+        #expect(markdown.contains(" UTC | 24h 0m (backups) | ")
+                && markdown.contains(" | 2d 0h from 2026-11-17 02:00 UTC | 2d 0h (backups) | "), "absolute times beside the gap")
         let html = try ComplianceHTML.render(report)
         #expect(html.contains("<th scope=\"col\">recovery point</th>") && html.contains("<td>8h 0m (WAL archive)</td>"))
     }
@@ -360,5 +361,74 @@ extension ComplianceTests {
     func recoveryPointsAreShownToTheSecondUnderAnHour(seconds: Double, text: String) {
         let point = ComplianceReport.RecoveryPoint(seconds: seconds, at: until, restorableTo: until.addingTimeInterval(-seconds), source: .archive)
         #expect(ComplianceText.recoveryPointText(point) == text)
+    }
+}
+
+/// The page as an auditor reads it (issue 21.10).
+extension ComplianceTests {
+    @Test func aVenueOnboardedMidPeriodIsJudgedFromItsFirstBackupOrAttempt() throws {
+        let root = try scratchDirectory("compliance-onboarded")
+        let built = Built()
+        let fresh = testVenue("fresh", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        let newbie = testVenue("newbie", url: "postgresql://nowhere/{database}", directory: root + "/backups")
+        for index in 25..<30 { try put(fresh, day: index, built: built, verified: index == 29) }
+        for index in 20..<30 { try put(newbie, day: index, built: built, verified: index == 29) }
+        // newbie's first attempt, on day 18, failed: it was in the fleet from then on.
+        var history = BackupHistory()
+        let attempt = backupTime(18, atHour: 3)
+        history.failed["newbie"] = [.init(at: attempt, error: "connection refused")]
+        history.attempts["newbie"] = [(attempt, true)] + (20..<30).map { (backupTime($0), false) }
+        let fleet = Fleet(path: root + "/fleet.yaml", venues: [fresh, newbie], reportsDirectory: root + "/reports")
+        let audit = ComplianceAudit(fleet: fleet, days: 30, until: until, history: history)
+        let report = audit.report(venues: fleet.venues, catalogs: Dictionary(uniqueKeysWithValues: fleet.venues.map { ($0.slug, BackupCatalog(venue: $0)) }),
+                                  fleetFileSha256: "x")
+        let rows = Dictionary(uniqueKeysWithValues: report.venues.map { ($0.slug, $0) })
+        let f = try #require(rows["fresh"]), n = try #require(rows["newbie"])
+        #expect(f.monitoredSince == backupTime(25) && f.daysInScope == 5 && f.coveredDays == 5)
+        #expect(f.days.prefix(25).allSatisfy { $0.state == .notInScope } && f.days[25].state == .complete)
+        #expect(f.verdict == .compliant, "not missing before it joined: \(f.reasons)")
+        #expect(f.longestGap?.from == backupTime(25) && f.recoveryPoint?.seconds == day)
+        #expect(n.monitoredSince == attempt && n.daysInScope == 12 && n.coveredDays == 10)
+        #expect(n.days[17].state == .notInScope && n.days[18].state == .failed && n.days[19].state == .missing)
+        #expect(n.reasons.map(\.code) == [.recoveryPoint] && n.longestGap == .init(from: attempt, to: backupTime(20), seconds: backupTime(20).timeIntervalSince(attempt)))
+        #expect(report.summary.venueDays == 5 + 12 && report.summary.coveredVenueDays == 15)
+        let csv = ComplianceText.csv(report).split(separator: "\n")
+        #expect(csv.contains { $0.hasPrefix("fresh,gwi_pos_fresh,2026-10-22,not-in-scope,0,,,0,compliant,,5,30,2026-11-16T02:00:00.000Z,") }, "\(csv.prefix(3))")
+    }
+
+    @Test func theProvenanceCommandLineCarriesNoSecret() throws {
+        var venue = testVenue("vault", url: "postgresql://ops:Url-Pass-31@db.example/{database}", directory: "/nonexistent")
+        venue.passwordEnv = "VAULT_PW"
+        let environment = ["VAULT_PW": "env-secret-77", "AWS_SECRET_ACCESS_KEY": "aws-secret-55", "HOME": "/home/ops"]
+        let arguments = ["gwi-fleet", "compliance", "--password", "hunter2x", "--api-key=abcd1234", "--fleet", "/srv/env-secret-77/fleet.yaml",
+                         "postgresql://ops:Url-Pass-31@db.example/x", "--out", "/tmp/aws-secret-55.html", "--since", "30d", "--token", "t0k3n"]
+        let provenance = ComplianceReport.Provenance.current(version: "gwi-fleet test", arguments: arguments, venues: [venue], environment: environment)
+        #expect(provenance.commandLine == ["gwi-fleet", "compliance", "--password", "***", "--api-key=***", "--fleet", "/srv/***/fleet.yaml",
+                                           "postgresql://ops:***@db.example/x", "--out", "/tmp/***.html", "--since", "30d", "--token", "***"])
+        #expect(provenance.version == "gwi-fleet test" && !provenance.host.isEmpty && !provenance.user.isEmpty)
+
+        // On the page: every secret gone, the redacted line shown.
+        let fleet = Fleet(path: "/srv/fleet.yaml", venues: [venue], reportsDirectory: "/nonexistent")
+        var report = ComplianceAudit(fleet: fleet, days: 2, until: until, history: BackupHistory())
+            .report(venues: [venue], catalogs: [:], fleetFileSha256: "x")
+        report.provenance = provenance
+        let page = try report.rendered(as: .html)
+        for secret in ["hunter2x", "abcd1234", "Url-Pass-31", "env-secret-77", "aws-secret-55", "t0k3n"] { #expect(!page.contains(secret), "\(secret)") }
+        #expect(page.contains("<td>gwi-fleet compliance --password *** --api-key=*** --fleet /srv/***/fleet.yaml"))
+        // The footer states the SHA-256 of every byte before it.
+        let footer = try #require(page.range(of: "\n<footer"))
+        let stated = try #require(page.firstMatch(of: /<code class="page-sha256">([0-9a-f]{64})<\/code>/)).output.1
+        #expect(ComplianceHTML.digestBeforeFooter(page) == String(stated) && digestOf(Data(page[...footer.lowerBound].utf8)).sha256 == String(stated))
+    }
+
+    @Test(arguments: [(45, "2026-10-07"), (31, "2026-10-21"), (90, "2026-08-23")])
+    func longPeriodsWrapByWeekIntoGridsOfAtMostFourWeeks(count: Int, first: String) {
+        let audit = ComplianceAudit(fleet: Fleet(path: "/x", venues: [], reportsDirectory: "/x"), days: count, until: until, history: BackupHistory())
+        #expect(audit.days.first == first)
+        let blocks = ComplianceHTML.Page.blocks(audit.days)
+        #expect(blocks.first?.lowerBound == 0 && blocks.last?.upperBound == count && zip(blocks, blocks.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        #expect(blocks.allSatisfy { $0.count <= (count <= 31 ? 31 : 28) }, "\(blocks)")
+        #expect(blocks.dropFirst().allSatisfy { ComplianceHTML.Page.weekday(audit.days[$0.lowerBound]) == 1 }, "later blocks start on a Monday: \(blocks)")
+        #expect(ComplianceHTML.Page.weekday("2026-11-16") == 1 && ComplianceHTML.Page.weekday("2026-11-22") == 7)
     }
 }

@@ -86,9 +86,10 @@ import TestSupport
         let page = directory.path + "/out/compliance.html"
         try FileManager.default.createDirectory(atPath: directory.path + "/out", withIntermediateDirectories: true)
         let result = try await CLI.run(["compliance", "--since", "5d", "--out", page, "--fleet", directory.fleet], environment: Self.clock)
-        #expect(result.status == 1, "cmp_beta has one day of five: \(result.stdout)\(result.stderr)")
+        #expect(result.status == 1, "cmp_alpha missed a day: \(result.stdout)\(result.stderr)")
         #expect(result.stdout == page + "\n")
-        #expect(result.stderr.contains("2 of 2 venues not compliant: cmp_beta (recovery-point), cmp_alpha (recovery-point)"), "\(result.stderr)")
+        // cmp_beta was first backed up today: judged from then, its earlier days not in scope.
+        #expect(result.stderr.contains("1 of 2 venues not compliant: cmp_alpha (recovery-point)"), "\(result.stderr)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(!html.contains("http://") && !html.contains("https://"))
         #expect(!html.contains("<script") && html.contains("public.&lt;script&gt;alert(1)&lt;/script&gt; expected 3, got 2"))
@@ -132,9 +133,9 @@ import TestSupport
         let json = try await CLI.run(["compliance", "--since", "5d", "--json", "--fleet", directory.fleet], environment: Self.clock)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let summary = try #require(object["summary"] as? [String: Any])
-        #expect(summary["covered_venue_days"] as? Int == 3 + 1 && summary["venue_days"] as? Int == 10, "\(summary)")
+        #expect(summary["covered_venue_days"] as? Int == 3 + 1 && summary["venue_days"] as? Int == 5 + 1, "\(summary)")
         let markdown = try await CLI.run(["compliance", "--since", "5d", "--format", "markdown", "--fleet", directory.fleet], environment: Self.clock)
-        #expect(markdown.stdout.contains("| venue-days covered | 4 of 10 (40.0%) |") && !markdown.stdout.contains("<script"))
+        #expect(markdown.stdout.contains("| venue-days covered | 4 of 6 (66.7%) |") && !markdown.stdout.contains("<script"))
     }
 
     @Test func theRemoteCatalogAloneProvesBackupsOffsiteVerifiedAndEncrypted() async throws {
@@ -204,5 +205,149 @@ extension ComplianceCLITests {
         #expect(point["at"] as? String == "2026-11-20T08:00:00.000Z" && point["restorable_to"] as? String == "2026-11-20T03:59:15.000Z", "\(point)")
         let markdown = try await CLI.run(arguments)
         #expect(markdown.stdout.contains(" | 4h 0m (WAL archive) | "), "\(markdown.stdout)")
+    }
+}
+
+/// The page as an auditor reads it (issue 21.10): provenance, a venue judged from its first
+/// backup, a disabled venue shown disabled, and a layout Chromium measures at 1280 px.
+extension ComplianceCLITests {
+    /// What the measuring script (run in a copy of the page) found.
+    struct Layout: Decodable {
+        var minCellWidth: Double, minCellHeight: Double, verdictLines: Int, grids: Int, overflow: Double, tablesPastBody: Double
+        var months: [String], axes: Int, ticks: [String]
+    }
+
+    static let measuringScript = """
+        <script>
+        const cells = [...document.querySelectorAll('table.grid td')].map(c => c.getBoundingClientRect());
+        const verdict = document.createRange();
+        verdict.selectNodeContents(document.querySelector('.verdict'));
+        const layout = {
+          minCellWidth: Math.min(...cells.map(r => r.width)), minCellHeight: Math.min(...cells.map(r => r.height)),
+          verdictLines: new Set([...verdict.getClientRects()].map(r => Math.round(r.top))).size,
+          grids: document.querySelectorAll('table.grid').length,
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          tablesPastBody: Math.max(...[...document.querySelectorAll('table')].map(t => t.getBoundingClientRect().right))
+            - (document.body.getBoundingClientRect().right - parseFloat(getComputedStyle(document.body).paddingRight)),
+          months: [...document.querySelectorAll('th.month')].map(t => t.textContent),
+          axes: document.querySelectorAll('svg line.axis').length,
+          ticks: [...document.querySelectorAll('svg text.tick')].map(t => t.textContent),
+        };
+        document.body.insertAdjacentHTML('beforeend', '<pre id="layout">' + JSON.stringify(layout) + '</pre>');
+        </script>
+        """
+
+    @Test func theAuditorsPageNamesItsMakerJudgesNewVenuesFromTheirFirstBackupAndLaysOutReadably() async throws {
+        for database in ["gwi_pos_cmp_steady", "gwi_pos_cmp_newcomer", "gwi_pos_cmp_resting"] { try await cluster.createVenue(database: database) }
+        let directory = try FleetDirectory("""
+            version: 1
+            defaults:
+              url: \(cluster.urlTemplate)
+              backup:
+                retention: {keep_days: 60, keep_min: 3}
+            venues:
+              - slug: cmp_steady
+              - slug: cmp_newcomer
+              - slug: cmp_resting
+                enabled: false
+            """)
+        // Each run's clock starts where the suite's is then (a restore test is never after the report).
+        var environment: [String: String] { Self.clock.merging(["USER": "auditor-test"]) { $1 } }
+        #expect(try await CLI.run(["backup", "--fleet", directory.fleet], environment: environment).status == 0)
+        let verify = try await CLI.run(["verify", "--fleet", directory.fleet], environment: environment)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        // cmp_steady: a backup every day of the 45; cmp_newcomer joined nine days ago.
+        for daysAgo in 1...44 { try Self.backdate(directory.path + "/backups/cmp_steady", daysAgo: Double(daysAgo)) }
+        var firstNewcomer = ""
+        for daysAgo in 1...9 { firstNewcomer = try Self.backdate(directory.path + "/backups/cmp_newcomer", daysAgo: Double(daysAgo)) }
+
+        // --out into a directory that does not exist yet.
+        let page = directory.path + "/out/audits/2026/compliance.html"
+        let result = try await CLI.run(["compliance", "--since", "45d", "--out", page, "--fleet", directory.fleet], environment: environment)
+        #expect(result.status == 0, "the newcomer is judged from its first backup: \(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("all 2 venues compliant over 45 days"), "\(result.stderr)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+
+        // Provenance: version, host, user, the command line; the page's own SHA-256 in the footer.
+        #expect(html.contains("<tr><th scope=\"row\">gwi-fleet</th><td>gwi-fleet 0."), "version")
+        #expect(html.contains("<tr><th scope=\"row\">user</th><td>auditor-test</td></tr>"))
+        #expect(html.contains("<tr><th scope=\"row\">host</th><td>\(ProcessInfo.processInfo.hostName)</td></tr>"))
+        #expect(html.contains(" compliance --since 45d --out \(page) --fleet \(directory.fleet)</td></tr>"), "the command line")
+        let stated = try #require(html.firstMatch(of: /<code class="page-sha256">([0-9a-f]{64})<\/code>/)).output.1
+        let check = { (file: String) in try await Shell.captureInBackground("/bin/sh", ["-c", "sed '/^<footer/,$d' \"$1\" | sha256sum", "sh", file]) }
+        #expect(try await check(page).stdout.hasPrefix(stated + " "), "the README's one-liner gives the footer's SHA-256")
+        let tampered = directory.path + "/out/tampered.html"
+        try html.replacingOccurrences(of: "cmp_newcomer", with: "cmp_newcomex").write(toFile: tampered, atomically: true, encoding: .utf8)
+        #expect(try await !check(tampered).stdout.hasPrefix(stated), "an edited page no longer matches")
+
+        // Monitored since: the newcomer's days before its first backup are not in scope, not missing.
+        #expect(html.contains("<td class=\"not-in-scope\" title=\"cmp_newcomer "), "not in scope in the grid")
+        #expect(!html.contains("<td class=\"missing"), "no day is missing")
+        #expect(html.contains("<tr class=\"disabled\"><th class=\"venue\" scope=\"row\" title=\"cmp_resting (disabled)\">"), "disabled looks disabled")
+        let json = try await CLI.run(["compliance", "--since", "45d", "--json", "--fleet", directory.fleet], environment: environment)
+        let model = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let venues = try #require(model["venues"] as? [[String: Any]])
+        let newcomer = try #require(venues.first { $0["slug"] as? String == "cmp_newcomer" })
+        let stamp = try #require(firstNewcomer.firstMatch(of: /\d{8}T\d{6}Z/)).output
+        #expect((newcomer["monitored_since"] as? String)?.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+            .hasPrefix(String(stamp.dropLast())) == true, "monitored since its first backup \(stamp): \(newcomer["monitored_since"] ?? "nil")")
+        let states = (newcomer["days"] as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "" }
+        #expect(states == Array(repeating: "not-in-scope", count: 35) + Array(repeating: "complete", count: 9) + ["verified"], "\(states)")
+        let summary = try #require(model["summary"] as? [String: Any])
+        #expect(summary["venue_days"] as? Int == 45 + 10 && summary["covered_venue_days"] as? Int == 55 && summary["disabled"] as? Int == 1, "\(summary)")
+        #expect(model["schema_version"] as? Int == 2 && (model["provenance"] as? [String: Any])?["user"] as? String == "auditor-test")
+
+        // tidy: no errors, no warnings.
+        let tidy = try await Shell.captureInBackground("/usr/bin/env", ["tidy", "-e", "-q", page])
+        #expect(tidy.status == 0, "tidy: \(tidy.stderr)")
+
+        // Chromium at 1280 px measures a copy of the page with a script added.
+        let measured = directory.path + "/out/measured.html"
+        try html.replacingOccurrences(of: "</body>", with: Self.measuringScript + "\n</body>").write(toFile: measured, atomically: true, encoding: .utf8)
+        let dom = try await Shell.captureInBackground("/usr/bin/env", [
+            "timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--user-data-dir=\(directory.path)/chromium", "--window-size=1280,1000", "--dump-dom", "file://\(measured)",
+        ])
+        #expect(dom.status == 0, "chromium: \(dom.stderr)")
+        let text = try #require(dom.stdout.firstMatch(of: /<pre id="layout">(\{.*?\})<\/pre>/)).output.1
+        let layout = try JSONDecoder().decode(Layout.self, from: Data(String(text).replacingOccurrences(of: "&amp;", with: "&").utf8))
+        #expect(layout.minCellWidth >= 16 && layout.minCellHeight >= 16, "cells at least 16 px: \(layout)")
+        #expect(layout.verdictLines == 1, "the verdict on one line: \(layout)")
+        #expect(layout.grids == 2 && layout.overflow <= 0, "45 days wrap by week into two grids, none wider than the window: \(layout)")
+        #expect(layout.tablesPastBody <= 0.5, "every table within the page's column: \(layout)")
+        #expect(layout.months.count >= 2 && layout.months.allSatisfy { $0.range(of: #"^[A-Z][a-z]+( \d{4})?$"#, options: .regularExpression) != nil }
+                    && layout.months.contains { $0.hasSuffix(" 2026") || $0.hasSuffix(" 2027") },
+                "months in the grid's header: \(layout.months)")
+        #expect(layout.axes == 4 && layout.ticks.contains("0") && layout.ticks.count >= 2 * (3 + 6), "two charts with two axes and ticks: \(layout)")
+
+        // The screenshot the lead's note shows.
+        let screenshot = directory.path + "/out/compliance-45d.png"
+        let shot = try await Shell.captureInBackground("/usr/bin/env", [
+            "timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--user-data-dir=\(directory.path)/chromium", "--window-size=1280,2600", "--screenshot=\(screenshot)", "file://\(page)",
+        ])
+        #expect(shot.status == 0, "chromium: \(shot.stderr)")
+        let figures = try await Shell.runInBackground(Repository.root + "/Tests/GwiFleetCLITests/Fixtures/scripts/png-colours", [screenshot])
+        let numbers = figures.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(numbers.count == 4 && numbers[0] == 1280 && numbers[2] >= 20, "\(figures)")
+    }
+
+    @Test func withRemoteTheLocalRestoreTestsOfTheSameBackupsCount() async throws {
+        try await cluster.createVenue(database: "gwi_pos_cmp_tested_here")
+        let (directory, _, environment, _) = try await OffsiteTests().fleet("cmp_tested_here")
+        func gwi(_ arguments: [String]) async throws -> Shell.Output {
+            try await CLI.run(arguments + ["--fleet", directory.fleet], environment: environment.merging(Self.clock) { $1 }, unsetting: ["AWS_CA_BUNDLE"])
+        }
+        #expect(try await gwi(["backup"]).status == 0)
+        // Restore-tested from the local copy only: the remote holds no verification record.
+        let verify = try await gwi(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        let result = try await gwi(["compliance", "--since", "1d", "--remote", "--json"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let venue = try #require((object["venues"] as? [[String: Any]])?.first)
+        let today = try #require((venue["days"] as? [[String: Any]])?.last)
+        #expect(today["state"] as? String == "verified" && today["offsite"] as? Bool == true, "\(today)")
+        #expect(venue["verdict"] as? String == "compliant" && venue["latest_verified_at"] != nil, "\(venue["reasons"] ?? [])")
     }
 }

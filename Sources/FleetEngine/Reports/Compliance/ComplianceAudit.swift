@@ -17,6 +17,9 @@ public struct ComplianceAudit: Sendable {
     public var days: [String]
     public var history: BackupHistory
     public var source: Source
+    /// With `--remote`: the restore tests recorded in the local catalogs, by slug and dump file
+    /// name. A remote backup a local restore test checked (the same SHA-256) counts as tested.
+    public var localRestoreTests: [String: [String: VerificationRecord]] = [:]
 
     static let day: TimeInterval = 86_400
     /// How long before the period the `check` reports are read: the last one before it says how
@@ -54,7 +57,7 @@ public struct ComplianceAudit: Sendable {
         }
         let enabled = rows.filter(\.enabled)
         let covered = enabled.reduce(0) { $0 + $1.coveredDays }
-        let venueDays = enabled.count * days.count
+        let venueDays = enabled.reduce(0) { $0 + $1.daysInScope }
         let byReason = ComplianceReport.ReasonCode.allCases.compactMap { code -> ComplianceReport.ReasonCount? in
             let slugs = enabled.filter { $0.reasons.contains { $0.code == code } }.map(\.slug)
             return slugs.isEmpty ? nil : ComplianceReport.ReasonCount(reason: code, venues: slugs)
@@ -103,6 +106,18 @@ public struct ComplianceAudit: Sendable {
         return (await collected.catalogs, unreadable)
     }
 
+    /// The restore tests of every venue's local catalog (`localRestoreTests`): read with
+    /// `--remote`, where the same backups may have been tested from the local copies.
+    public static func localRestoreTests(of venues: [Venue], until: Date) -> [String: [String: VerificationRecord]] {
+        var tests: [String: [String: VerificationRecord]] = [:]
+        for venue in venues {
+            for entry in BackupCatalog(venue: venue).entries(now: until) {
+                if let record = entry.verification { tests[venue.slug, default: [:]][entry.fileName] = record }
+            }
+        }
+        return tests
+    }
+
     actor CatalogCollector {
         var catalogs: [String: BackupCatalog] = [:]
         func add(_ catalog: BackupCatalog) { catalogs[catalog.slug] = catalog }
@@ -112,28 +127,36 @@ public struct ComplianceAudit: Sendable {
 
     func venue(_ venue: Venue, catalog: BackupCatalog?, unreadable: String?) -> ComplianceReport.Venue {
         let retention = source == .remote ? (venue.backup.remote?.retention ?? venue.backup.retention) : venue.backup.retention
-        let entries = (catalog?.entries(now: until) ?? []).map(asOfUntil).filter { !$0.inTheFuture && $0.date <= until }
+        let entries = (catalog?.entries(now: until) ?? []).map { asOfUntil(withLocalRestoreTest($0, slug: venue.slug)) }
+            .filter { !$0.inTheFuture && $0.date <= until }
         // A catalog that could not be read says nothing about its backups: none is "gone".
         let backups = unreadable == nil ? self.backups(venue, entries: entries, retention: retention) : []
         let inPeriod = backups.filter { $0.startedAt >= since }
         let failures = failedAttempts(venue, catalog: catalog)
+        let monitoredSince = firstSeen(venue.slug, backups: backups, entries: entries, failures: failures, catalog: catalog)
+        // Days before the venue's first backup or attempt are not in scope: it was not in the fleet yet.
+        let firstDay = monitoredSince.map { $0 < since ? 0 : (dayIndex($0) ?? self.days.count) } ?? 0
+        let scopeStart = max(since, monitoredSince ?? since)
         var backupsByDay = [[ComplianceReport.Backup]](repeating: [], count: self.days.count)
         for backup in inPeriod { if let index = dayIndex(backup.startedAt) { backupsByDay[index].append(backup) } }
         var failuresByDay = [Int](repeating: 0, count: self.days.count)
         for failure in failures { if let index = dayIndex(failure.at) { failuresByDay[index] += 1 } }
-        let days = self.days.indices.map { dayRecord(self.days[$0], backups: backupsByDay[$0], failures: failuresByDay[$0], venue: venue) }
+        let days = self.days.indices.map { index in
+            index < firstDay ? ComplianceReport.Day(day: self.days[index], state: .notInScope, offsite: nil, encrypted: nil, backups: 0, failedAttempts: 0)
+                : dayRecord(self.days[index], backups: backupsByDay[index], failures: failuresByDay[index], venue: venue)
+        }
         let restorePoints = backups.filter(\.isRestorePoint)
         let latestVerified = entries.compactMap { $0.state == .verified ? $0.verification?.verifiedAt : nil }.max()
         let offsiteRequired: Bool? = venue.backup.remote == nil ? nil : fleet.policy.requireOffsite
         var row = ComplianceReport.Venue(
-            slug: venue.slug, database: venue.database, enabled: venue.enabled, verdict: .compliant, reasons: [],
+            slug: venue.slug, database: venue.database, enabled: venue.enabled, monitoredSince: monitoredSince, verdict: .compliant, reasons: [],
             days: days, coveredDays: days.filter { $0.state == .verified || $0.state == .complete }.count,
             latestBackupAt: restorePoints.map(\.startedAt).max(),
-            longestGap: longestGap(restorePoints.map(\.startedAt)),
-            recoveryPoint: recoveryPoint(restorePoints.map(\.startedAt), archive: history.archive[venue.slug] ?? []),
+            longestGap: longestGap(restorePoints.map(\.startedAt), from: scopeStart),
+            recoveryPoint: recoveryPoint(restorePoints.map(\.startedAt), archive: history.archive[venue.slug] ?? [], from: scopeStart),
             latestVerifiedAt: latestVerified, verifyAgeSeconds: latestVerified.map { until.timeIntervalSince($0) },
             offsiteRequired: offsiteRequired,
-            longestOffsiteGap: offsiteRequired == nil ? nil : longestGap(restorePoints.filter { $0.offsite == true }.map(\.startedAt)),
+            longestOffsiteGap: offsiteRequired == nil ? nil : longestGap(restorePoints.filter { $0.offsite == true }.map(\.startedAt), from: scopeStart),
             encryptionRequired: venue.backup.encryption != nil,
             retention: retentionFigures(venue, entries: entries, backups: backups, retention: retention, failures: failures),
             failedAttempts: failures.filter { $0.at >= since }, backups: inPeriod.sorted { $0.startedAt > $1.startedAt },
@@ -148,6 +171,33 @@ public struct ComplianceAudit: Sendable {
         }
         row.verdict = row.reasons.isEmpty ? .compliant : .notCompliant
         return row
+    }
+
+    /// A remote entry never restore-tested there, with the local restore test of the same bytes
+    /// (same file name and SHA-256): one that matched makes it verified, one whose restore did
+    /// not match the manifest makes it corrupt (a local checksum failure says nothing of the remote copy).
+    func withLocalRestoreTest(_ entry: CatalogEntry, slug: String) -> CatalogEntry {
+        guard source == .remote, entry.state == .complete, entry.verification == nil, let manifest = entry.manifest,
+              let record = localRestoreTests[slug]?[entry.fileName], record.sha256 == manifest.sha256, record.checksumOK else { return entry }
+        var entry = entry
+        entry.verification = record
+        if record.ok {
+            entry.state = .verified
+        } else {
+            entry.state = .corrupt
+            entry.reason = record.error ?? "restore did not match the manifest"
+        }
+        return entry
+    }
+
+    /// When the venue was first seen backed up or attempted, as of the period's end: its oldest
+    /// backup (in the catalog read, or reported taken, pruned since included) or attempt (reported or recorded).
+    func firstSeen(_ slug: String, backups: [ComplianceReport.Backup], entries: [CatalogEntry], failures: [BackupHistory.FailedAttempt],
+                   catalog: BackupCatalog?) -> Date? {
+        var times = backups.map(\.startedAt) + entries.map(\.date) + failures.map(\.at)
+        times += (history.attempts[slug] ?? []).map(\.at)
+        if let attempt = catalog?.lastAttempt() { times.append(attempt.at) }
+        return times.filter { $0 <= until }.min()
     }
 
     /// An entry as it stood at the period's end: a restore test made after it does not count.
@@ -218,11 +268,11 @@ public struct ComplianceAudit: Sendable {
     }
 
     /// The longest time without a newer restore point at any moment of the period (the achieved
-    /// recovery point): from the last one before the period (or its start, when there is none)
-    /// through every one in it to the period's end.
-    func longestGap(_ times: [Date]) -> ComplianceReport.Gap? {
+    /// recovery point): from the last one before the period (or `start`, the period's start or
+    /// the venue's first backup or attempt, when there is none) through every one in it to the period's end.
+    func longestGap(_ times: [Date], from start: Date) -> ComplianceReport.Gap? {
         let sorted = times.sorted()
-        let start = sorted.last { $0 < since } ?? since
+        let start = sorted.last { $0 < since } ?? start
         let marks = [start] + sorted.filter { $0 >= since && $0 <= until } + [until]
         return zip(marks, marks.dropFirst()).map { ComplianceReport.Gap(from: $0, to: $1, seconds: $1.timeIntervalSince($0)) }
             .max { $0.seconds < $1.seconds }
@@ -234,7 +284,7 @@ public struct ComplianceAudit: Sendable {
     /// since is not proven (a check that could not read the window proves none). What could be
     /// lost grows until a newer one is known, so the worst moments are just before each backup and
     /// each check of the period, and its end. Without checks this is the longest gap.
-    func recoveryPoint(_ restorePoints: [Date], archive: [BackupHistory.ArchiveSample]) -> ComplianceReport.RecoveryPoint {
+    func recoveryPoint(_ restorePoints: [Date], archive: [BackupHistory.ArchiveSample], from start: Date) -> ComplianceReport.RecoveryPoint {
         enum Event { case backup(Date), check(Date?) }
         let events = (restorePoints.map { (at: $0, event: Event.backup($0)) } + archive.map { (at: $0.at, event: Event.check($0.recoverableTo)) })
             .filter { $0.at <= until }.sorted { $0.at < $1.at }
@@ -247,8 +297,9 @@ public struct ComplianceAudit: Sendable {
         }
         var worst: ComplianceReport.RecoveryPoint?
         func consider(_ moment: Date) {
-            // Nothing before the period: counted from its start, as the longest gap is.
-            var (reach, source) = newestBackup.map { ($0, ComplianceReport.RecoveryPoint.Source.backup) } ?? (since, .periodStart)
+            // Nothing before the period: counted from its start (or the venue's first backup or
+            // attempt), as the longest gap is.
+            var (reach, source) = newestBackup.map { ($0, ComplianceReport.RecoveryPoint.Source.backup) } ?? (start, .periodStart)
             if let archived, archived > reach { (reach, source) = (archived, .archive) }
             let seconds = moment.timeIntervalSince(reach)
             if seconds > worst?.seconds ?? -.infinity {

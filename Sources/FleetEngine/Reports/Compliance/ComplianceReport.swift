@@ -5,12 +5,14 @@ import Foundation
 /// kept off-site and encrypted, and that retention was respected, judged against `policy:`.
 /// The typed model every format renders from (JSON is this, encoded).
 public struct ComplianceReport: Codable, Sendable {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// What one UTC day of one venue holds, best first: a backup restore-tested, complete, only
-    /// failed ones (corrupt, incomplete, lost, or an attempt that failed), none.
+    /// failed ones (corrupt, incomplete, lost, or an attempt that failed), none; or a day before
+    /// the venue was monitored (before its first backup or attempt), which is not judged.
     public enum DayState: String, Codable, Sendable, CaseIterable {
         case verified, complete, failed, missing
+        case notInScope = "not-in-scope"
     }
 
     /// The reasons a venue breaks the policy, most serious first.
@@ -73,7 +75,8 @@ public struct ComplianceReport: Codable, Sendable {
         public var notCompliant: Int
         public var disabled: Int
         public var byReason: [ReasonCount]
-        /// Enabled venues × days of the period, and how many of those held a complete backup.
+        /// The days of the period enabled venues were monitored (not-in-scope days left out), and
+        /// how many of those held a complete backup.
         public var venueDays: Int
         public var coveredVenueDays: Int
         public var coverage: Double
@@ -192,6 +195,9 @@ public struct ComplianceReport: Codable, Sendable {
         public var slug: String
         public var database: String
         public var enabled: Bool
+        /// The venue's first backup or backup attempt (catalog or saved reports); the days before
+        /// it are not in scope. Nil: none ever, the whole period is judged.
+        public var monitoredSince: Date?
         public var verdict: Verdict
         public var reasons: [Reason]
         public var days: [Day]
@@ -214,10 +220,30 @@ public struct ComplianceReport: Codable, Sendable {
         public var storedBytes: Int
 
         public var isCompliant: Bool { verdict == .compliant }
+        /// The days of the period the venue was monitored.
+        public var daysInScope: Int { days.filter { $0.state != .notInScope }.count }
+    }
+
+    /// Who made the report, how, with what: the page's provenance (nil in reports of schema 1).
+    public struct Provenance: Codable, Sendable, Equatable {
+        /// `gwi-fleet 0.6.0 (report schema 3)`.
+        public var version: String
+        public var host: String
+        public var user: String
+        /// The command line, secrets replaced by `***`.
+        public var commandLine: [String]
+
+        public init(version: String, host: String, user: String, commandLine: [String]) {
+            self.version = version
+            self.host = host
+            self.user = user
+            self.commandLine = commandLine
+        }
     }
 
     public var schemaVersion = ComplianceReport.schemaVersion
     public var generatedAt: Date
+    public var provenance: Provenance?
     /// `local` (the backup directories) or `remote` (each venue's backup.remote).
     public var source: String
     public var period: Period
@@ -281,8 +307,10 @@ extension ComplianceReport {
     }
 
     /// Writes a rendering durably (temporary name, fsync, rename): an interrupted run never
-    /// leaves a half page under the final name.
+    /// leaves a half page under the final name. The directory is created when missing.
     public static func save(_ text: String, to path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try DurableFile.write(Data(text.utf8), to: path)
     }
 

@@ -5,12 +5,13 @@ public enum ComplianceText {
     /// One row per venue and day.
     public static func csv(_ report: ComplianceReport) -> String {
         let headers = ["venue", "database", "day", "state", "backups", "offsite", "encrypted", "failed_attempts",
-                       "venue_verdict", "venue_reasons", "covered_days", "period_days", "longest_gap_hours",
+                       "venue_verdict", "venue_reasons", "covered_days", "period_days", "monitored_since", "longest_gap_hours",
                        "latest_verified_at", "verify_age_hours", "retention_ok", "recovery_point_seconds", "recovery_point_source"]
         let rows = report.venues.flatMap { venue in
             let figures: [String] = [
                 venue.verdict.rawValue, venue.reasons.map(\.code.rawValue).joined(separator: ";"),
-                String(venue.coveredDays), String(venue.days.count), venue.longestGap.map { hours($0.seconds) } ?? "",
+                String(venue.coveredDays), String(venue.days.count), venue.monitoredSince.map(Timestamp.iso8601) ?? "",
+                venue.longestGap.map { hours($0.seconds) } ?? "",
                 venue.latestVerifiedAt.map(Timestamp.iso8601) ?? "", venue.verifyAgeSeconds.map(hours) ?? "", String(venue.retention.ok),
                 venue.recoveryPoint.map { String(wholeSeconds($0.seconds)) } ?? "", venue.recoveryPoint?.source.rawValue ?? "",
             ]
@@ -29,7 +30,8 @@ public enum ComplianceText {
             "",
             "**\(TableText.markdownText(verdict(report)))**",
             "",
-            "Generated \(Timestamp.iso8601(report.generatedAt)) from the \(report.source) backup catalog and the saved reports.",
+            "Generated \(when(report.generatedAt)) from the \(report.source) backup catalog and the saved reports"
+                + (report.provenance.map { ", by \(TableText.markdownText($0.version)) on \(TableText.markdownText($0.host)) as \(TableText.markdownText($0.user)): `\($0.commandLine.joined(separator: " ").replacingOccurrences(of: "`", with: "'"))`" } ?? "") + ".",
             "",
             "## Fleet",
             "",
@@ -43,7 +45,7 @@ public enum ComplianceText {
             "",
             TableText.markdown(venueHeaders, report.venues.map(venueRow)),
             "",
-            "## Days (V verified, C complete, ! failed only, - missing; o: off-site)",
+            "## Days (V verified, C complete, ! failed only, - missing, blank: not in scope (before the venue's first backup); o: off-site)",
             "",
             TableText.markdown(["venue"] + report.period.days.map { String($0.suffix(5)) },
                                report.venues.map { venue in [venue.slug] + venue.days.map(dayMark) }),
@@ -71,13 +73,13 @@ public enum ComplianceText {
 
     // MARK: - Figures shared by every format
 
-    static let venueHeaders = ["venue", "verdict", "days covered", "longest gap", "recovery point", "last restore test", "off-site",
+    static let venueHeaders = ["venue", "verdict", "monitored since", "days covered", "longest gap", "recovery point", "last restore test", "off-site",
                                "encrypted", "retention", "failed attempts", "stored", "reasons"]
 
     static func venueRow(_ venue: ComplianceReport.Venue) -> [String] {
-        [venue.slug, venue.verdict.rawValue, "\(venue.coveredDays)/\(venue.days.count)",
-         venue.longestGap.map { age($0.seconds) } ?? "", venue.recoveryPoint.map(recoveryPointText) ?? "",
-         venue.verifyAgeSeconds.map { age($0) + " ago" } ?? "never",
+        [venue.slug, venue.verdict.rawValue, monitoredText(venue), "\(venue.coveredDays)/\(venue.daysInScope)",
+         venue.longestGap.map { "\(age($0.seconds)) from \(minute($0.from))" } ?? "", venue.recoveryPoint.map(recoveryPointText) ?? "",
+         venue.latestVerifiedAt.map { date in minute(date) + (venue.verifyAgeSeconds.map { " (\(age($0)) before the end)" } ?? "") } ?? "never",
          offsiteText(venue), encryptedText(venue), venue.retention.ok ? "kept" : "broken",
          String(venue.failedAttempts.count), ByteCount.human(venue.storedBytes),
          venue.reasons.map(\.code.rawValue).joined(separator: ", ")]
@@ -91,6 +93,20 @@ public enum ComplianceText {
         let source = switch point.source { case .archive: "WAL archive"; case .backup: "backups"; case .periodStart: "nothing before the period" }
         return "\(amount) (\(source))"
     }
+
+    /// The first backup or attempt's time (the days before it are not in scope).
+    static func monitoredText(_ venue: ComplianceReport.Venue) -> String {
+        venue.monitoredSince.map(minute) ?? "never backed up"
+    }
+
+    /// `2026-11-20 12:00:00 UTC`: every time shown is absolute, ages only beside one.
+    static func when(_ date: Date) -> String {
+        let iso = Timestamp.iso8601(date)
+        return iso.prefix(10) + " " + iso.dropFirst(11).prefix(8) + " UTC"
+    }
+
+    /// `2026-11-20 12:00 UTC`, for the venue table's narrow columns.
+    static func minute(_ date: Date) -> String { String(when(date).dropLast(7)) + " UTC" }
 
     static func offsiteText(_ venue: ComplianceReport.Venue) -> String {
         guard venue.offsiteRequired != nil else { return "no remote" }
@@ -130,7 +146,7 @@ public enum ComplianceText {
     }
 
     static func period(_ report: ComplianceReport) -> String {
-        "\(report.period.days.first ?? "") to \(report.period.days.last ?? "") (\(report.period.days.count) days, until \(Timestamp.iso8601(report.period.until)))"
+        "\(report.period.days.first ?? "") to \(report.period.days.last ?? "") (\(report.period.days.count) days, until \(when(report.period.until)))"
     }
 
     static func verdict(_ report: ComplianceReport) -> String {
@@ -140,7 +156,7 @@ public enum ComplianceText {
     }
 
     static func dayMark(_ day: ComplianceReport.Day) -> String {
-        let mark = switch day.state { case .verified: "V"; case .complete: "C"; case .failed: "!"; case .missing: "-" }
+        let mark = switch day.state { case .verified: "V"; case .complete: "C"; case .failed: "!"; case .missing: "-"; case .notInScope: "" }
         return mark + (day.offsite == true ? "o" : "")
     }
 
