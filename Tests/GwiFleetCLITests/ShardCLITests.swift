@@ -82,6 +82,57 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/m3.json"))
     }
 
+    /// A Kubernetes retry of a failed index runs the same shard with the same `GWI_RUN_ID`: its
+    /// report replaces the failed attempt's, and the merge job, run twice, gives the same report.
+    @Test func aRetriedShardReplacesItsReportAndMergingTwiceGivesTheSameReport() async throws {
+        var yaml = "version: 1\ndefaults:\n  url: \(cluster.urlTemplate)\n  jobs: 2\nvenues:\n"
+        for index in 1...6 { yaml += "  - slug: retry-\(index)\n" }
+        let directory = try FleetDirectory(yaml)
+        let plan = try await CLI.run(["validate", "--shard", "1/2", "--json", "--fleet", directory.fleet])
+        let shardOne = ((try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["venues"] as? [[String: Any]] ?? [])
+            .compactMap { $0["slug"] as? String }
+        let missing = try #require(shardOne.first, "\(plan.stdout)")
+        for index in 1...6 where "retry-\(index)" != missing { try await cluster.createDatabase("gwi_pos_retry_\(index)") }
+        try await cluster.psql(database: "postgres", sql: "DROP DATABASE IF EXISTS \"gwi_pos_\(missing.replacingOccurrences(of: "-", with: "_"))\" WITH (FORCE)")
+        let runID = "night-\(UUID().uuidString.prefix(8).lowercased())"
+        let shard = { (index: Int) in
+            try await CLI.run(["backup", "--shard-count", "2", "--fleet", directory.fleet],
+                              environment: ["JOB_COMPLETION_INDEX": String(index), "GWI_RUN_ID": runID])
+        }
+        #expect(try await shard(0).status == 0)
+        let failed = try await shard(1)
+        #expect(failed.status == 1 && failed.stderr.contains(missing), "\(failed.stderr)")
+        let reportPath = directory.path + "/reports/backup-\(runID)-shard1of2.json"
+        let statuses = { () throws -> [String: String] in
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: reportPath))) as? [String: Any]
+            return Dictionary(uniqueKeysWithValues: (report?["venues"] as? [[String: Any]] ?? []).compactMap { venue in
+                (venue["slug"] as? String).map { ($0, venue["status"] as? String ?? "") }
+            })
+        }
+        #expect(try statuses()[missing] == "failed")
+
+        // The retry, after the cause is fixed: it saves its report over the failed attempt's.
+        try await cluster.createDatabase("gwi_pos_\(missing.replacingOccurrences(of: "-", with: "_"))")
+        let retry = try await shard(1)
+        #expect(retry.status == 0, "\(retry.stdout)\(retry.stderr)")
+        #expect(!retry.stderr.contains("File exists"), "\(retry.stderr)")
+        #expect(try statuses() == Dictionary(uniqueKeysWithValues: shardOne.map { ($0, "ok") }))
+        #expect(shardReports(directory).count == 2, "\(directory.reports)")
+
+        // The merge, run twice (a retried merge job): the same one report both times, every venue ok.
+        let first = try await CLI.run(["report", "merge", "--run-dir", directory.path + "/reports", "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try await CLI.run(["report", "merge", "--run-dir", directory.path + "/reports", "--json"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let merged = directory.reports.filter { $0.hasSuffix("-merged.json") }
+        #expect(merged == [directory.path + "/reports/backup-\(runID)-merged.json"], "\(directory.reports)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: merged[0]))) as? [String: Any] ?? [:]
+        let venues = report["venues"] as? [[String: Any]] ?? []
+        #expect(venues.count == 6 && venues.allSatisfy { $0["status"] as? String == "ok" }, "\(venues)")
+        #expect((report["shard"] as? [String: Any])?["merged_from"] as? Int == 2)
+        #expect(second.stdout == (try String(contentsOfFile: merged[0], encoding: .utf8)))
+    }
+
     @Test func validatePrintsTheAssignmentAndTheBalance() async throws {
         let directory = try FleetDirectory("""
             version: 1
@@ -122,34 +173,41 @@ import TestSupport
     @Test func theSystemdUnitsVerifyCleanly() async throws {
         let directory = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask,
                                                     appropriateFor: URL(fileURLWithPath: NSTemporaryDirectory()), create: true).path
+        let units = try FileManager.default.contentsOfDirectory(atPath: Repository.root + "/deploy/systemd").sorted()
+        #expect(units.count == 11, "\(units)")
         // verify checks that ExecStart exists: point it at the gwi-fleet these tests built.
-        for unit in ["gwi-fleet-backup.service", "gwi-fleet-backup.timer"] {
+        for unit in units {
             let text = try String(contentsOfFile: Repository.root + "/deploy/systemd/" + unit, encoding: .utf8)
                 .replacingOccurrences(of: "/usr/local/bin/gwi-fleet", with: CLI.executable)
             try text.write(toFile: directory + "/" + unit, atomically: true, encoding: .utf8)
         }
-        let result = try await Shell.captureInBackground("/usr/bin/env", ["systemd-analyze", "verify",
-                                                                          directory + "/gwi-fleet-backup.service", directory + "/gwi-fleet-backup.timer"])
+        let result = try await Shell.captureInBackground("/usr/bin/env", ["systemd-analyze", "verify"] + units.map { directory + "/" + $0 })
         #expect(result.status == 0 && result.stdout.isEmpty && result.stderr.isEmpty, "\(result.stdout)\(result.stderr)")
-        let service = try String(contentsOfFile: Repository.root + "/deploy/systemd/gwi-fleet-backup.service", encoding: .utf8)
-        let timer = try String(contentsOfFile: Repository.root + "/deploy/systemd/gwi-fleet-backup.timer", encoding: .utf8)
-        #expect(service.contains("Type=oneshot") && service.contains("TimeoutStartSec="))
-        #expect(timer.contains("Persistent=true") && timer.contains("RandomizedDelaySec="))
+        for name in ["backup", "verify", "status", "backups-check", "leftovers"] {
+            let service = try String(contentsOfFile: Repository.root + "/deploy/systemd/gwi-fleet-\(name).service", encoding: .utf8)
+            let timer = try String(contentsOfFile: Repository.root + "/deploy/systemd/gwi-fleet-\(name).timer", encoding: .utf8)
+            for needed in ["Type=oneshot", "TimeoutStartSec=", "User=gwi-fleet\n", "StateDirectory=gwi-fleet\n", "ProtectSystem=strict\n",
+                           "NoNewPrivileges=yes\n", "PrivateTmp=yes\n", "OnFailure=gwi-fleet-failure@%n.service\n"] {
+                #expect(service.contains(needed), "\(name): \(needed)")
+            }
+            #expect(timer.contains("Persistent=true") && timer.contains("RandomizedDelaySec="), "\(name)")
+        }
     }
 
     @Test func theCronLinesAreWellFormedAndLocked() throws {
         let lines = try String(contentsOfFile: Repository.root + "/deploy/cron/gwi-fleet", encoding: .utf8)
             .split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("=") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        #expect(lines.count == 3)
+        #expect(lines.count == 7)
         for line in lines {
             #expect(!line.replacingOccurrences(of: "\\%", with: "").contains("%"), "cron ends the command at an unescaped %: \(line)")
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             #expect(fields.count > 8, "\(line)")
             for field in fields.prefix(5) { #expect(field.allSatisfy { $0.isNumber || "*/,-".contains($0) }, "\(line)") }
-            #expect(fields[5] == "root" && fields[6] == "flock" && fields[7] == "-n" && fields[9] == "gwi-fleet", "\(line)")
+            #expect(fields[5] == "gwi-fleet" && fields[6] == "gwi-fleet-cron" && fields.dropFirst(8).contains("gwi-fleet"), "\(line)")
         }
-        // The command part parses as shell.
+        // The command part, and the wrapper that takes the lock, parse as shell.
         let commands = lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(6).joined(separator: " ") }
         #expect(try Shell.capture("/bin/sh", ["-n", "-c", commands.joined(separator: "\n")]).status == 0)
+        #expect(try Shell.capture("/bin/sh", ["-n", Repository.root + "/deploy/cron/gwi-fleet-cron"]).status == 0)
     }
 }

@@ -257,9 +257,10 @@ public struct RunReport: Sendable, Codable {
         try DurableFile.makePrivateDirectory(directory)
         let suffix = shard.map { $0.mergedFrom != nil ? "-merged" : "-shard\($0.index)of\($0.count)" } ?? ""
         let path = "\(directory)/\(command)-\(runID)\(suffix).json"
-        // A merge made again (a retried merge job) replaces the merged report; a run's own report
-        // never replaces another's.
-        if shard?.mergedFrom != nil { try DurableFile.write(Data(jsonText.utf8), to: path) } else { try DurableFile.writeNew(Data(jsonText.utf8), to: path) }
+        // The same shard of the same run again (a Kubernetes retry of a failed index, same
+        // GWI_RUN_ID) supersedes the attempt before it, and a merge made again (a retried merge
+        // job) its merged report; a whole run's own report never replaces another's.
+        if shard != nil { try DurableFile.write(Data(jsonText.utf8), to: path) } else { try DurableFile.writeNew(Data(jsonText.utf8), to: path) }
         return path
     }
 
