@@ -61,6 +61,7 @@ public struct LeftoversOperation: Sendable {
                 let of = "restored copy of `\(copy.venue ?? "?")`"
                 let (drop, reason): (Bool, String) = switch copy.ageSeconds {
                 case _ where venueDatabases.contains(copy.name): (false, "a venue's database now: never dropped")
+                case _ where copy.ignored: (false, "\(of), listed in `ignore:`: never dropped")
                 case let age? where age >= limit: (true, "\(of), \(old)")
                 case _: (false, "\(of), younger than \(FleetDuration.format(olderThan))")
                 }
